@@ -1,0 +1,1 @@
+"""sangkien-bot: the chat channel for union initiative campaigns."""

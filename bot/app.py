@@ -1,0 +1,70 @@
+"""The composition root: settings -> rules data -> database -> engine. Nothing global."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import Clock, FixedClock, SystemClock, parse_now
+from bot.config import Settings
+from bot.dialogs.engine import Engine, Services
+from bot.dialogs.flows import build_engine
+from bot.files import FileStore
+from bot.store.db import make_engine, make_sessionmaker
+from bot.store.uow import UnitOfWork
+from rules.campaigns import Campaign, CampaignError, load_campaigns
+from rules.units import CatalogError, CatalogVersion, load_catalog
+
+
+class ConfigError(Exception):
+    """A data file or setting is wrong; the message is meant for the operator."""
+
+
+def load_rules(settings: Settings) -> tuple[Campaign, CatalogVersion]:
+    """Read and validate campaigns.yaml and units.yaml; pick the active campaign."""
+    try:
+        campaigns = load_campaigns(settings.campaigns_file.read_text(encoding="utf-8"))
+        catalog = load_catalog(settings.units_file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"không đọc được tệp dữ liệu: {exc}") from exc
+    except CampaignError as exc:
+        raise ConfigError(f"{settings.campaigns_file}: {exc}") from exc
+    except CatalogError as exc:
+        raise ConfigError(f"{settings.units_file}: {exc}") from exc
+    campaign = campaigns.get(settings.campaign)
+    if campaign is None:
+        known = ", ".join(campaigns)
+        raise ConfigError(f"không có chiến dịch “{settings.campaign}” (có: {known})")
+    try:
+        return campaign, catalog.version(campaign.catalog)
+    except CatalogError as exc:
+        raise ConfigError(f"{settings.units_file}: {exc}") from exc
+
+
+def make_clock(settings: Settings) -> Clock:
+    return FixedClock(parse_now(settings.now)) if settings.now else SystemClock()
+
+
+@dataclass(slots=True)
+class App:
+    settings: Settings
+    db: AsyncEngine
+    engine: Engine
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+def build_app(settings: Settings, clock: Clock | None = None) -> App:
+    campaign, catalog = load_rules(settings)
+    db = make_engine(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
+    sessions = make_sessionmaker(db)
+    services = Services(
+        clock=clock or make_clock(settings),
+        campaign=campaign,
+        catalog=catalog,
+        files=FileStore(settings.files_dir),
+        max_file_bytes=settings.max_file_bytes,
+    )
+    return App(settings, db, build_engine(lambda: UnitOfWork(sessions), services))

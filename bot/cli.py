@@ -1,0 +1,88 @@
+"""`sangkien` command line: chat on the console, migrate the database, check the data files."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.app import ConfigError, build_app, load_rules
+from bot.channels.console import ConsoleChannel
+from bot.clock import parse_now
+from bot.config import Settings
+from bot.store.db import upgrade
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "db", None):
+        overrides["database_url"] = args.db
+    if getattr(args, "now", None):
+        parse_now(args.now)  # fail early on a bad value
+        overrides["now"] = args.now
+    if getattr(args, "campaign", None):
+        overrides["campaign"] = args.campaign
+    return Settings(**overrides)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", help="database URL (default: SANGKIEN_DATABASE_URL or SQLite)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sangkien", description="sangkien-bot")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chat = sub.add_parser("chat", help="talk to the bot on this terminal (console channel)")
+    _common(chat)
+    chat.add_argument("--user", default="console-user", help="act as this user id")
+    chat.add_argument("--now", help="fix the clock, e.g. 2022-03-01T09:00 (Vietnam time)")
+    chat.add_argument("--campaign", help="campaign code from campaigns.yaml")
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    _common(db_sub.add_parser("upgrade", help="apply migrations up to the newest"))
+    check = sub.add_parser("check", help="validate campaigns.yaml and units.yaml")
+    check.add_argument("--campaign", help="campaign code from campaigns.yaml")
+    return parser
+
+
+async def _chat(settings: Settings, user: str) -> None:
+    app = build_app(settings)
+    try:
+        await ConsoleChannel(app.engine, user, sys.stdin, sys.stdout).run()
+    finally:
+        await app.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+        logging.basicConfig(level=settings.log_level, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        if args.command == "check":
+            campaign, catalog = load_rules(settings)
+            print(f"OK: chiến dịch {campaign.code}, danh mục {catalog.code} "
+                  f"({len(catalog.units)} đơn vị)")
+            return 0
+        if args.command == "db":
+            upgrade(settings.database_url)
+            print("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
+            return 0
+        load_rules(settings)
+        upgrade(settings.database_url)
+        asyncio.run(_chat(settings, args.user))
+    except ConfigError as exc:
+        print(f"Lỗi cấu hình: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"Tham số không hợp lệ: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,28 @@
+"""Settings from the environment (prefix SANGKIEN_) or a .env file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SANGKIEN_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite+aiosqlite:///{ROOT / 'data' / 'sangkien.db'}",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///... or postgresql+asyncpg://...",
+    )
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    campaign: str = "1trieu"
+    campaigns_file: Path = ROOT / "campaigns.yaml"
+    units_file: Path = ROOT / "units.yaml"
+    files_dir: Path = ROOT / "data" / "files"
+    max_file_bytes: int = 20 * 1024 * 1024
+    now: str | None = Field(default=None, description="Fix the clock, e.g. 2022-03-01T09:00")
+    log_level: str = "WARNING"

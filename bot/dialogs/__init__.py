@@ -1,0 +1,1 @@
+"""The channel-neutral conversation: one engine walking steps declared as data."""

@@ -1,0 +1,164 @@
+"""Consent, login by phone, and the personal details offered again on every submission."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step
+from bot.dialogs.types import Expect, Option
+from rules.phone import mask_phone, parse_phone
+from rules.verdict import Rejected
+
+CONSENT_VERSION = "2026-11"
+CONSENT_TEXT = (
+    "Chào bạn! Đây là kênh nộp sáng kiến của tổ chức Công đoàn qua Zalo và Telegram.\n\n"
+    "Trước khi bắt đầu, xin bạn đọc thông báo về xử lý dữ liệu cá nhân:\n"
+    "• Dữ liệu thu thập: họ tên, năm sinh, số điện thoại, chức vụ, nơi công tác, đơn vị "
+    "công đoàn, mã tài khoản Zalo/Telegram và nội dung sáng kiến bạn gửi.\n"
+    "• Mục đích: tham gia Chương trình, để cán bộ công đoàn xác minh, thống kê theo đơn vị "
+    "và xét khen thưởng. Không dùng cho mục đích khác.\n"
+    "• Người được xem: cán bộ công đoàn của đơn vị bạn và các cấp trên trực tiếp.\n"
+    "• Thời gian lưu: đến khi Chương trình kết thúc và hết thời hạn lưu trữ hồ sơ; sau đó "
+    "dữ liệu cá nhân được xoá hoặc ẩn danh, chỉ giữ số liệu thống kê.\n"
+    "• Quyền của bạn: xem, sửa, rút lại đồng ý và yêu cầu xoá dữ liệu bất cứ lúc nào; "
+    "yêu cầu được xử lý trong 72 giờ (Nghị định 13/2023/NĐ-CP, Luật Bảo vệ dữ liệu cá nhân "
+    "2025).\n\n"
+    "Chưa đồng ý thì chưa có dữ liệu cá nhân nào của bạn được lưu. "
+    "Bạn có đồng ý không?"
+)
+CONSENT_SHA256 = hashlib.sha256(CONSENT_TEXT.encode()).hexdigest()
+AGREE, DECLINE = "agree", "decline"
+
+
+class ConsentStep(Step):
+    key = "consent"
+    expects = Expect.CHOICE
+
+    def text(self, ctx: Ctx) -> str:
+        return CONSENT_TEXT
+
+    def options(self, ctx: Ctx) -> list[Option]:
+        return [Option("Tôi đồng ý", AGREE), Option("Không đồng ý", DECLINE)]
+
+    async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
+        if value == DECLINE:
+            return Stay(
+                "Bạn chưa đồng ý nên bot chưa lưu thông tin nào của bạn. Khi cần nộp sáng kiến, "
+                "hãy bấm “Tôi đồng ý”. Bạn vẫn có thể gõ /hotro để xem hướng dẫn."
+            )
+        if value != AGREE:
+            return Stay("Vui lòng chọn “Tôi đồng ý” hoặc “Không đồng ý”.")
+        inbound = ctx.inbound
+        identity = await ctx.uow.people.ensure_identity(inbound.channel, inbound.user_id, ctx.now)
+        await ctx.uow.people.add_consent(identity.id, CONSENT_VERSION, CONSENT_SHA256, ctx.now)
+        ctx.uow.audit.record(
+            ctx.now,
+            "consent.accepted",
+            channel=inbound.channel,
+            subject=str(identity.id),
+            detail={"version": CONSENT_VERSION},
+        )
+        ctx.identity, ctx.consented = identity, True
+        return Goto("phone", "Cảm ơn bạn đã đồng ý.")
+
+
+class PhoneStep(Step):
+    key = "phone"
+    expects = Expect.PHONE
+
+    def text(self, ctx: Ctx) -> str:
+        return (
+            "Vui lòng gửi số điện thoại di động của bạn để đăng nhập "
+            "(ví dụ 0912 820 510). Số này dùng để nhận diện bạn trên mọi kênh."
+        )
+
+    async def on_text(self, ctx: Ctx, text: str) -> Outcome:
+        verdict = parse_phone(text)
+        if isinstance(verdict, Rejected):
+            return Stay(verdict.message)
+        return await self._login(ctx, verdict.value)
+
+    async def _login(self, ctx: Ctx, phone: str) -> Outcome:
+        identity, people = ctx.identity, ctx.uow.people
+        if identity is None:
+            return Goto("consent")
+        person = await people.by_phone(phone)
+        if person is not None and await people.other_identities(person.id, identity.id):
+            return Stay(
+                f"Số {mask_phone(phone)} đã được đăng ký từ một tài khoản khác. Vì an toàn, bot "
+                "không tự gộp hai tài khoản. Vui lòng dùng tài khoản đã đăng ký, hoặc gõ /hotro "
+                "để được tổ hỗ trợ giúp."
+            )
+        if person is None:
+            person = await people.add_person(phone, ctx.now)
+        identity.person_id = person.id
+        ctx.person = person
+        ctx.uow.audit.record(ctx.now, "login", person_id=person.id, channel=ctx.inbound.channel)
+        return Goto("menu", f"Đăng nhập thành công với số {mask_phone(phone)}.")
+
+
+USE_PROFILE, EDIT_PROFILE = "use", "edit"
+PROFILE_FIELDS = ("author_name", "birth_year", "position", "workplace", "unit_code")
+
+
+@dataclass(eq=False)
+class ProfileCardStep(Step):
+    """Offers the saved personal details: use them as they are, or correct them."""
+
+    key: str = "profile"
+    in_draft: bool = True
+    expects: Expect = Expect.CHOICE
+
+    def text(self, ctx: Ctx) -> str:
+        person = ctx.person
+        assert person is not None
+        catalog = ctx.services.catalog
+        unit = catalog.label(person.unit_code) if person.unit_code in catalog.units else "—"
+        return (
+            "Thông tin của bạn đã lưu:\n"
+            f"• Họ và tên: {person.full_name}\n• Năm sinh: {person.birth_year}\n"
+            f"• Chức vụ: {person.position}\n• Nơi công tác: {person.workplace}\n"
+            f"• Đơn vị: {unit}\n\nDùng thông tin này cho sáng kiến mới?"
+        )
+
+    def options(self, ctx: Ctx) -> list[Option]:
+        return [Option("Dùng thông tin này", USE_PROFILE), Option("Sửa thông tin", EDIT_PROFILE)]
+
+    async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
+        person = ctx.person
+        assert person is not None
+        if value == EDIT_PROFILE:
+            return Goto("name")
+        if value != USE_PROFILE:
+            return await super().on_choice(ctx, value)
+        ctx.draft.update(
+            author_name=person.full_name,
+            birth_year=person.birth_year,
+            position=person.position,
+            workplace=person.workplace,
+            unit_code=person.unit_code,
+        )
+        return Goto("target_group")
+
+
+def profile_complete(ctx: Ctx) -> bool:
+    person = ctx.person
+    return (
+        person is not None
+        and all((person.full_name, person.birth_year, person.position, person.workplace))
+        and person.unit_code in ctx.services.catalog.units
+    )
+
+
+def save_profile(ctx: Ctx) -> None:
+    """Copy the personal details of the draft onto the person, for next time."""
+    person, draft = ctx.person, ctx.draft
+    assert person is not None
+    person.full_name = draft["author_name"]
+    person.birth_year = draft["birth_year"]
+    person.position = draft["position"]
+    person.workplace = draft["workplace"]
+    person.unit_code = draft["unit_code"]
+    person.catalog = ctx.services.catalog.code
+    person.updated_at = ctx.now

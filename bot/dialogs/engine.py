@@ -1,0 +1,355 @@
+"""The engine: load state -> step.handle(inbound) -> persist -> replies.
+
+One update is one transaction. The conversation record is written with a compare-and-set on
+its version, so a worker that lost a race retries, and an update id already seen is a no-op.
+Every accepted answer is committed before the reply leaves this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from bot.clock import Clock
+from bot.dialogs.types import Button, Expect, Inbound, IncomingFile, Option, Reply
+from bot.files import FileStore
+from bot.store.models import ChannelIdentity, Person
+from bot.store.uow import UnitOfWork, VersionConflict
+from rules.campaigns import Campaign
+from rules.text import clean, fold
+from rules.units import CatalogVersion
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 8
+NEXT, PREV, BACK = "__next", "__prev", "__back"
+MAX_ATTEMPTS = 5
+SEEN_UPDATES = 50
+GATE_FREE_STEPS = frozenset({"consent", "phone", "help"})
+
+BUSY = (
+    "Hệ thống đang bận, chưa lưu được tin nhắn vừa rồi. Vui lòng gửi lại sau ít phút; "
+    "những gì bạn đã nhập trước đó vẫn được giữ nguyên."
+)
+STALE = (
+    "Nút này đã cũ hoặc không hợp lệ nên không có tác dụng. "
+    "Vui lòng chọn trong danh sách dưới đây."
+)
+PICK = "Vui lòng chọn một mục trong danh sách: bấm nút, gửi số thứ tự hoặc gõ đúng tên mục."
+EMPTY = "Tin nhắn trống. Vui lòng gửi nội dung bằng chữ."
+NO_FILE = "Bước này không nhận tệp. Vui lòng trả lời bằng chữ."
+
+
+@dataclass(frozen=True, slots=True)
+class Goto:
+    step: str
+    notice: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    message: str
+
+
+Outcome = Goto | Stay
+
+
+@dataclass(slots=True)
+class Services:
+    clock: Clock
+    campaign: Campaign
+    catalog: CatalogVersion
+    files: FileStore
+    max_file_bytes: int
+
+
+@dataclass(slots=True)
+class Ctx:
+    """Everything a step may use while handling one update."""
+
+    inbound: Inbound
+    uow: UnitOfWork
+    services: Services
+    state: dict[str, Any]
+    now: datetime
+    identity: ChannelIdentity | None = None
+    person: Person | None = None
+    consented: bool = False
+    view: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
+    @property
+    def draft(self) -> dict[str, Any]:
+        """The submission being written; created by the menu, never None inside the form."""
+        draft = self.state.get("draft")
+        if draft is None:
+            raise LookupError("no draft in this conversation")
+        return draft  # type: ignore[no-any-return]
+
+    @property
+    def has_draft(self) -> bool:
+        return self.state.get("draft") is not None
+
+    @property
+    def local(self) -> dict[str, Any]:
+        """Scratch data of the current step, dropped when the conversation moves on."""
+        return self.state.setdefault("local", {})  # type: ignore[no-any-return]
+
+
+class Step:
+    """One screen of the conversation. Subclasses override what they accept."""
+
+    key: str
+    in_draft: bool = False
+    back: str | None = None
+    expects: Expect = Expect.TEXT
+
+    def text(self, ctx: Ctx) -> str:
+        raise NotImplementedError
+
+    async def prepare(self, ctx: Ctx) -> None:
+        """Load what `text` and `options` show (into `ctx.view`) before rendering."""
+
+    def options(self, ctx: Ctx) -> list[Option]:
+        return []
+
+    def can_go_back(self, ctx: Ctx) -> bool:
+        return self.back is not None
+
+    async def on_back(self, ctx: Ctx) -> Outcome:
+        return Goto(self.back) if self.back else Stay(PICK)
+
+    async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
+        return Stay(PICK)
+
+    async def on_text(self, ctx: Ctx, text: str) -> Outcome:
+        return Stay(PICK)
+
+    async def on_file(self, ctx: Ctx, file: IncomingFile) -> Outcome:
+        return Stay(NO_FILE)
+
+    async def on_contact(self, ctx: Ctx, phone: str) -> Outcome:
+        return await self.on_text(ctx, phone)
+
+
+CommandHandler = Callable[[Ctx, "Step | None"], Awaitable[Outcome]]
+DB_ERRORS = (OperationalError, DBAPIError, PoolTimeout, ConnectionError, OSError)
+
+
+def token_for(screen_id: str, value: str) -> str:
+    return hashlib.blake2s(f"{screen_id}|{value}".encode(), digest_size=6).hexdigest()
+
+
+class Engine:
+    """Walks the step table for every inbound update; see the module docstring."""
+
+    def __init__(
+        self,
+        steps: Mapping[str, Step],
+        commands: Mapping[str, CommandHandler],
+        uow_factory: Callable[[], UnitOfWork],
+        services: Services,
+    ) -> None:
+        self._steps = steps
+        self._commands = commands
+        self._uow = uow_factory
+        self.services = services
+
+    async def handle(self, inbound: Inbound) -> list[Reply]:
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                return await self._once(inbound)
+            except VersionConflict:
+                log.info("conversation version conflict, retry %d", attempt + 1)
+            except DB_ERRORS as exc:
+                log.error("database unavailable: %s", type(exc).__name__)
+                return [Reply(BUSY)]
+        return [Reply(BUSY)]
+
+    async def _once(self, inbound: Inbound) -> list[Reply]:
+        async with self._uow() as uow:
+            state, version = await uow.conversations.load(inbound.channel, inbound.chat_id)
+            seen: list[str] = state.setdefault("seen", [])
+            if inbound.update_id is not None and inbound.update_id in seen:
+                return []
+            ctx = Ctx(inbound, uow, self.services, state, self.services.clock.now())
+            await self._load_identity(ctx)
+            replies = await self._dispatch(ctx)
+            if inbound.update_id is not None:
+                state["seen"] = [*seen, inbound.update_id][-SEEN_UPDATES:]
+            await uow.conversations.save(inbound.channel, inbound.chat_id, state, version, ctx.now)
+            await uow.commit()
+        return replies
+
+    async def _load_identity(self, ctx: Ctx) -> None:
+        identity = await ctx.uow.people.identity(ctx.inbound.channel, ctx.inbound.user_id)
+        ctx.identity = identity
+        if identity is None:
+            return
+        ctx.consented = await ctx.uow.people.has_consent(identity.id)
+        if identity.person_id is not None and ctx.consented:
+            ctx.person = await ctx.uow.people.person(identity.person_id)
+
+    def gate(self, ctx: Ctx) -> str | None:
+        if not ctx.consented:
+            return "consent"
+        if ctx.person is None:
+            return "phone"
+        return None
+
+    async def _dispatch(self, ctx: Ctx) -> list[Reply]:
+        current = self._steps.get(ctx.state.get("step", ""))
+        command = _command_of(ctx.inbound.text)
+        if command is not None:
+            handler = self._commands.get(command)
+            if handler is None:
+                return [await self._render(ctx, current, message=self._unknown(command))]
+            return await self._apply(ctx, current, await handler(ctx, current))
+        gate = self.gate(ctx)
+        if current is None or (gate and current.key not in GATE_FREE_STEPS):
+            return await self._apply(ctx, None, Goto(gate or "menu"))
+        return await self._apply(ctx, current, await self._answer(ctx, current))
+
+    def _unknown(self, command: str) -> str:
+        known = ", ".join(sorted(c for c in self._commands if c != "/start"))
+        return f"Không có lệnh {command[:32]}. Các lệnh dùng được: {known}."
+
+    async def _answer(self, ctx: Ctx, step: Step) -> Outcome:
+        inbound = ctx.inbound
+        if inbound.token is not None:
+            value = self._value_of_token(ctx, step, inbound.token)
+            return Stay(STALE) if value is None else await self._choose(ctx, step, value)
+        if inbound.file is not None:
+            return await step.on_file(ctx, inbound.file)
+        if inbound.contact_phone is not None:
+            return await step.on_contact(ctx, inbound.contact_phone)
+        text = clean(inbound.text or "")
+        if not text:
+            return Stay(EMPTY)
+        typed = self._value_of_typed(ctx, step, text)
+        if isinstance(typed, Stay):
+            return typed
+        if typed is None:
+            return await step.on_text(ctx, text)
+        return await self._choose(ctx, step, typed)
+
+    def _all_options(self, ctx: Ctx, step: Step) -> list[Option]:
+        options = step.options(ctx)
+        extra = [Option("", NEXT), Option("", PREV)] if len(options) > PAGE_SIZE else []
+        if step.can_go_back(ctx):
+            extra.append(Option("", BACK))
+        return options + extra
+
+    def _value_of_token(self, ctx: Ctx, step: Step, token: str) -> str | None:
+        screen_id = ctx.state.get("screen", "")
+        for option in self._all_options(ctx, step):
+            if secrets.compare_digest(token_for(screen_id, option.value), token):
+                return option.value
+        return None
+
+    def _value_of_typed(self, ctx: Ctx, step: Step, text: str) -> str | Stay | None:
+        shown: list[list[str]] = ctx.state.get("shown", [])
+        if step.expects is Expect.CHOICE and text.isascii() and text.isdigit() and shown:
+            number = int(text)
+            if 1 <= number <= len(shown):
+                return shown[number - 1][1]
+            return Stay(
+                f"Số {number} không có trong danh sách. Vui lòng gửi số từ 1 đến "
+                f"{len(shown)} hoặc gõ tên mục."
+            )
+        key = fold(text)
+        for _token, value, label in shown:
+            if fold(label) == key:
+                return value
+        for option in step.options(ctx):
+            if fold(option.label) == key:
+                return option.value
+        return None
+
+    async def _choose(self, ctx: Ctx, step: Step, value: str) -> Outcome:
+        if value in (NEXT, PREV):
+            pages = max(1, -(-len(step.options(ctx)) // PAGE_SIZE))
+            page = ctx.state.get("page", 0) + (1 if value == NEXT else -1)
+            ctx.state["page"] = page % pages
+            return Stay("")
+        if value == BACK:
+            return await step.on_back(ctx)
+        return await step.on_choice(ctx, value)
+
+    async def _apply(self, ctx: Ctx, step: Step | None, outcome: Outcome) -> list[Reply]:
+        if isinstance(outcome, Stay):
+            return [await self._render(ctx, step, message=outcome.message)]
+        target = self._resolve(ctx, step, outcome.step)
+        new_step = self._steps[target]
+        if step is None or target != step.key:
+            ctx.state.pop("local", None)
+        ctx.state.update(step=target, page=0, screen=secrets.token_hex(4))
+        if new_step.in_draft and ctx.has_draft:
+            ctx.draft["step"] = target
+        return [await self._render(ctx, new_step, notice=outcome.notice)]
+
+    def _resolve(self, ctx: Ctx, step: Step | None, target: str) -> str:
+        if (
+            step is not None
+            and step.in_draft
+            and ctx.state.get("edit_until") == step.key
+            and target != step.key
+        ):
+            ctx.state.pop("edit_until")
+            target = "review"
+        gate = self.gate(ctx)
+        if gate and target not in GATE_FREE_STEPS:
+            return gate
+        return target
+
+    async def _render(
+        self, ctx: Ctx, step: Step | None, *, notice: str | None = None, message: str | None = None
+    ) -> Reply:
+        if step is None:
+            return Reply(message or "")
+        await step.prepare(ctx)
+        options = step.options(ctx)
+        page = ctx.state.get("page", 0)
+        visible = options[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        nav: list[Option] = []
+        if len(options) > PAGE_SIZE:
+            pages = -(-len(options) // PAGE_SIZE)
+            nav = [
+                Option(f"« Trang trước ({page + 1}/{pages})", PREV),
+                Option(f"Trang sau ({page + 1}/{pages}) »", NEXT),
+            ]
+        if step.can_go_back(ctx):
+            nav.append(Option("↩ Quay lại", BACK))
+        screen_id = ctx.state.get("screen", "")
+        buttons = tuple(
+            Button(number, option.label, token_for(screen_id, option.value))
+            for number, option in enumerate([*visible, *nav], start=1)
+        )
+        ctx.state["shown"] = [
+            [b.token, o.value, o.label] for b, o in zip(buttons, [*visible, *nav], strict=True)
+        ]
+        if message is not None:
+            text = message or f"Trang {page + 1}. {step.text(ctx).splitlines()[0]}"
+        else:
+            text = step.text(ctx) if notice is None else f"{notice}\n\n{step.text(ctx)}"
+        return Reply(text, buttons, step.expects)
+
+
+def _command_of(text: str | None) -> str | None:
+    if not text:
+        return None
+    stripped = clean(text)
+    if not stripped.startswith("/") or len(stripped) < 2:
+        return None
+    return stripped.split(" ", 1)[0].split("@", 1)[0].lower()

@@ -1,0 +1,76 @@
+"""The step table and the commands available at every step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.dialogs.account import ConsentStep, PhoneStep
+from bot.dialogs.engine import CommandHandler, Ctx, Engine, Goto, Outcome, Services, Step
+from bot.dialogs.menu import (
+    CancelConfirmStep,
+    HelpStep,
+    MenuStep,
+    MySubmissionsStep,
+    cancel,
+    open_help,
+    resume,
+)
+from bot.dialogs.submission import submission_steps
+from bot.store.uow import UnitOfWork
+
+# Shown by channels that can register commands (Telegram's setMyCommands).
+COMMAND_HELP = {
+    "/menu": "Về menu chính",
+    "/tieptuc": "Làm tiếp bản nháp",
+    "/huy": "Huỷ bản nháp",
+    "/quaylai": "Về bước trước",
+    "/hotro": "Hỗ trợ, hỏi đáp",
+}
+
+
+def all_steps() -> dict[str, Step]:
+    steps = [
+        ConsentStep(),
+        PhoneStep(),
+        MenuStep(),
+        CancelConfirmStep(),
+        MySubmissionsStep(),
+        HelpStep(),
+        *submission_steps(),
+    ]
+    table = {step.key: step for step in steps}
+    if len(table) != len(steps):
+        raise ValueError("two steps share a key")
+    return table
+
+
+async def _menu(ctx: Ctx, step: Step | None) -> Outcome:
+    return Goto("menu")
+
+
+async def _back(ctx: Ctx, step: Step | None) -> Outcome:
+    if step is not None and step.can_go_back(ctx):
+        return await step.on_back(ctx)
+    return Goto(step.key if step else "menu", "Bước này không có bước trước.")
+
+
+def _sync(handler: Callable[[Ctx], Outcome]) -> CommandHandler:
+    async def run(ctx: Ctx, step: Step | None) -> Outcome:
+        return handler(ctx)
+
+    return run
+
+
+def commands() -> dict[str, CommandHandler]:
+    return {
+        "/start": _menu,
+        "/menu": _menu,
+        "/huy": _sync(cancel),
+        "/tieptuc": _sync(resume),
+        "/hotro": _sync(open_help),
+        "/quaylai": _back,
+    }
+
+
+def build_engine(uow_factory: Callable[[], UnitOfWork], services: Services) -> Engine:
+    return Engine(all_steps(), commands(), uow_factory, services)

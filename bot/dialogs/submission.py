@@ -1,0 +1,542 @@
+"""The initiative form: its fields as data, then attachments, declarations and review."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from bot.dialogs.account import ProfileCardStep
+from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step
+from bot.dialogs.fields import ChoiceField, TextField
+from bot.dialogs.types import Expect, IncomingFile, Option
+from bot.dialogs.units import UnitStep
+from bot.store.models import Attachment, Submission
+from rules import fields as rf
+from rules.campaigns import Phase, check_end
+from rules.dates import check_not_future, format_date, parse_date
+from rules.files import ACCEPTED_TEXT, identify_file
+from rules.text import fold
+from rules.verdict import Ok, Rejected, Verdict
+
+MAX_ATTACHMENTS = 10
+DONE, SUBMIT, EDIT, CANCEL, YES, NO = "done", "submit", "edit", "cancel", "yes", "no"
+DONE_WORDS = frozenset({"xong", "da xong", "het", "ket thuc", "done"})
+
+
+def _phase(ctx: Ctx) -> Phase | None:
+    return ctx.services.campaign.phase_at(ctx.now)
+
+
+def _start(ctx: Ctx, raw: str) -> Verdict[date]:
+    verdict = parse_date(raw)
+    phase = _phase(ctx)
+    if isinstance(verdict, Rejected) or phase is None:
+        return verdict
+    return ctx.services.campaign.check_start(verdict.value, phase, ctx.today)
+
+
+def _end(ctx: Ctx, raw: str) -> Verdict[date]:
+    verdict = parse_date(raw)
+    if isinstance(verdict, Rejected):
+        return verdict
+    return check_end(date.fromisoformat(ctx.draft["started_on"]), verdict.value)
+
+
+def _recognized_on(ctx: Ctx, raw: str) -> Verdict[date]:
+    verdict = parse_date(raw)
+    return verdict if isinstance(verdict, Rejected) else check_not_future(verdict.value, ctx.today)
+
+
+def _description(ctx: Ctx, raw: str) -> Verdict[str]:
+    return rf.parse_long_text(raw, "phần mô tả", ctx.services.campaign.description_limit)
+
+
+def _description_prompt(ctx: Ctx) -> str:
+    limit = ctx.services.campaign.description_limit
+    return (
+        f"Mô tả sáng kiến: thực trạng trước đây, giải pháp, cách làm mới (tối đa {limit} ký "
+        "tự; có thể soạn sẵn trong Word rồi dán vào)."
+    )
+
+
+def _benefit_social(ctx: Ctx, raw: str) -> Verdict[str]:
+    return rf.parse_long_text(raw, "lợi ích xã hội", rf.LONG_TEXT_MAX)
+
+
+def _target_groups(ctx: Ctx) -> list[Option]:
+    return [Option(c.name, c.code) for c in ctx.services.campaign.target_groups]
+
+
+def _solution_types(ctx: Ctx) -> list[Option]:
+    return [Option(c.name, c.code) for c in ctx.services.campaign.solution_types]
+
+
+@dataclass(eq=False)
+class BenefitSocialField(TextField):
+    """Optional, but an initiative must state an economic value or a social benefit."""
+
+    async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
+        if value == "__skip" and ctx.draft.get("benefit_vnd") is None:
+            return Stay(
+                "Sáng kiến cần có ít nhất một lợi ích: giá trị làm lợi bằng tiền hoặc lợi ích "
+                "xã hội. Bạn đã bỏ qua giá trị làm lợi, vậy hãy mô tả lợi ích xã hội (ví dụ: "
+                "cải thiện điều kiện làm việc, giảm thời gian giải quyết hồ sơ)."
+            )
+        return await super().on_choice(ctx, value)
+
+
+class AttachmentsStep(Step):
+    key = "attachments"
+    in_draft = True
+    back = "recognized_on"
+    expects = Expect.FILE
+
+    def text(self, ctx: Ctx) -> str:
+        items = ctx.draft.setdefault("attachments", [])
+        listed = "\n".join(f"  {i}. {_attachment_label(a)}" for i, a in enumerate(items, 1))
+        have = f"Đã nhận {len(items)} tài liệu:\n{listed}\n\n" if items else ""
+        return (
+            f"{have}Gửi tài liệu kèm theo (không bắt buộc): tệp {ACCEPTED_TEXT} tối đa "
+            f"{ctx.services.max_file_bytes // 1048576} MB, hoặc đường dẫn Google Drive ở chế độ "
+            f"chia sẻ. Có thể gửi nhiều lần (tối đa {MAX_ATTACHMENTS}). "
+            "Gửi xong thì bấm “Xong” hoặc gõ “xong”."
+        )
+
+    def options(self, ctx: Ctx) -> list[Option]:
+        return [Option("Xong", DONE)]
+
+    async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
+        return Goto("declare_ip") if value == DONE else await super().on_choice(ctx, value)
+
+    async def on_text(self, ctx: Ctx, text: str) -> Outcome:
+        if fold(text) in DONE_WORDS:
+            return Goto("declare_ip")
+        verdict = rf.parse_drive_link(text)
+        if isinstance(verdict, Rejected):
+            return Stay(verdict.message + " Gõ “xong” nếu không gửi thêm tài liệu.")
+        return self._add(ctx, {"kind": "link", "url": verdict.value})
+
+    async def on_file(self, ctx: Ctx, file: IncomingFile) -> Outcome:
+        verdict = identify_file(file.data, ctx.services.max_file_bytes)
+        if isinstance(verdict, Rejected):
+            return Stay(verdict.message)
+        if len(ctx.draft.get("attachments", [])) >= MAX_ATTACHMENTS:
+            return self._add(ctx, {})
+        kind = verdict.value
+        sha256 = await ctx.services.files.put(file.data, kind.extension)
+        name = (file.filename or f"tep.{kind.extension}")[:200]
+        return self._add(
+            ctx,
+            {
+                "kind": "file",
+                "filename": name,
+                "mime": kind.mime,
+                "size": len(file.data),
+                "sha256": sha256,
+            },
+        )
+
+    def _add(self, ctx: Ctx, item: dict[str, Any]) -> Outcome:
+        items = ctx.draft.setdefault("attachments", [])
+        if len(items) >= MAX_ATTACHMENTS:
+            return Stay(f"Đã đủ {MAX_ATTACHMENTS} tài liệu. Gõ “xong” để sang bước tiếp theo.")
+        if item in items:
+            return Stay("Tài liệu này đã có trong danh sách. Gửi tài liệu khác hoặc gõ “xong”.")
+        items.append(item)
+        return Stay(
+            f"Đã nhận: {_attachment_label(item)} ({len(items)}/{MAX_ATTACHMENTS}). "
+            "Gửi thêm, hoặc bấm “Xong”."
+        )
+
+
+def _attachment_label(item: dict[str, Any]) -> str:
+    if item["kind"] == "link":
+        return str(item["url"])
+    return f"{item['filename']} ({item['size'] / 1024:.0f} KB)"
+
+
+@dataclass(eq=False)
+class DeclarationStep(Step):
+    """A yes/no promise the guidance makes a condition of taking part."""
+
+    key: str
+    question: str
+    field: str
+    refusal: str
+    next: str
+    back: str | None = None
+    in_draft: bool = True
+    expects: Expect = Expect.CHOICE
+
+    def text(self, ctx: Ctx) -> str:
+        return self.question
+
+    def options(self, ctx: Ctx) -> list[Option]:
+        return [Option("Có, tôi cam kết", YES), Option("Không", NO)]
+
+    async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
+        if value == NO:
+            ctx.draft[self.field] = False
+            return Stay(self.refusal + " Bản nháp vẫn được giữ; gõ /huy nếu muốn huỷ.")
+        if value != YES:
+            return await super().on_choice(ctx, value)
+        ctx.draft[self.field] = True
+        return Goto(self.next)
+
+
+EDIT_GROUPS: tuple[tuple[str, str, str], ...] = (
+    ("Thông tin cá nhân và đơn vị", "name", "unit"),
+    ("Nhóm đối tượng", "target_group", "target_group"),
+    ("Tên sáng kiến", "title", "title"),
+    ("Loại giải pháp", "solution_type", "solution_type"),
+    ("Thời gian triển khai", "started_on", "ended_on"),
+    ("Mô tả", "description", "description"),
+    ("Hiệu quả, giá trị làm lợi", "benefit_vnd", "benefit_social"),
+    ("Công nhận sáng kiến", "recognized_by", "recognized_on"),
+    ("Tài liệu đính kèm", "attachments", "attachments"),
+    ("Cam kết", "declare_ip", "declare_order"),
+)
+
+
+class ReviewStep(Step):
+    key = "review"
+    in_draft = True
+    expects = Expect.CHOICE
+
+    def text(self, ctx: Ctx) -> str:
+        return summary_card(ctx) + "\n\nKiểm tra lại rồi bấm “Gửi sáng kiến”, hoặc sửa một mục."
+
+    def options(self, ctx: Ctx) -> list[Option]:
+        return [
+            Option("✅ Gửi sáng kiến", SUBMIT),
+            Option("✏️ Sửa một mục", EDIT),
+            Option("🗑 Huỷ bản nháp", CANCEL),
+        ]
+
+    async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
+        if value == EDIT:
+            return Goto("edit_pick")
+        if value == CANCEL:
+            ctx.state["cancel_return"] = self.key
+            return Goto("cancel_confirm")
+        if value == SUBMIT:
+            return await submit(ctx)
+        return await super().on_choice(ctx, value)
+
+
+class EditPickStep(Step):
+    key = "edit_pick"
+    in_draft = True
+    back = "review"
+    expects = Expect.CHOICE
+
+    def text(self, ctx: Ctx) -> str:
+        return "Bạn muốn sửa mục nào? Sửa xong bot sẽ đưa bạn về thẻ tóm tắt."
+
+    def options(self, ctx: Ctx) -> list[Option]:
+        return [Option(label, first) for label, first, _last in EDIT_GROUPS]
+
+    async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
+        for _label, first, last in EDIT_GROUPS:
+            if value == first:
+                ctx.state["edit_until"] = last
+                return Goto(first)
+        return await super().on_choice(ctx, value)
+
+
+def summary_card(ctx: Ctx) -> str:
+    d, campaign, catalog = ctx.draft, ctx.services.campaign, ctx.services.catalog
+    groups = {c.code: c.name for c in campaign.target_groups}
+    types = {c.code: c.name for c in campaign.solution_types}
+    money = rf.format_money_vnd(d["benefit_vnd"]) if d.get("benefit_vnd") else "không quy đổi"
+    attachments = "; ".join(_attachment_label(a) for a in d.get("attachments", [])) or "không có"
+    return "\n".join(
+        (
+            f"📋 TÓM TẮT SÁNG KIẾN – {campaign.short_name}",
+            f"• Tác giả: {d['author_name']}, sinh năm {d['birth_year']}",
+            f"• Chức vụ: {d['position']}; nơi công tác: {d['workplace']}",
+            f"• Đơn vị: {catalog.label(d['unit_code'])}",
+            f"• Nhóm đối tượng: {groups.get(d['target_group'], '—')}",
+            f"• Tên sáng kiến: {d['title']}",
+            f"• Loại giải pháp: {types.get(d['solution_type'], '—')}",
+            f"• Thời gian triển khai: {_day(d['started_on'])} – {_day(d['ended_on'])}",
+            f"• Mô tả ({len(d['description'])}/{campaign.description_limit} ký tự):\n"
+            f"{d['description']}",
+            f"• Giá trị làm lợi: {money}",
+            f"• Lợi ích xã hội: {d.get('benefit_social') or 'không nêu'}",
+            f"• Công nhận: {d['recognized_by']}, văn bản số {d['recognition_doc']} "
+            f"ngày {_day(d['recognized_on'])}",
+            f"• Tài liệu: {attachments}",
+            "• Cam kết: không đang được bảo hộ sở hữu trí tuệ; không trái trật tự công cộng, "
+            "đạo đức xã hội",
+        )
+    )
+
+
+def _day(iso: str) -> str:
+    return format_date(date.fromisoformat(iso))
+
+
+REQUIRED = (
+    "author_name",
+    "birth_year",
+    "position",
+    "workplace",
+    "unit_code",
+    "target_group",
+    "title",
+    "solution_type",
+    "started_on",
+    "ended_on",
+    "description",
+    "recognized_by",
+    "recognition_doc",
+    "recognized_on",
+)
+
+
+async def submit(ctx: Ctx) -> Outcome:
+    """Check the window and the draft once more, then file the submission exactly once."""
+    campaign = ctx.services.campaign
+    window = campaign.window(ctx.now)
+    if isinstance(window, Rejected):
+        return Stay(window.message + "\nBản nháp của bạn vẫn được giữ.")
+    draft = ctx.draft
+    missing = [name for name in REQUIRED if draft.get(name) in (None, "")]
+    if missing or not (draft.get("declared_no_ip") and draft.get("declared_public_order")):
+        return Stay("Bản nháp còn thiếu thông tin. Vui lòng bấm “Sửa một mục” để bổ sung.")
+    start = campaign.check_start(date.fromisoformat(draft["started_on"]), window.value, ctx.today)
+    if isinstance(start, Rejected):
+        return Stay(start.message + " Bấm “Sửa một mục” → “Thời gian triển khai” để sửa.")
+    existing = await ctx.uow.submissions.by_draft(draft["id"])
+    submission = existing or await _file(ctx, window.value)
+    ctx.state["draft"] = None
+    return Goto(
+        "menu",
+        (
+            f"🎉 Đã gửi sáng kiến “{submission.title}”.\nMã hồ sơ: {submission.code}\n"
+            f"Thời điểm: {submission.submitted_at.astimezone(ctx.now.tzinfo):%H:%M %d/%m/%Y}.\n"
+            "Cán bộ công đoàn sẽ xem xét; bạn theo dõi trạng thái ở mục “Sáng kiến đã gửi”."
+        ),
+    )
+
+
+async def _file(ctx: Ctx, phase: Phase) -> Submission:
+    d, person = ctx.draft, ctx.person
+    assert person is not None
+    submission = Submission(
+        draft_id=d["id"],
+        person_id=person.id,
+        channel=ctx.inbound.channel,
+        campaign=ctx.services.campaign.code,
+        phase=phase.code,
+        catalog=ctx.services.catalog.code,
+        unit_code=d["unit_code"],
+        target_group=d["target_group"],
+        solution_type=d["solution_type"],
+        title=d["title"],
+        started_on=date.fromisoformat(d["started_on"]),
+        ended_on=date.fromisoformat(d["ended_on"]),
+        description=d["description"],
+        benefit_vnd=d.get("benefit_vnd"),
+        benefit_social=d.get("benefit_social"),
+        recognized_by=d["recognized_by"],
+        recognition_doc=d["recognition_doc"],
+        recognized_on=date.fromisoformat(d["recognized_on"]),
+        declared_no_ip=True,
+        declared_public_order=True,
+        author_name=d["author_name"],
+        author_birth_year=d["birth_year"],
+        author_position=d["position"],
+        author_workplace=d["workplace"],
+        status="submitted",
+        submitted_at=ctx.now,
+    )
+    attachments = [
+        Attachment(
+            kind=a["kind"],
+            url=a.get("url"),
+            filename=a.get("filename"),
+            mime=a.get("mime"),
+            size=a.get("size"),
+            sha256=a.get("sha256"),
+            created_at=ctx.now,
+        )
+        for a in d.get("attachments", [])
+    ]
+    await ctx.uow.submissions.add(submission, attachments, ctx.services.campaign.code_prefix)
+    ctx.uow.audit.record(
+        ctx.now,
+        "submission.created",
+        person_id=person.id,
+        channel=ctx.inbound.channel,
+        subject=submission.code,
+    )
+    return submission
+
+
+def new_draft() -> dict[str, Any]:
+    return {"id": str(uuid.uuid4()), "attachments": []}
+
+
+def submission_steps() -> list[Step]:
+    """The form, in order. `back` and `next` wire the table; nothing else moves between them."""
+    return [
+        ProfileCardStep(),
+        TextField(
+            "name",
+            "Họ và tên của bạn (có dấu), ví dụ: Nguyễn Thị Ngọc Tú.",
+            "author_name",
+            lambda c, t: rf.parse_full_name(t),
+            "birth_year",
+        ),
+        TextField(
+            "birth_year",
+            "Năm sinh của bạn (4 chữ số), ví dụ: 1985.",
+            "birth_year",
+            lambda c, t: rf.parse_birth_year(t, c.today.year),
+            "position",
+            back="name",
+        ),
+        TextField(
+            "position",
+            "Chức vụ của bạn (ví dụ: Công nhân, Kỹ sư, Chuyên viên).",
+            "position",
+            lambda c, t: rf.parse_short_text(t, "chức vụ"),
+            "workplace",
+            back="birth_year",
+        ),
+        TextField(
+            "workplace",
+            "Nơi công tác: tên cơ quan, đơn vị, doanh nghiệp của bạn.",
+            "workplace",
+            lambda c, t: rf.parse_short_text(t, "nơi công tác"),
+            "unit",
+            back="position",
+        ),
+        UnitStep(),
+        ChoiceField(
+            "target_group",
+            lambda c: c.services.campaign.target_group_prompt,
+            "target_group",
+            _target_groups,
+            "title",
+            back="profile",
+        ),
+        TextField(
+            "title",
+            f"Tên sáng kiến (từ {rf.TITLE_MIN} đến {rf.TITLE_MAX} ký tự).",
+            "title",
+            lambda c, t: rf.parse_title(t),
+            "solution_type",
+            back="target_group",
+        ),
+        ChoiceField(
+            "solution_type",
+            "Sáng kiến thuộc loại giải pháp nào?",
+            "solution_type",
+            _solution_types,
+            "started_on",
+            back="title",
+        ),
+        TextField(
+            "started_on",
+            "Ngày bắt đầu triển khai, áp dụng sáng kiến (ngày/tháng/năm, ví dụ 01/09/2021).",
+            "started_on",
+            _start,
+            "ended_on",
+            back="solution_type",
+        ),
+        TextField(
+            "ended_on",
+            "Ngày kết thúc triển khai (ngày/tháng/năm). Nếu vẫn đang áp dụng, "
+            "gửi ngày dự kiến kết thúc.",
+            "ended_on",
+            _end,
+            "description",
+            back="started_on",
+        ),
+        TextField(
+            "description",
+            _description_prompt,
+            "description",
+            _description,
+            "benefit_vnd",
+            back="ended_on",
+        ),
+        TextField(
+            "benefit_vnd",
+            "Giá trị làm lợi quy đổi thành tiền (đồng), ví dụ 150.000.000 "
+            "hoặc 150 triệu. Không quy đổi được thì bấm “Bỏ qua”.",
+            "benefit_vnd",
+            lambda c, t: rf.parse_money_vnd(t),
+            "benefit_social",
+            back="description",
+            optional=True,
+        ),
+        BenefitSocialField(
+            "benefit_social",
+            "Lợi ích xã hội của sáng kiến (an toàn lao động, "
+            "điều kiện làm việc, môi trường…). Không có thì bấm “Bỏ qua”.",
+            "benefit_social",
+            _benefit_social,
+            "recognized_by",
+            back="benefit_vnd",
+            optional=True,
+        ),
+        TextField(
+            "recognized_by",
+            "Sáng kiến được ai công nhận? (ví dụ: Hội đồng sáng kiến "
+            "Công ty X, Giám đốc Bệnh viện Y).",
+            "recognized_by",
+            lambda c, t: rf.parse_short_text(t, "nơi công nhận"),
+            "recognition_doc",
+            back="benefit_social",
+        ),
+        TextField(
+            "recognition_doc",
+            "Số văn bản công nhận, ví dụ: 125/QĐ-CT.",
+            "recognition_doc",
+            lambda c, t: _doc_number(t),
+            "recognized_on",
+            back="recognized_by",
+        ),
+        TextField(
+            "recognized_on",
+            "Ngày của văn bản công nhận (ngày/tháng/năm).",
+            "recognized_on",
+            _recognized_on,
+            "attachments",
+            back="recognition_doc",
+        ),
+        AttachmentsStep(),
+        DeclarationStep(
+            "declare_ip",
+            "Bạn cam kết sáng kiến KHÔNG đang được bảo hộ quyền sở hữu trí tuệ "
+            "theo quy định của pháp luật?",
+            "declared_no_ip",
+            "Sáng kiến đang được bảo hộ quyền sở hữu trí tuệ không được tham gia Chương trình.",
+            "declare_order",
+            back="attachments",
+        ),
+        DeclarationStep(
+            "declare_order",
+            "Bạn cam kết nội dung sáng kiến KHÔNG trái với trật tự công cộng hoặc đạo đức xã hội?",
+            "declared_public_order",
+            "Sáng kiến có nội dung trái trật tự công cộng hoặc đạo đức xã hội không được tham "
+            "gia Chương trình.",
+            "review",
+            back="declare_ip",
+        ),
+        ReviewStep(),
+        EditPickStep(),
+    ]
+
+
+def _doc_number(raw: str) -> Verdict[str]:
+    verdict = rf.parse_short_text(raw, "số văn bản", 100)
+    if isinstance(verdict, Ok) and not any(ch.isdigit() for ch in verdict.value):
+        return Rejected("Số văn bản phải có chữ số, ví dụ: 125/QĐ-CT.")
+    return verdict

@@ -1,0 +1,58 @@
+"""What channels hand to the engine and what the engine hands back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Expect(StrEnum):
+    """What the current step wants; channels use it to pick an input widget."""
+
+    TEXT = "text"
+    CHOICE = "choice"
+    PHONE = "phone"
+    FILE = "file"
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingFile:
+    data: bytes
+    filename: str | None = None
+    declared_mime: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One update from any platform, already translated by its channel adapter."""
+
+    channel: str
+    chat_id: str
+    user_id: str
+    text: str | None = None
+    token: str | None = None
+    file: IncomingFile | None = None
+    contact_phone: str | None = None
+    update_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    number: int
+    label: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One message to send: text plus numbered buttons bound to the current screen."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    expects: Expect = Expect.TEXT

@@ -1,0 +1,106 @@
+"""The nested unit menu: kind -> unit -> sub-units, with paging, back and type-to-search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.dialogs.account import save_profile
+from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step
+from bot.dialogs.types import Expect, Option
+from rules.text import clean
+
+SEARCH_LIMIT = 40
+
+
+class UnitStep(Step):
+    key = "unit"
+    in_draft = True
+    back = "workplace"
+    expects = Expect.CHOICE
+    next = "target_group"
+
+    def text(self, ctx: Ctx) -> str:
+        catalog, local = ctx.services.catalog, ctx.local
+        if "results" in local:
+            return (
+                f"Tìm “{local['query']}”: {len(local['results'])} đơn vị phù hợp. "
+                "Chọn đơn vị của bạn, hoặc gõ tên khác để tìm lại."
+            )
+        if "at" in local:
+            unit = catalog.unit(local["at"])
+            return (
+                f"{catalog.label(unit.code)}\nChọn đơn vị trực thuộc nơi bạn sinh hoạt "
+                f"công đoàn, hoặc chọn chính {unit.name}."
+            )
+        if "kind" in local:
+            kind = next(k for k in catalog.kinds if k.code == local["kind"])
+            return f"Chọn đơn vị thuộc “{kind.name}” (hoặc gõ tên để tìm, ví dụ: Bắc Giang)."
+        return (
+            "Bạn sinh hoạt công đoàn ở đơn vị nào? Chọn loại đơn vị, hoặc gõ tên để tìm "
+            "(ví dụ: Bắc Giang, Công đoàn Giáo dục)."
+        )
+
+    def options(self, ctx: Ctx) -> list[Option]:
+        catalog, local = ctx.services.catalog, ctx.local
+        if "results" in local:
+            return [Option(catalog.label(code), f"unit:{code}") for code in local["results"]]
+        if "at" in local:
+            unit = catalog.unit(local["at"])
+            return [Option(f"✔ Chọn chính {unit.name}", f"pick:{unit.code}")] + [
+                Option(catalog.unit(code).name, f"unit:{code}") for code in unit.children
+            ]
+        if "kind" in local:
+            kind = next(k for k in catalog.kinds if k.code == local["kind"])
+            return [Option(catalog.unit(code).name, f"unit:{code}") for code in kind.roots]
+        return [Option(kind.name, f"kind:{kind.code}") for kind in catalog.kinds]
+
+    def can_go_back(self, ctx: Ctx) -> bool:
+        return True
+
+    async def on_back(self, ctx: Ctx) -> Outcome:
+        local = ctx.local
+        if "results" in local:
+            self._replace(ctx, local.get("before", {}))
+        elif "at" in local:
+            parent = ctx.services.catalog.unit(local["at"]).parent
+            self._replace(ctx, {"kind": local["kind"], **({"at": parent} if parent else {})})
+        elif "kind" in local:
+            self._replace(ctx, {})
+        else:
+            return Goto(self.back or "menu")
+        return Goto(self.key)
+
+    async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
+        catalog = ctx.services.catalog
+        action, _, code = value.partition(":")
+        if action == "kind" and any(k.code == code for k in catalog.kinds):
+            self._replace(ctx, {"kind": code})
+            return Goto(self.key)
+        if code not in catalog.units:
+            return await super().on_choice(ctx, value)
+        unit = catalog.unit(code)
+        if action == "unit" and unit.children:
+            self._replace(ctx, {"kind": unit.kind, "at": code})
+            return Goto(self.key)
+        ctx.draft["unit_code"] = code
+        save_profile(ctx)
+        return Goto(self.next, f"Đơn vị: {catalog.label(code)}.")
+
+    async def on_text(self, ctx: Ctx, text: str) -> Outcome:
+        found = ctx.services.catalog.search(text, SEARCH_LIMIT)
+        if not found:
+            return Stay(
+                f"Không tìm thấy đơn vị nào khớp “{clean(text)[:60]}”. Hãy gõ ngắn hơn, chỉ tên "
+                "tỉnh hoặc ngành (ví dụ: Bắc Giang, Giáo dục), hoặc chọn trong danh sách."
+            )
+        if len(found) == 1:
+            return await self.on_choice(ctx, f"unit:{found[0].code}")
+        before = {k: v for k, v in ctx.local.items() if k not in ("results", "query", "before")}
+        self._replace(
+            ctx, {"results": [u.code for u in found], "query": clean(text)[:60], "before": before}
+        )
+        return Goto(self.key)
+
+    @staticmethod
+    def _replace(ctx: Ctx, local: dict[str, Any]) -> None:
+        ctx.state["local"] = local

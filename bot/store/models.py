@@ -1,0 +1,170 @@
+"""Tables. Singular snake_case names; `_at` for instants, `_on` for calendar dates."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Instant(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON}
+
+
+class Person(Base):
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(16), unique=True)
+    full_name: Mapped[str | None] = mapped_column(String(120))
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    position: Mapped[str | None] = mapped_column(String(200))
+    workplace: Mapped[str | None] = mapped_column(String(200))
+    unit_code: Mapped[str | None] = mapped_column(String(64))
+    catalog: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(Instant)
+    updated_at: Mapped[datetime] = mapped_column(Instant)
+
+
+class ChannelIdentity(Base):
+    """One account on one platform; maps to at most one person."""
+
+    __tablename__ = "channel_identity"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(Instant)
+
+
+class Consent(Base):
+    __tablename__ = "consent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("channel_identity.id"), index=True)
+    text_version: Mapped[str] = mapped_column(String(16))
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    accepted_at: Mapped[datetime] = mapped_column(Instant)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(Instant)
+
+
+class Conversation(Base):
+    """The JSON state of one chat; `version` makes every write a compare-and-set."""
+
+    __tablename__ = "conversation"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(Instant)
+
+
+class Submission(Base):
+    __tablename__ = "submission"
+    __table_args__ = (
+        Index("ix_submission_campaign_unit", "campaign", "unit_code"),
+        Index("ix_submission_person_id", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(24), unique=True)
+    draft_id: Mapped[str] = mapped_column(String(36), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    campaign: Mapped[str] = mapped_column(String(32))
+    phase: Mapped[str] = mapped_column(String(32))
+    catalog: Mapped[str] = mapped_column(String(16))
+    unit_code: Mapped[str] = mapped_column(String(64))
+    target_group: Mapped[str] = mapped_column(String(64))
+    solution_type: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300))
+    started_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(Text)
+    benefit_vnd: Mapped[int | None] = mapped_column(BigInteger)
+    benefit_social: Mapped[str | None] = mapped_column(Text)
+    recognized_by: Mapped[str] = mapped_column(String(200))
+    recognition_doc: Mapped[str] = mapped_column(String(100))
+    recognized_on: Mapped[date] = mapped_column(Date)
+    declared_no_ip: Mapped[bool] = mapped_column(Boolean)
+    declared_public_order: Mapped[bool] = mapped_column(Boolean)
+    author_name: Mapped[str] = mapped_column(String(120))
+    author_birth_year: Mapped[int] = mapped_column(Integer)
+    author_position: Mapped[str] = mapped_column(String(200))
+    author_workplace: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(24), default="submitted")
+    submitted_at: Mapped[datetime] = mapped_column(Instant)
+
+
+class Attachment(Base):
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "file" or "link"
+    url: Mapped[str | None] = mapped_column(String(500))
+    filename: Mapped[str | None] = mapped_column(String(255))
+    mime: Mapped[str | None] = mapped_column(String(100))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(Instant)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(Instant, index=True)
+    person_id: Mapped[int | None] = mapped_column(Integer)
+    channel: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(48))
+    subject: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,225 @@
+"""The unit of work: one transaction per update, repositories over its session."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.store.models import (
+    Attachment,
+    AuditLog,
+    ChannelIdentity,
+    Consent,
+    Conversation,
+    Person,
+    Submission,
+)
+
+
+class VersionConflict(Exception):
+    """Another worker wrote the conversation first; the caller retries."""
+
+
+class Conversations:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def load(self, channel: str, chat_id: str) -> tuple[dict[str, Any], int]:
+        row = (
+            await self._session.execute(
+                select(Conversation.state, Conversation.version).where(
+                    Conversation.channel == channel, Conversation.chat_id == chat_id
+                )
+            )
+        ).first()
+        return (dict(row.state), row.version) if row else ({}, 0)
+
+    async def save(
+        self, channel: str, chat_id: str, state: dict[str, Any], version: int, now: datetime
+    ) -> None:
+        """Write `state` if the stored version is still `version` (0 means new)."""
+        if version == 0:
+            self._session.add(
+                Conversation(
+                    channel=channel, chat_id=chat_id, version=1, state=state, updated_at=now
+                )
+            )
+            try:
+                await self._session.flush()
+            except IntegrityError as exc:
+                raise VersionConflict(chat_id) from exc
+            return
+        result = await self._session.execute(
+            update(Conversation)
+            .where(
+                Conversation.channel == channel,
+                Conversation.chat_id == chat_id,
+                Conversation.version == version,
+            )
+            .values(state=state, version=version + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            raise VersionConflict(chat_id)
+
+
+class People:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def identity(self, channel: str, external_id: str) -> ChannelIdentity | None:
+        return (
+            await self._session.execute(
+                select(ChannelIdentity).where(
+                    ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
+                )
+            )
+        ).scalar_one_or_none()
+
+    async def ensure_identity(
+        self, channel: str, external_id: str, now: datetime
+    ) -> ChannelIdentity:
+        found = await self.identity(channel, external_id)
+        if found:
+            return found
+        identity = ChannelIdentity(channel=channel, external_id=external_id, created_at=now)
+        self._session.add(identity)
+        await self._session.flush()
+        return identity
+
+    async def has_consent(self, identity_id: int) -> bool:
+        found = await self._session.scalar(
+            select(Consent.id)
+            .where(Consent.identity_id == identity_id, Consent.withdrawn_at.is_(None))
+            .limit(1)
+        )
+        return found is not None
+
+    async def add_consent(
+        self, identity_id: int, text_version: str, text_sha256: str, now: datetime
+    ) -> None:
+        self._session.add(
+            Consent(
+                identity_id=identity_id,
+                text_version=text_version,
+                text_sha256=text_sha256,
+                accepted_at=now,
+            )
+        )
+        await self._session.flush()
+
+    async def person(self, person_id: int) -> Person | None:
+        return await self._session.get(Person, person_id)
+
+    async def by_phone(self, phone: str) -> Person | None:
+        return (
+            await self._session.execute(select(Person).where(Person.phone == phone))
+        ).scalar_one_or_none()
+
+    async def add_person(self, phone: str, now: datetime) -> Person:
+        person = Person(phone=phone, created_at=now, updated_at=now)
+        self._session.add(person)
+        await self._session.flush()
+        return person
+
+    async def other_identities(self, person_id: int, identity_id: int) -> int:
+        return int(
+            await self._session.scalar(
+                select(func.count())
+                .select_from(ChannelIdentity)
+                .where(ChannelIdentity.person_id == person_id, ChannelIdentity.id != identity_id)
+            )
+            or 0
+        )
+
+
+class Submissions:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def by_draft(self, draft_id: str) -> Submission | None:
+        return (
+            await self._session.execute(select(Submission).where(Submission.draft_id == draft_id))
+        ).scalar_one_or_none()
+
+    async def add(
+        self, submission: Submission, attachments: list[Attachment], prefix: str
+    ) -> None:
+        """Insert and give it a code from its id, so concurrent submits never collide."""
+        self._session.add(submission)
+        await self._session.flush()
+        year = submission.submitted_at.year
+        submission.code = f"{prefix}-{year}-{submission.id:06d}"
+        for attachment in attachments:
+            attachment.submission_id = submission.id
+            self._session.add(attachment)
+        await self._session.flush()
+
+    async def of_person(self, person_id: int, limit: int = 10) -> list[Submission]:
+        rows = await self._session.execute(
+            select(Submission)
+            .where(Submission.person_id == person_id)
+            .order_by(Submission.submitted_at.desc(), Submission.id.desc())
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+
+class Audit:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def record(
+        self,
+        now: datetime,
+        action: str,
+        *,
+        person_id: int | None = None,
+        channel: str | None = None,
+        subject: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self._session.add(
+            AuditLog(
+                at=now,
+                action=action,
+                person_id=person_id,
+                channel=channel,
+                subject=subject,
+                detail=detail or {},
+            )
+        )
+
+
+class UnitOfWork:
+    """`async with uow:` opens a transaction; leaving without `commit()` rolls back."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.session = self._sessions()
+        self.conversations = Conversations(self.session)
+        self.people = People(self.session)
+        self.submissions = Submissions(self.session)
+        self.audit = Audit(self.session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()

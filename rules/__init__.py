@@ -1,0 +1,1 @@
+"""Pure campaign rules: parsers and checks that return Vietnamese verdicts. No I/O."""

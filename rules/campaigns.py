@@ -1,0 +1,187 @@
+"""Campaigns as data: windows, phases, limits, target groups and solution types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from rules.dates import format_date
+from rules.verdict import Ok, Rejected, Verdict
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+class CampaignError(ValueError):
+    """The campaigns file is malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    code: str
+    name: str
+    opens: datetime
+    closes: datetime  # exclusive: "trước 24h00 ngày 31/5/2022" is 01/06/2022 00:00
+    eligible_from: date
+    eligible_to: date
+    target: int | None
+
+    def describe(self) -> str:
+        last = self.closes - timedelta(minutes=1)
+        return (
+            f"{self.name}: từ {self.opens:%H}h{self.opens:%M} ngày "
+            f"{format_date(self.opens.date())} "
+            f"đến trước 24h00 ngày {format_date(last.date())}, cho sáng kiến áp dụng từ "
+            f"{format_date(self.eligible_from)} đến {format_date(self.eligible_to)}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    code: str
+    name: str
+    short_name: str
+    guidance: str
+    catalog: str
+    code_prefix: str
+    description_limit: int
+    deployment_from: date
+    deployment_to: date
+    phases: tuple[Phase, ...]
+    target_groups: tuple[Choice, ...]
+    target_group_prompt: str
+    solution_types: tuple[Choice, ...]
+    faq: tuple[tuple[str, str], ...]
+
+    def phase_at(self, now: datetime) -> Phase | None:
+        return next((p for p in self.phases if p.opens <= now < p.closes), None)
+
+    def window(self, now: datetime) -> Verdict[Phase]:
+        """The open phase, or a message saying the campaign is not open yet or closed."""
+        if phase := self.phase_at(now):
+            return Ok(phase)
+        upcoming = [p for p in self.phases if now < p.opens]
+        schedule = "\n".join(f"• {p.describe()}" for p in self.phases)
+        if upcoming:
+            nxt = upcoming[0]
+            return Rejected(
+                f"Chương trình “{self.short_name}” chưa mở nhận sáng kiến. "
+                f"{nxt.name} mở lúc {nxt.opens:%H}h{nxt.opens:%M} ngày "
+                f"{format_date(nxt.opens.date())}.\n{schedule}\n"
+                "Bạn vẫn có thể xem sáng kiến đã gửi và hỏi tổ hỗ trợ."
+            )
+        return Rejected(
+            f"Chương trình “{self.short_name}” đã kết thúc nhận sáng kiến.\n{schedule}\n"
+            "Bạn vẫn có thể xem sáng kiến đã gửi và hỏi tổ hỗ trợ."
+        )
+
+    def check_start(self, start: date, phase: Phase, today: date) -> Verdict[date]:
+        """The deployment start must fall in the phase's eligible range and not be future."""
+        earliest = max(phase.eligible_from, self.deployment_from)
+        latest = min(phase.eligible_to, self.deployment_to, today)
+        if start < earliest or start > latest:
+            return Rejected(
+                f"Ngày bắt đầu triển khai {format_date(start)} nằm ngoài thời gian được tham gia. "
+                f"{phase.name} nhận sáng kiến đưa vào áp dụng từ {format_date(earliest)} "
+                f"đến {format_date(latest)}. Sáng kiến áp dụng ngoài thời gian này không "
+                "được tham gia Chương trình."
+            )
+        return Ok(start)
+
+
+def check_end(start: date, end: date) -> Verdict[date]:
+    if end < start:
+        return Rejected(
+            f"Ngày kết thúc {format_date(end)} trước ngày bắt đầu {format_date(start)}. "
+            "Vui lòng gửi ngày kết thúc từ ngày bắt đầu trở đi."
+        )
+    return Ok(end)
+
+
+def _local(value: Any, field: str) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise CampaignError(f"{field}: cần ngày giờ dạng 2022-01-08T07:00")
+    return value.replace(tzinfo=TZ) if value.tzinfo is None else value.astimezone(TZ)
+
+
+def _day(value: Any, field: str) -> date:
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
+    if not isinstance(value, date):
+        raise CampaignError(f"{field}: cần ngày dạng 2021-09-01")
+    return value
+
+
+def _choices(raw: Any, field: str) -> tuple[Choice, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise CampaignError(f"{field}: cần một danh sách không rỗng")
+    items = tuple(Choice(str(item["code"]), str(item["name"])) for item in raw)
+    if len({c.code for c in items}) != len(items):
+        raise CampaignError(f"{field}: mã bị trùng")
+    return items
+
+
+def _phase(raw: dict[str, Any], where: str) -> Phase:
+    phase = Phase(
+        code=str(raw["code"]),
+        name=str(raw["name"]),
+        opens=_local(raw["opens"], f"{where}.opens"),
+        closes=_local(raw["closes"], f"{where}.closes"),
+        eligible_from=_day(raw["eligible_from"], f"{where}.eligible_from"),
+        eligible_to=_day(raw["eligible_to"], f"{where}.eligible_to"),
+        target=int(raw["target"]) if raw.get("target") is not None else None,
+    )
+    if phase.closes <= phase.opens or phase.eligible_to < phase.eligible_from:
+        raise CampaignError(f"{where}: thời gian kết thúc phải sau thời gian bắt đầu")
+    return phase
+
+
+def _campaign(raw: dict[str, Any]) -> Campaign:
+    code = str(raw["code"])
+    phases = tuple(_phase(p, f"{code}.phases[{i}]") for i, p in enumerate(raw["phases"]))
+    for before, after in pairwise(phases):
+        if after.opens < before.closes:
+            raise CampaignError(f"{code}: các giai đoạn chồng lên nhau")
+    return Campaign(
+        code=code,
+        name=str(raw["name"]),
+        short_name=str(raw["short_name"]),
+        guidance=str(raw["guidance"]),
+        catalog=str(raw["catalog"]),
+        code_prefix=str(raw.get("code_prefix", "SK")),
+        description_limit=int(raw["description_limit"]),
+        deployment_from=_day(raw["deployment_from"], f"{code}.deployment_from"),
+        deployment_to=_day(raw["deployment_to"], f"{code}.deployment_to"),
+        phases=phases,
+        target_groups=_choices(raw["target_groups"], f"{code}.target_groups"),
+        target_group_prompt=str(raw["target_group_prompt"]),
+        solution_types=_choices(raw["solution_types"], f"{code}.solution_types"),
+        faq=tuple((str(item["q"]), str(item["a"])) for item in raw.get("faq", [])),
+    )
+
+
+def load_campaigns(text: str) -> dict[str, Campaign]:
+    """Parse campaigns.yaml text; raises CampaignError with a readable reason."""
+    try:
+        raw = yaml.safe_load(text)
+        campaigns = [_campaign(item) for item in raw["campaigns"]]
+    except CampaignError:
+        raise
+    except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        raise CampaignError(f"tệp chiến dịch không hợp lệ: {exc!r}") from exc
+    by_code = {c.code: c for c in campaigns}
+    if len(by_code) != len(campaigns):
+        raise CampaignError("mã chiến dịch bị trùng")
+    return by_code

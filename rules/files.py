@@ -1,0 +1,64 @@
+"""What an uploaded file really is, judged by its bytes, never by its name."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+
+from rules.verdict import Ok, Rejected, Verdict
+
+ACCEPTED_TEXT = "PDF, Word (DOC, DOCX) hoặc ảnh (JPG, PNG)"
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_MAX_UNZIPPED = 200 * 1024 * 1024
+_MAX_RATIO = 100
+
+
+@dataclass(frozen=True, slots=True)
+class FileKind:
+    extension: str
+    mime: str
+
+
+PDF = FileKind("pdf", "application/pdf")
+DOC = FileKind("doc", "application/msword")
+DOCX = FileKind("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+JPEG = FileKind("jpg", "image/jpeg")
+PNG = FileKind("png", "image/png")
+
+
+def _docx(data: bytes) -> Verdict[FileKind]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+            names = {info.filename for info in infos}
+            unzipped = sum(info.file_size for info in infos)
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return Rejected("Tệp Word bị hỏng, không mở được. Vui lòng lưu lại tệp rồi gửi lại.")
+    if unzipped > _MAX_UNZIPPED or unzipped > _MAX_RATIO * max(len(data), 1):
+        return Rejected("Tệp nén bất thường (giải nén quá lớn) nên không được nhận.")
+    if "[Content_Types].xml" not in names or not any(n.startswith("word/") for n in names):
+        return Rejected(f"Tệp nén này không phải tài liệu Word. Chỉ nhận {ACCEPTED_TEXT}.")
+    return Ok(DOCX)
+
+
+def identify_file(data: bytes, max_bytes: int) -> Verdict[FileKind]:
+    """Accept PDF, DOC, DOCX, JPEG and PNG by their signatures, within the size cap."""
+    if not data:
+        return Rejected("Tệp rỗng. Vui lòng gửi lại tệp có nội dung.")
+    if len(data) > max_bytes:
+        return Rejected(
+            f"Tệp nặng {len(data) / 1048576:.1f} MB, vượt giới hạn {max_bytes / 1048576:.0f} MB. "
+            "Vui lòng gửi tệp nhỏ hơn hoặc đưa lên Google Drive rồi gửi đường dẫn."
+        )
+    if data.startswith(b"%PDF-"):
+        return Ok(PDF)
+    if data.startswith(b"\xff\xd8\xff"):
+        return Ok(JPEG)
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return Ok(PNG)
+    if data.startswith(_OLE):
+        return Ok(DOC)
+    if data.startswith(b"PK\x03\x04"):
+        return _docx(data)
+    return Rejected(f"Loại tệp này không được nhận. Chỉ nhận {ACCEPTED_TEXT}.")

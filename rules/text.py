@@ -1,0 +1,39 @@
+"""Unicode clean-up and the folding used to match what people type."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Zero-width, bidi and other format characters that render as nothing but break matching.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
+_SPACES = re.compile(r"\s+")
+_FOLD_EXTRA = str.maketrans({"đ": "d", "Đ": "d"})
+
+
+def clean(text: str) -> str:
+    """NFC-normalise, drop invisible and control characters, collapse white space."""
+    text = unicodedata.normalize("NFC", text)
+    text = _INVISIBLE.sub("", text)
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    return _SPACES.sub(" ", text).strip()
+
+
+def clean_multiline(text: str) -> str:
+    """Like `clean` but keeps line breaks (for descriptions)."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _INVISIBLE.sub("", text)
+    text = "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch) != "Cc")
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def fold(text: str) -> str:
+    """Case-, space- and diacritics-insensitive key: 'BẮC  Giang' -> 'bac giang'."""
+    decomposed = unicodedata.normalize("NFD", clean(text).translate(_FOLD_EXTRA))
+    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return bare.casefold()
+
+
+def has_letter(text: str) -> bool:
+    return any(ch.isalpha() for ch in text)

@@ -1,0 +1,213 @@
+"""The nested unit catalog (units.yaml): typed, validated, searchable."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import yaml
+
+from rules.text import fold
+
+
+class CatalogError(ValueError):
+    """units.yaml is malformed; the message says where."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    code: str
+    name: str
+    kind: str
+    parent: str | None
+    depth: int
+    confirmed: bool
+    successor: str | None
+    children: tuple[str, ...] = ()
+    search_key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    code: str
+    name: str
+    roots: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class CatalogVersion:
+    code: str
+    name: str
+    valid_from: date
+    valid_to: date | None
+    kinds: tuple[Kind, ...]
+    units: dict[str, Unit] = field(default_factory=dict)
+
+    def unit(self, code: str) -> Unit:
+        return self.units[code]
+
+    def path(self, code: str) -> list[Unit]:
+        """The unit and its ancestors, top first."""
+        chain: list[Unit] = []
+        current: str | None = code
+        while current is not None:
+            unit = self.units[current]
+            chain.append(unit)
+            current = unit.parent
+        return chain[::-1]
+
+    def label(self, code: str) -> str:
+        return " › ".join(u.name for u in self.path(code))
+
+    def subtree(self, code: str) -> Iterator[Unit]:
+        stack = [code]
+        while stack:
+            unit = self.units[stack.pop()]
+            yield unit
+            stack.extend(reversed(unit.children))
+
+    def search(self, query: str, limit: int = 40) -> list[Unit]:
+        """Units whose name matches the folded query, best matches first."""
+        key = _strip_unit_words(fold(query))
+        if not key:
+            return []
+        scored = []
+        for unit in self.units.values():
+            if key == unit.search_key:
+                rank = 0
+            elif unit.search_key.startswith(key):
+                rank = 1
+            elif re.search(rf"\b{re.escape(key)}\b", unit.search_key):
+                rank = 2
+            elif key in unit.search_key:
+                rank = 3
+            else:
+                continue
+            scored.append((rank, unit.depth, unit.name, unit))
+        scored.sort(key=lambda item: item[:3])
+        return [item[3] for item in scored[:limit]]
+
+
+# Words people add in front of a unit's name that should not block a match.
+_UNIT_WORDS = re.compile(
+    r"^(?:(?:ldld|lien doan lao dong|cong doan|cd|tinh|thanh pho|tp|huyen|quan|thi xa|nganh)\s+)+"
+)
+
+
+def _strip_unit_words(key: str) -> str:
+    stripped = _UNIT_WORDS.sub("", key).strip()
+    return stripped or key
+
+
+@dataclass(slots=True)
+class Catalog:
+    versions: dict[str, CatalogVersion]
+
+    def version(self, code: str) -> CatalogVersion:
+        try:
+            return self.versions[code]
+        except KeyError:
+            raise CatalogError(f"không có phiên bản danh mục “{code}”") from None
+
+
+def _require(raw: Any, key: str, where: str) -> Any:
+    if not isinstance(raw, dict) or key not in raw or raw[key] in (None, ""):
+        raise CatalogError(f"{where}: thiếu trường “{key}”")
+    return raw[key]
+
+
+def _walk(
+    version: CatalogVersion,
+    raw_units: Any,
+    kind: str,
+    parent: str | None,
+    depth: int,
+    ancestors: set[int],
+    where: str,
+) -> tuple[str, ...]:
+    if not isinstance(raw_units, list):
+        raise CatalogError(f"{where}: cần một danh sách đơn vị")
+    if id(raw_units) in ancestors:
+        raise CatalogError(f"{where}: danh mục có vòng lặp (một đơn vị chứa chính nó)")
+    ancestors.add(id(raw_units))
+    codes = []
+    for index, raw in enumerate(raw_units):
+        here = f"{where}[{index}]"
+        code = str(_require(raw, "code", here))
+        name = str(_require(raw, "name", here))
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_.\-]*", code):
+            raise CatalogError(f"{here}: mã “{code}” chỉ được gồm chữ thường, số, . _ -")
+        if code in version.units:
+            raise CatalogError(
+                f"{here}: mã đơn vị “{code}” bị trùng trong phiên bản {version.code}"
+            )
+        version.units[code] = Unit(code, name, kind, parent, depth, True, None)  # placeholder
+        children = _walk(
+            version,
+            raw.get("children") or [],
+            kind,
+            code,
+            depth + 1,
+            ancestors,
+            f"{here}.children",
+        )
+        version.units[code] = Unit(
+            code=code,
+            name=name,
+            kind=kind,
+            parent=parent,
+            depth=depth,
+            confirmed=bool(raw.get("confirmed", True)),
+            successor=str(raw["successor"]) if raw.get("successor") else None,
+            children=children,
+            search_key=" ".join(fold(n) for n in [name, *raw.get("aliases", [])]),
+        )
+        codes.append(code)
+    ancestors.discard(id(raw_units))
+    return tuple(codes)
+
+
+def _version(raw: Any, index: int) -> CatalogVersion:
+    where = f"versions[{index}]"
+    version = CatalogVersion(
+        code=str(_require(raw, "code", where)),
+        name=str(_require(raw, "name", where)),
+        valid_from=date.fromisoformat(str(_require(raw, "valid_from", where))),
+        valid_to=date.fromisoformat(str(raw["valid_to"])) if raw.get("valid_to") else None,
+        kinds=(),
+    )
+    kinds = []
+    for k_index, raw_kind in enumerate(_require(raw, "kinds", where)):
+        k_where = f"{where}.kinds[{k_index}]"
+        code = str(_require(raw_kind, "code", k_where))
+        roots = _walk(
+            version, _require(raw_kind, "units", k_where), code, None, 0, set(), f"{k_where}.units"
+        )
+        kinds.append(Kind(code, str(_require(raw_kind, "name", k_where)), roots))
+    version.kinds = tuple(kinds)
+    return version
+
+
+def load_catalog(text: str) -> Catalog:
+    """Parse and validate units.yaml text; raises CatalogError with a readable reason."""
+    try:
+        raw = yaml.safe_load(text)
+        versions = [_version(v, i) for i, v in enumerate(_require(raw, "versions", "units.yaml"))]
+    except CatalogError:
+        raise
+    except (yaml.YAMLError, TypeError, ValueError, AttributeError) as exc:
+        raise CatalogError(f"units.yaml không đọc được: {exc}") from exc
+    catalog = Catalog({v.code: v for v in versions})
+    if len(catalog.versions) != len(versions):
+        raise CatalogError("mã phiên bản danh mục bị trùng")
+    for version in versions:
+        for unit in version.units.values():
+            if unit.successor and not any(unit.successor in v.units for v in versions):
+                raise CatalogError(
+                    f"đơn vị “{unit.code}” ({version.code}) trỏ tới đơn vị kế thừa "
+                    f"“{unit.successor}” không có trong danh mục"
+                )
+    return catalog
