@@ -59,12 +59,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = _settings(args)
-        logging.basicConfig(level=settings.log_level, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=settings.log_level,
+            stream=sys.stderr,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
         if args.command == "check":
             campaign, catalog = load_rules(settings)
-            print(f"OK: chiến dịch {campaign.code}, danh mục {catalog.code} "
-                  f"({len(catalog.units)} đơn vị)")
+            print(
+                f"OK: chiến dịch {campaign.code}, danh mục {catalog.code} "
+                f"({len(catalog.units)} đơn vị)"
+            )
             return 0
         if args.command == "db":
             upgrade(settings.database_url)

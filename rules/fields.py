@@ -112,12 +112,15 @@ def parse_money_vnd(raw: str) -> Verdict[int]:
             "hoặc 150 triệu, hoặc gửi “không” nếu không quy đổi được thành tiền."
         )
     number, unit = match.group(1).replace(" ", ""), match.group(2)
+    if sum(ch.isdigit() for ch in number) > 19:
+        return Rejected("Số tiền quá lớn. Vui lòng kiểm tra lại giá trị làm lợi.")
     if unit:
         # With a unit, one separator is a decimal mark: "1,5 tỷ" or "1.5 tỷ".
         number = number.replace(",", ".")
         if number.count(".") > 1:
             number = number.replace(".", "")
-        amount = round(float(number) * _MONEY_UNITS[unit])
+        value = float(number) * _MONEY_UNITS[unit]
+        amount = round(value) if value < MONEY_MAX else MONEY_MAX + 1
     else:
         amount = int(number.replace(".", "").replace(",", ""))
     if amount <= 0 or amount > MONEY_MAX:
@@ -140,8 +143,12 @@ def parse_drive_link(raw: str) -> Verdict[str]:
     text = clean(raw)
     if " " in text:
         return Rejected("Mỗi lần chỉ gửi một đường dẫn Google Drive, không kèm chữ khác.")
-    parts = urlsplit(text if "://" in text else "https://" + text)
-    if parts.scheme != "https" or (parts.hostname or "") not in _DRIVE_HOSTS:
+    try:
+        parts = urlsplit(text if "://" in text else "https://" + text)
+        host = parts.hostname or ""
+    except ValueError:
+        host = ""
+    if not host or parts.scheme != "https" or host not in _DRIVE_HOSTS:
         return Rejected(
             "Đường dẫn chưa đúng. Chỉ nhận đường dẫn Google Drive bắt đầu bằng "
             "https://drive.google.com/ hoặc https://docs.google.com/, ở chế độ chia sẻ."

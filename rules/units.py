@@ -27,7 +27,11 @@ class Unit:
     confirmed: bool
     successor: str | None
     children: tuple[str, ...] = ()
-    search_key: str = ""
+    keys: tuple[str, ...] = ()  # folded name and aliases
+
+    @property
+    def search_key(self) -> str:
+        return " ".join(self.keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,18 @@ class CatalogVersion:
             yield unit
             stack.extend(reversed(unit.children))
 
+    def exact(self, query: str) -> Unit | None:
+        """The one unit named exactly so (ignoring case, accents, 'tỉnh', 'LĐLĐ'...), if any."""
+        key = _strip_unit_words(fold(query))
+        found = [
+            u for u in self.units.values() if key in u.keys or _strip_unit_words(u.keys[0]) == key
+        ]
+        if not found:
+            return None
+        top = min(u.depth for u in found)
+        shallowest = [u for u in found if u.depth == top]
+        return shallowest[0] if len(shallowest) == 1 else None
+
     def search(self, query: str, limit: int = 40) -> list[Unit]:
         """Units whose name matches the folded query, best matches first."""
         key = _strip_unit_words(fold(query))
@@ -76,7 +92,7 @@ class CatalogVersion:
             return []
         scored = []
         for unit in self.units.values():
-            if key == unit.search_key:
+            if key in unit.keys or _strip_unit_words(unit.keys[0]) == key:
                 rank = 0
             elif unit.search_key.startswith(key):
                 rank = 1
@@ -163,7 +179,7 @@ def _walk(
             confirmed=bool(raw.get("confirmed", True)),
             successor=str(raw["successor"]) if raw.get("successor") else None,
             children=children,
-            search_key=" ".join(fold(n) for n in [name, *raw.get("aliases", [])]),
+            keys=tuple(fold(n) for n in [name, *raw.get("aliases", [])]),
         )
         codes.append(code)
     ancestors.discard(id(raw_units))

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.dialogs.engine import Engine
-from bot.dialogs.types import Expect, IncomingFile, Inbound, Reply
+from bot.dialogs.types import Expect, Inbound, IncomingFile, Reply
 
 NAME = "console"
 QUIT = {"/thoat", "/quit", "/exit"}
@@ -23,20 +23,25 @@ HINTS = {
 }
 
 
-def line_to_inbound(line: str, user_id: str) -> Inbound:
-    """Translate one typed line; `/tep PATH` reads a local file as an attachment."""
-    base = Inbound(channel=NAME, chat_id=user_id, user_id=user_id, text=line)
+def line_to_inbound(line: str, user_id: str) -> Inbound | str:
+    """Translate one typed line; `/tep PATH` reads a local file as an attachment.
+
+    Returns a message for the user instead when the file cannot be read.
+    """
     command, _, argument = line.strip().partition(" ")
     if command.lower() != FILE_COMMAND:
-        return base
+        return Inbound(channel=NAME, chat_id=user_id, user_id=user_id, text=line)
     path = Path(argument.strip()).expanduser()
     try:
         data = path.read_bytes()
     except OSError:
-        return Inbound(channel=NAME, chat_id=user_id, user_id=user_id,
-                       text=f"{FILE_COMMAND}-khong-doc-duoc")
-    return Inbound(channel=NAME, chat_id=user_id, user_id=user_id,
-                   file=IncomingFile(data=data, filename=path.name))
+        return f"Không đọc được tệp “{argument.strip()}”. Kiểm tra lại đường dẫn."
+    return Inbound(
+        channel=NAME,
+        chat_id=user_id,
+        user_id=user_id,
+        file=IncomingFile(data=data, filename=path.name),
+    )
 
 
 def render(reply: Reply) -> str:
@@ -71,6 +76,9 @@ class ConsoleChannel:
             if not interactive:
                 self._print(f"> {line.rstrip()}")
             inbound = line_to_inbound(line.rstrip("\n"), self._user_id)
+            if isinstance(inbound, str):
+                self._print(inbound + "\n")
+                continue
             for reply in await self._engine.handle(inbound):
                 self._print(render(reply))
                 self._print("")

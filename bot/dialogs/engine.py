@@ -7,15 +7,17 @@ Every accepted answer is committed before the reply leaves this module.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import random
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.clock import Clock
@@ -170,8 +172,10 @@ class Engine:
         for attempt in range(MAX_ATTEMPTS):
             try:
                 return await self._once(inbound)
-            except VersionConflict:
-                log.info("conversation version conflict, retry %d", attempt + 1)
+            except (VersionConflict, IntegrityError):
+                # Another worker won a race on this chat (or created the same row): start over.
+                log.info("write conflict, retry %d", attempt + 1)
+                await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
             except DB_ERRORS as exc:
                 log.error("database unavailable: %s", type(exc).__name__)
                 return [Reply(BUSY)]
@@ -323,12 +327,9 @@ class Engine:
         page = ctx.state.get("page", 0)
         visible = options[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
         nav: list[Option] = []
-        if len(options) > PAGE_SIZE:
-            pages = -(-len(options) // PAGE_SIZE)
-            nav = [
-                Option(f"« Trang trước ({page + 1}/{pages})", PREV),
-                Option(f"Trang sau ({page + 1}/{pages}) »", NEXT),
-            ]
+        pages = -(-len(options) // PAGE_SIZE)
+        if pages > 1:
+            nav = [Option("« Trang trước", PREV), Option("Trang sau »", NEXT)]
         if step.can_go_back(ctx):
             nav.append(Option("↩ Quay lại", BACK))
         screen_id = ctx.state.get("screen", "")
@@ -339,10 +340,14 @@ class Engine:
         ctx.state["shown"] = [
             [b.token, o.value, o.label] for b, o in zip(buttons, [*visible, *nav], strict=True)
         ]
-        if message is not None:
-            text = message or f"Trang {page + 1}. {step.text(ctx).splitlines()[0]}"
+        if message:
+            text = message
+        elif message is not None:  # a page turn: repeat the question's first line
+            text = step.text(ctx).splitlines()[0]
         else:
             text = step.text(ctx) if notice is None else f"{notice}\n\n{step.text(ctx)}"
+        if pages > 1:
+            text += f"\n(Trang {page + 1}/{pages})"
         return Reply(text, buttons, step.expects)
 
 

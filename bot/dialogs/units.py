@@ -87,7 +87,11 @@ class UnitStep(Step):
         return Goto(self.next, f"Đơn vị: {catalog.label(code)}.")
 
     async def on_text(self, ctx: Ctx, text: str) -> Outcome:
-        found = ctx.services.catalog.search(text, SEARCH_LIMIT)
+        catalog = ctx.services.catalog
+        exact = catalog.exact(text)
+        if exact is not None:
+            return await self.on_choice(ctx, f"unit:{exact.code}")
+        found = catalog.search(text, SEARCH_LIMIT)
         if not found:
             return Stay(
                 f"Không tìm thấy đơn vị nào khớp “{clean(text)[:60]}”. Hãy gõ ngắn hơn, chỉ tên "

@@ -32,9 +32,11 @@ class Conversations:
     async def load(self, channel: str, chat_id: str) -> tuple[dict[str, Any], int]:
         row = (
             await self._session.execute(
-                select(Conversation.state, Conversation.version).where(
-                    Conversation.channel == channel, Conversation.chat_id == chat_id
-                )
+                select(Conversation.state, Conversation.version)
+                .where(Conversation.channel == channel, Conversation.chat_id == chat_id)
+                # PostgreSQL queues other workers on this chat until we commit; SQLite's
+                # BEGIN IMMEDIATE already serialises writers. The version check stays the guard.
+                .with_for_update()
             )
         ).first()
         return (dict(row.state), row.version) if row else ({}, 0)

@@ -1,0 +1,140 @@
+"""Fixtures: a migrated database (SQLite, and PostgreSQL where reachable), apps and chats."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+
+from bot.app import App, build_app
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.store.db import upgrade
+from rules.campaigns import TZ
+from tests.fakechat import FakeChat
+
+PG_ADMIN_DSN = os.environ.get("SANGKIEN_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+TABLES = "attachment, submission, consent, channel_identity, person, conversation, audit_log"
+
+
+def _pg_reachable() -> str | None:
+    async def probe() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _need_postgres() -> None:
+    problem = _pg_reachable()
+    if problem is None:
+        return
+    message = f"PostgreSQL not reachable at {PG_ADMIN_DSN} ({problem})"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}; CI must test PostgreSQL for real")
+    pytest.skip(message)
+
+
+def _pg_admin(statement: str) -> None:
+    async def run() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    _need_postgres()
+    name = f"sangkien_test_{uuid.uuid4().hex[:10]}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    url = f"{base}/{name}"
+    upgrade(url)
+    yield url
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _sqlite_url(template: Path, tmp_path: Path) -> str:
+    path = tmp_path / "sangkien.db"
+    shutil.copy(template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture(params=["sqlite"])
+def db_url(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path) -> str:
+    """The SQLite database; tests that must also run on PostgreSQL use `any_db_url`."""
+    return _sqlite_url(sqlite_template, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db_url(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return _sqlite_url(sqlite_template, tmp_path)
+    url: str = request.getfixturevalue("postgres_url")
+    _truncate(url)
+    return url
+
+
+def _truncate(url: str) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def run() -> None:
+        engine = create_async_engine(url)
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+        await engine.dispose()
+
+    asyncio.run(run())
+
+
+PHASE1 = datetime(2022, 3, 1, 9, 0, tzinfo=TZ)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(PHASE1)
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    def make(url: str, **overrides: object) -> Settings:
+        return Settings(database_url=url, files_dir=tmp_path / "files", **overrides)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture
+async def app(
+    db_url: str, make_settings: Callable[..., Settings], clock: FixedClock
+) -> AsyncIterator[App]:
+    application = build_app(make_settings(db_url), clock)
+    yield application
+    await application.close()
+
+
+@pytest.fixture
+def chat(app: App) -> FakeChat:
+    return FakeChat(app.engine)

@@ -1,0 +1,61 @@
+"""Walks a worker through the conversation the way a person would."""
+
+from __future__ import annotations
+
+from tests.fakechat import FakeChat
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+DESCRIPTION = (
+    "Trước đây hồ sơ được tiếp nhận thủ công, mất nhiều thời gian. Giải pháp: số hoá biểu mẫu "
+    "và tra cứu trên điện thoại, giảm một nửa thời gian xử lý."
+)
+
+
+async def login(chat: FakeChat, phone: str = "0912.820.510") -> None:
+    await chat.send("chào")
+    assert "Tôi đồng ý" in chat.labels
+    await chat.click("Tôi đồng ý")
+    await chat.send(phone)
+    assert "Đăng nhập thành công" in chat.text, chat.text
+
+
+async def fill_profile(chat: FakeChat, name: str = "nguyễn thị ngọc tú") -> None:
+    await chat.send(name)
+    await chat.send("1985")
+    await chat.send("Chuyên viên")
+    await chat.send("Bệnh viện Đa khoa tỉnh Bắc Giang")
+    await chat.send("bac giang")
+    await chat.click("Chọn chính Bắc Giang")
+
+
+async def fill_initiative(chat: FakeChat, title: str = "Số hoá quy trình tiếp nhận hồ sơ") -> None:
+    await chat.click("Cán bộ, viên chức, người lao động các đơn vị sự nghiệp")
+    await chat.send(title)
+    await chat.click("Giải pháp quản lý")
+    await chat.send("01/10/2021")
+    await chat.send("2022-02-28")
+    await chat.send(DESCRIPTION)
+    await chat.send("150 triệu")
+    await chat.send("Giảm thời gian chờ của người bệnh")
+    await chat.send("Hội đồng sáng kiến Bệnh viện Đa khoa tỉnh Bắc Giang")
+    await chat.send("125/QĐ-BV")
+    await chat.send("15/02/2022")
+    await chat.send_file(PDF_BYTES, "quyet-dinh.pdf")
+    await chat.send("https://drive.google.com/file/d/1AbCdEfGhIjKlMnOpQrStUv/view?usp=sharing")
+    await chat.send("xong")
+    await chat.click("Có, tôi cam kết")
+    await chat.click("Có, tôi cam kết")
+    assert "TÓM TẮT SÁNG KIẾN" in chat.text, chat.text
+
+
+async def submit_new(chat: FakeChat, title: str = "Số hoá quy trình tiếp nhận hồ sơ") -> str:
+    """From the main menu to a filed submission; returns the confirmation text."""
+    await chat.send("/menu")
+    await chat.click("Nộp sáng kiến mới")
+    if "Dùng thông tin này" in chat.labels:
+        await chat.click("Dùng thông tin này")
+    else:
+        await fill_profile(chat)
+    await fill_initiative(chat, title)
+    await chat.click("Gửi sáng kiến")
+    return chat.text

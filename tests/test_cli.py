@@ -1,0 +1,125 @@
+"""The command line as an operator and a trial user run it: real processes, piped input."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.flow import DESCRIPTION, PDF_BYTES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(
+    args: list[str], tmp_path: Path, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "SANGKIEN_FILES_DIR": str(tmp_path / "files"), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        text=True,
+        capture_output=True,
+        cwd=ROOT,
+        env=environment,
+        timeout=120,
+    )
+
+
+def test_help_lists_every_command(tmp_path: Path) -> None:
+    result = run(["--help"], tmp_path)
+    assert result.returncode == 0
+    for command in ("chat", "db", "check"):
+        assert command in result.stdout
+
+
+def test_console_chat_full_submission_with_piped_input(tmp_path: Path) -> None:
+    pdf = tmp_path / "bao cao.pdf"
+    pdf.write_bytes(PDF_BYTES)
+    lines = [
+        "xin chào",
+        "1",
+        "0912 820 510",
+        "Nộp sáng kiến mới",
+        "Hoàng Văn Hải",
+        "1982",
+        "Tổ trưởng",
+        "Công ty May Bắc Giang",
+        "BẮC GIANG",
+        "1",
+        "2",
+        "Cải tiến bàn là hơi tiết kiệm điện",
+        "1",
+        "01/10/2021",
+        "31/12/2021",
+        DESCRIPTION,
+        "50.000.000",
+        "bỏ qua",
+        "Giám đốc Công ty May",
+        "33/QĐ-CTM",
+        "05/01/2022",
+        f"/tep {pdf}",
+        "/tep /khong/co/tep/nay.pdf",
+        "xong",
+        "1",
+        "1",
+        "1",
+        "2",
+        "/thoat",
+    ]
+    db = tmp_path / "chat.db"
+    result = run(
+        [
+            "chat",
+            "--db",
+            f"sqlite+aiosqlite:///{db}",
+            "--now",
+            "2022-03-01T09:00",
+            "--user",
+            "tester",
+        ],
+        tmp_path,
+        "\n".join(lines) + "\n",
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "[1] Tôi đồng ý" in out
+    assert "Đã nhận: bao cao.pdf" in out
+    assert "Không đọc được tệp “/khong/co/tep/nay.pdf”" in out
+    assert "Mã hồ sơ: SK-2022-000001" in out
+    assert "SK-2022-000001 · Cải tiến bàn là hơi tiết kiệm điện · Đã gửi · 01/03/2022" in out
+    with sqlite3.connect(db) as conn:
+        title, unit, vnd = conn.execute(
+            "select title, unit_code, benefit_vnd from submission"
+        ).fetchone()
+        assert (title, unit, vnd) == ("Cải tiến bàn là hơi tiết kiệm điện", "t24", 50_000_000)
+        assert conn.execute("select count(*) from attachment").fetchone() == (1,)
+
+
+def test_bad_catalog_stops_with_a_clear_message(tmp_path: Path) -> None:
+    bad = tmp_path / "units.yaml"
+    bad.write_text(
+        "versions: [{code: a, name: A, valid_from: 2021-01-01, kinds: [{code: k, "
+        "name: K, units: [{code: x, name: X}, {code: x, name: Y}]}]}]"
+    )
+    for args in (["check"], ["chat", "--db", f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"]):
+        result = run(args, tmp_path, SANGKIEN_UNITS_FILE=str(bad))
+        assert result.returncode == 2
+        assert "Lỗi cấu hình" in result.stderr and "“x” bị trùng" in result.stderr
+
+
+def test_check_and_db_upgrade(tmp_path: Path) -> None:
+    result = run(["check"], tmp_path)
+    assert result.returncode == 0 and "OK: chiến dịch 1trieu" in result.stdout
+    db = tmp_path / "fresh.db"
+    result = run(["db", "upgrade", "--db", f"sqlite+aiosqlite:///{db}"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select version_num from alembic_version").fetchone() == ("0001",)
+
+
+def test_bad_now_is_refused(tmp_path: Path) -> None:
+    result = run(["chat", "--now", "hôm qua"], tmp_path)
+    assert result.returncode == 2 and "không hợp lệ" in result.stderr

@@ -1,0 +1,89 @@
+"""Two workers sharing one database: exactly-once effects and unique codes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.app import App, build_app
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.store.models import Conversation, Submission
+from tests.fakechat import FakeChat
+from tests.flow import fill_initiative, fill_profile, login, submit_new
+
+
+@pytest.fixture
+async def workers(
+    any_db_url: str, make_settings: Callable[..., Settings], clock: FixedClock
+) -> AsyncIterator[tuple[App, App]]:
+    first, second = (build_app(make_settings(any_db_url), clock) for _ in range(2))
+    yield first, second
+    await first.close()
+    await second.close()
+
+
+async def test_full_submission_on_each_engine(workers: tuple[App, App]) -> None:
+    app = workers[0]
+    chat = FakeChat(app.engine)
+    await login(chat)
+    assert "SK-2022-000001" in await submit_new(chat)
+    async with AsyncSession(app.db) as session:
+        assert await session.scalar(select(func.count()).select_from(Submission)) == 1
+
+
+async def test_simultaneous_submits_get_unique_codes(workers: tuple[App, App]) -> None:
+    chats = []
+    for index in range(10):
+        chat = FakeChat(workers[index % 2].engine, user_id=f"worker-{index}")
+        await login(chat, f"09128205{index:02d}")
+        await chat.click("Nộp sáng kiến mới")
+        await fill_profile(chat)
+        await fill_initiative(chat, f"Sáng kiến số {index} về an toàn")
+        chats.append(chat)
+    tokens = [chat.button("Gửi sáng kiến").token for chat in chats]
+    await asyncio.gather(*(chat.press(token) for chat, token in zip(chats, tokens, strict=True)))
+    await asyncio.gather(*(chat.press(token) for chat, token in zip(chats, tokens, strict=True)))
+    async with AsyncSession(workers[0].db) as session:
+        codes = list((await session.execute(select(Submission.code))).scalars())
+    assert len(codes) == len(set(codes)) == 10
+    assert all(code and code.startswith("SK-2022-") for code in codes)
+
+
+async def test_same_update_delivered_to_both_workers(workers: tuple[App, App]) -> None:
+    first = FakeChat(workers[0].engine)
+    second = FakeChat(workers[1].engine)
+    await login(first)
+    await first.click("Nộp sáng kiến mới")
+    names = ["Người Thứ Một", "Người Thứ Hai", "Người Thứ Ba"]
+    for round_, name in enumerate(names):
+        if round_:
+            await first.send("/quaylai")
+        same = {"text": name, "update_id": f"dup-{round_}"}
+        results = await asyncio.gather(
+            first.deliver(first._inbound(**same)), second.deliver(second._inbound(**same))
+        )
+        assert sorted(len(replies) for replies in results) == [0, 1]
+    async with AsyncSession(workers[0].db) as session:
+        state = (await session.execute(select(Conversation.state))).scalar_one()
+    assert state["draft"]["author_name"] == "Người Thứ Ba"
+    assert state["step"] == "birth_year"
+
+
+async def test_concurrent_messages_for_one_chat_are_all_applied(workers: tuple[App, App]) -> None:
+    chat = FakeChat(workers[0].engine)
+    await login(chat)
+    before = await _version(workers[0])
+    other = FakeChat(workers[1].engine)
+    await asyncio.gather(*((chat if i % 2 else other).send(f"tin nhắn {i}") for i in range(8)))
+    assert await _version(workers[0]) == before + 8
+    assert not any("Hệ thống đang bận" in r.text for r in chat.replies + other.replies)
+
+
+async def _version(app: App) -> int:
+    async with AsyncSession(app.db) as session:
+        return int((await session.execute(select(Conversation.version))).scalar_one())

@@ -1,0 +1,47 @@
+"""Faults: the database going away for a while loses no draft and recovers by itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from bot.app import build_app
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.dialogs.engine import BUSY
+from tests.fakechat import FakeChat
+from tests.flow import login
+from tests.tcpproxy import TcpProxy
+
+
+@pytest.mark.postgres
+async def test_database_outage_keeps_the_draft(
+    postgres_url: str, make_settings: Callable[..., Settings], clock: FixedClock
+) -> None:
+    url = make_url(postgres_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    app = build_app(make_settings(proxied), clock)
+    chat = FakeChat(app.engine, user_id="outage-user")
+    await login(chat)
+    await chat.click("Nộp sáng kiến mới")
+    await chat.send("Vũ Thị Lan")
+
+    await proxy.cut()
+    await chat.send("1987")
+    assert chat.text == BUSY
+    await chat.send("Kế toán")
+    assert chat.text == BUSY
+
+    await proxy.start()
+    await chat.send("1987")
+    assert "Chức vụ" in chat.text
+    await chat.send("Kế toán")
+    assert "Nơi công tác" in chat.text
+    await chat.send("/menu")
+    assert "Tiếp tục bản nháp" in chat.labels[0]
+    await app.close()
+    await proxy.cut()
