@@ -93,9 +93,14 @@ def db_url(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path
 def any_db_url(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return _sqlite_url(sqlite_template, tmp_path)
-    url: str = request.getfixturevalue("postgres_url")
-    _truncate(url)
+    url: str = request.getfixturevalue("clean_postgres_url")
     return url
+
+
+@pytest.fixture
+def clean_postgres_url(postgres_url: str) -> str:
+    _truncate(postgres_url)
+    return postgres_url
 
 
 def _truncate(url: str) -> None:

@@ -18,9 +18,9 @@ from tests.tcpproxy import TcpProxy
 
 @pytest.mark.postgres
 async def test_database_outage_keeps_the_draft(
-    postgres_url: str, make_settings: Callable[..., Settings], clock: FixedClock
+    clean_postgres_url: str, make_settings: Callable[..., Settings], clock: FixedClock
 ) -> None:
-    url = make_url(postgres_url)
+    url = make_url(clean_postgres_url)
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     await proxy.start()
     proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
