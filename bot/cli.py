@@ -12,6 +12,7 @@ from bot.app import ConfigError, build_app, load_rules
 from bot.channels.console import ConsoleChannel
 from bot.clock import parse_now
 from bot.config import Settings
+from bot.server import build_web_app, poll_telegram
 from bot.store.db import upgrade
 
 
@@ -42,6 +43,15 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     _common(db_sub.add_parser("upgrade", help="apply migrations up to the newest"))
+    run = sub.add_parser("run", help="run the bot on a platform by long polling")
+    _common(run)
+    run.add_argument("platform", choices=["telegram"], help="which platform")
+    run.add_argument("--now", help="fix the clock, e.g. 2022-03-01T09:00 (Vietnam time)")
+    serve = sub.add_parser("serve", help="run the webhook server (Telegram) with /healthz")
+    _common(serve)
+    serve.add_argument("--host", help="listen address (default SANGKIEN_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (default SANGKIEN_PORT or 8080)")
+    serve.add_argument("--now", help="fix the clock, e.g. 2022-03-01T09:00 (Vietnam time)")
     check = sub.add_parser("check", help="validate campaigns.yaml and units.yaml")
     check.add_argument("--campaign", help="campaign code from campaigns.yaml")
     return parser
@@ -53,6 +63,23 @@ async def _chat(settings: Settings, user: str) -> None:
         await ConsoleChannel(app.engine, user, sys.stdin, sys.stdout).run()
     finally:
         await app.close()
+
+
+async def _poll(settings: Settings) -> None:
+    await poll_telegram(build_app(settings))
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    from aiohttp import web
+
+    web_app = build_web_app(build_app(settings))
+    web.run_app(
+        web_app,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        print=None,
+        handle_signals=True,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,7 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         load_rules(settings)
         upgrade(settings.database_url)
-        asyncio.run(_chat(settings, args.user))
+        if args.command == "run":
+            asyncio.run(_poll(settings))
+        elif args.command == "serve":
+            _serve(settings, args)
+        else:
+            asyncio.run(_chat(settings, args.user))
     except ConfigError as exc:
         print(f"Lỗi cấu hình: {exc}", file=sys.stderr)
         return 2

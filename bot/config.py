@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,3 +26,14 @@ class Settings(BaseSettings):
     max_file_bytes: int = 20 * 1024 * 1024
     now: str | None = Field(default=None, description="Fix the clock, e.g. 2022-03-01T09:00")
     log_level: str = "WARNING"
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+    telegram_token: SecretStr | None = None
+    telegram_api_base: str = "https://api.telegram.org"
+    telegram_webhook_url: str | None = Field(
+        default=None, description="public HTTPS URL Telegram posts to, ending in /telegram/webhook"
+    )
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_polling_timeout: int = 30

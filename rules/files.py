@@ -42,15 +42,23 @@ def _docx(data: bytes) -> Verdict[FileKind]:
     return Ok(DOCX)
 
 
+def check_size(size: int, max_bytes: int) -> Verdict[int]:
+    """The size cap, checked before a download where the platform announces the size."""
+    if size > max_bytes:
+        return Rejected(
+            f"Tệp nặng {size / 1048576:.1f} MB, vượt giới hạn {max_bytes / 1048576:.0f} MB. "
+            "Vui lòng gửi tệp nhỏ hơn hoặc đưa lên Google Drive rồi gửi đường dẫn."
+        )
+    return Ok(size)
+
+
 def identify_file(data: bytes, max_bytes: int) -> Verdict[FileKind]:
     """Accept PDF, DOC, DOCX, JPEG and PNG by their signatures, within the size cap."""
     if not data:
         return Rejected("Tệp rỗng. Vui lòng gửi lại tệp có nội dung.")
-    if len(data) > max_bytes:
-        return Rejected(
-            f"Tệp nặng {len(data) / 1048576:.1f} MB, vượt giới hạn {max_bytes / 1048576:.0f} MB. "
-            "Vui lòng gửi tệp nhỏ hơn hoặc đưa lên Google Drive rồi gửi đường dẫn."
-        )
+    size = check_size(len(data), max_bytes)
+    if isinstance(size, Rejected):
+        return size
     if data.startswith(b"%PDF-"):
         return Ok(PDF)
     if data.startswith(b"\xff\xd8\xff"):

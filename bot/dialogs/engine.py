@@ -45,6 +45,7 @@ STALE = (
     "Nút này đã cũ hoặc không hợp lệ nên không có tác dụng. "
     "Vui lòng chọn trong danh sách dưới đây."
 )
+STALE_ALERT = "Nút đã cũ, không có tác dụng."
 PICK = "Vui lòng chọn một mục trong danh sách: bấm nút, gửi số thứ tự hoặc gõ đúng tên mục."
 EMPTY = "Tin nhắn trống. Vui lòng gửi nội dung bằng chữ."
 NO_FILE = "Bước này không nhận tệp. Vui lòng trả lời bằng chữ."
@@ -233,7 +234,10 @@ class Engine:
         inbound = ctx.inbound
         if inbound.token is not None:
             value = self._value_of_token(ctx, step, inbound.token)
-            return Stay(STALE) if value is None else await self._choose(ctx, step, value)
+            if value is None:
+                ctx.view["alert"] = STALE_ALERT
+                return Stay(STALE)
+            return await self._choose(ctx, step, value)
         if inbound.file is not None:
             return await step.on_file(ctx, inbound.file)
         if inbound.contact_phone is not None:
@@ -348,7 +352,7 @@ class Engine:
             text = step.text(ctx) if notice is None else f"{notice}\n\n{step.text(ctx)}"
         if pages > 1:
             text += f"\n(Trang {page + 1}/{pages})"
-        return Reply(text, buttons, step.expects)
+        return Reply(text, buttons, step.expects, ctx.view.get("alert"))
 
 
 def _command_of(text: str | None) -> str | None:

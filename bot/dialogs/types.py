@@ -56,3 +56,4 @@ class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
     expects: Expect = Expect.TEXT
+    alert: str | None = None  # a short notice for the pressed button itself (stale press)

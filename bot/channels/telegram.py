@@ -1,0 +1,242 @@
+"""Telegram through aiogram 3: translate updates to Inbound, render replies as keyboards.
+
+aiogram is the transport only. The conversation lives in bot/dialogs; this module never
+decides anything about the form.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import io
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import Bot, Dispatcher, F, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.fsm.storage.base import BaseEventIsolation
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.methods import TelegramMethod
+from aiogram.types import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+
+from bot.channels.text import split_text, utf16_len
+from bot.dialogs.engine import Engine
+from bot.dialogs.flows import COMMAND_HELP
+from bot.dialogs.types import Expect, Inbound, IncomingFile, Reply
+from rules.files import ACCEPTED_TEXT, check_size
+from rules.verdict import Rejected
+
+log = logging.getLogger(__name__)
+
+NAME = "telegram"
+MAX_TEXT = 4096
+DOWNLOAD_CAP = 20 * 1024 * 1024  # what the Bot API lets a bot download
+SHARE_PHONE = "📱 Gửi số điện thoại của tôi"
+NOT_YOUR_CONTACT = (
+    "Đây không phải số điện thoại của chính bạn. Vui lòng bấm nút “Gửi số điện thoại của tôi” "
+    "hoặc gõ số của bạn."
+)
+UNSUPPORTED = (
+    "Bot chỉ đọc được tin nhắn chữ, số điện thoại và tệp "
+    f"{ACCEPTED_TEXT}. Vui lòng gửi lại theo một trong các dạng đó."
+)
+DOWNLOAD_FAILED = "Chưa tải được tệp từ Telegram. Vui lòng gửi lại sau ít phút."
+RETRIES = 4
+
+Sender = Callable[[Bot, TelegramMethod[Any]], Awaitable[Any]]
+
+
+async def retry_middleware(make_request: Sender, bot: Bot, method: TelegramMethod[Any]) -> Any:
+    """Honour 429 retry_after and back off on 5xx and network errors, then give up loudly."""
+    for attempt in range(RETRIES):
+        try:
+            return await make_request(bot, method)
+        except TelegramRetryAfter as exc:
+            await asyncio.sleep(min(exc.retry_after, 60))
+        except (TelegramServerError, TelegramNetworkError) as exc:
+            log.warning(
+                "telegram %s failed (%s), retry %d",
+                type(method).__name__,
+                type(exc).__name__,
+                attempt + 1,
+            )
+            await asyncio.sleep(0.2 * 2**attempt)
+    return await make_request(bot, method)
+
+
+def make_bot(token: str, api_base: str) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+    bot = Bot(token, session=session)
+    bot.session.middleware(retry_middleware)
+    return bot
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    if reply.expects is Expect.PHONE:
+        return ReplyKeyboardMarkup(
+            keyboard=[[KeyboardButton(text=SHARE_PHONE, request_contact=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+    if not reply.buttons:
+        return None
+    rows = [
+        [InlineKeyboardButton(text=b.label[:64], callback_data=b.token)] for b in reply.buttons
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | ReplyKeyboardMarkup | None]]:
+    """HTML-escaped chunks within Telegram's limit; the keyboard goes with the last one."""
+    chunks = split_text(reply.text or "…", MAX_TEXT, utf16_len)
+    markup = keyboard(reply)
+    return [
+        (html.escape(chunk, quote=False), markup if i == len(chunks) - 1 else None)
+        for i, chunk in enumerate(chunks)
+    ]
+
+
+def _base(message: Message, update_id: int) -> dict[str, Any]:
+    assert message.from_user is not None
+    return {
+        "channel": NAME,
+        "chat_id": str(message.chat.id),
+        "user_id": str(message.from_user.id),
+        "update_id": f"{NAME}:{update_id}",
+    }
+
+
+class TelegramChannel:
+    """Holds the aiogram Bot and Dispatcher; feeds the engine; sends what it answers."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        bot: Bot,
+        max_file_bytes: int,
+        isolation: BaseEventIsolation | None = None,
+    ) -> None:
+        self.engine = engine
+        self.bot = bot
+        self.max_file_bytes = min(max_file_bytes, DOWNLOAD_CAP)
+        router = Router(name=NAME)
+        router.message.register(self.on_message, F.chat.type == "private")
+        router.callback_query.register(self.on_callback)
+        self.dispatcher = Dispatcher(events_isolation=isolation or SimpleEventIsolation())
+        self.dispatcher.include_router(router)
+
+    async def register_commands(self) -> None:
+        await self.bot.set_my_commands(
+            [BotCommand(command="start", description="Bắt đầu")]
+            + [BotCommand(command=c.lstrip("/"), description=d) for c, d in COMMAND_HELP.items()]
+        )
+
+    async def on_message(self, message: Message, event_update: Update) -> None:
+        if message.from_user is None:
+            return
+        inbound = await self.message_to_inbound(message, event_update.update_id)
+        if isinstance(inbound, str):
+            await self.send(message.chat.id, Reply(inbound))
+            return
+        for reply in await self.engine.handle(inbound):
+            await self.send(message.chat.id, reply)
+
+    async def message_to_inbound(self, message: Message, update_id: int) -> Inbound | str:
+        """The Inbound for this message, or a notice when the message cannot be used."""
+        base = _base(message, update_id)
+        assert message.from_user is not None
+        if message.contact is not None:
+            if message.contact.user_id != message.from_user.id:
+                return NOT_YOUR_CONTACT
+            return Inbound(**base, contact_phone=message.contact.phone_number)
+        if message.document is not None or message.photo:
+            return await self._file(message, base)
+        if message.text is not None:
+            return Inbound(**base, text=message.text)
+        return UNSUPPORTED
+
+    async def _file(self, message: Message, base: dict[str, Any]) -> Inbound | str:
+        if message.document is not None:
+            file_id, size = message.document.file_id, message.document.file_size or 0
+            name = message.document.file_name
+            mime = message.document.mime_type
+        else:
+            photo = max(message.photo or [], key=lambda p: p.width * p.height)
+            file_id, size, name, mime = photo.file_id, photo.file_size or 0, None, "image/jpeg"
+        fits = check_size(size, self.max_file_bytes)
+        if isinstance(fits, Rejected):
+            return fits.message
+        try:
+            buffer = await self.bot.download(file_id, destination=io.BytesIO())
+        except (TelegramBadRequest, TelegramNetworkError, TelegramServerError) as exc:
+            log.warning("telegram download failed: %s", type(exc).__name__)
+            return DOWNLOAD_FAILED
+        assert isinstance(buffer, io.BytesIO)
+        data = buffer.getvalue()
+        return Inbound(
+            **base,
+            file=IncomingFile(data=data, filename=name, declared_mime=mime),
+            text=message.caption,
+        )
+
+    async def on_callback(self, query: CallbackQuery, event_update: Update) -> None:
+        message = query.message
+        if not isinstance(message, Message) or message.chat.type != "private":
+            await query.answer()
+            return
+        inbound = Inbound(
+            channel=NAME,
+            chat_id=str(message.chat.id),
+            user_id=str(query.from_user.id),
+            token=query.data or "",
+            update_id=f"{NAME}:{event_update.update_id}",
+        )
+        replies = await self.engine.handle(inbound)
+        alert = next((r.alert for r in replies if r.alert), None)
+        await query.answer(text=alert)
+        for index, reply in enumerate(replies):
+            if index == 0 and alert is None and await self._edit(message, reply):
+                continue
+            await self.send(message.chat.id, reply)
+
+    async def _edit(self, message: Message, reply: Reply) -> bool:
+        """Show the next screen in place of the pressed one; False when it must be sent."""
+        chunks = render(reply)
+        markup = chunks[0][1]
+        if len(chunks) > 1 or isinstance(markup, ReplyKeyboardMarkup):
+            return False
+        try:
+            await self.bot.edit_message_text(
+                chat_id=message.chat.id,
+                message_id=message.message_id,
+                text=chunks[0][0],
+                parse_mode="HTML",
+                reply_markup=markup,
+            )
+        except TelegramBadRequest as exc:
+            # A double tap re-renders the same screen; Telegram calls that an error.
+            return "message is not modified" in exc.message
+        return True
+
+    async def send(self, chat_id: int | str, reply: Reply) -> None:
+        for text, markup in render(reply):
+            await self.bot.send_message(
+                chat_id=chat_id, text=text, parse_mode="HTML", reply_markup=markup
+            )

@@ -1,0 +1,184 @@
+"""The Telegram adapter: real update JSON through aiogram's dispatcher, outgoing calls recorded."""
+
+from __future__ import annotations
+
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter, TelegramServerError
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, GetFile, SendMessage, SetMyCommands
+from aiogram.types import ReplyKeyboardMarkup
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.app import App
+from bot.store.models import Attachment, Person, Submission
+from tests.flow import DESCRIPTION, PDF_BYTES
+from tests.telegram_harness import TelegramUser
+
+JPEG_BYTES = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
+
+
+async def login(user: TelegramUser) -> None:
+    await user.send("/start")
+    assert "Tôi đồng ý" in user.labels()
+    await user.press("Tôi đồng ý")
+    phone_prompt = user.last
+    assert isinstance(phone_prompt, SendMessage)
+    assert isinstance(phone_prompt.reply_markup, ReplyKeyboardMarkup)
+    assert phone_prompt.reply_markup.keyboard[0][0].request_contact is True
+    await user.share_contact("84912820510")
+    assert "Đăng nhập thành công" in user.last.text
+
+
+async def test_full_submission_with_buttons_contact_pdf_and_photo(app: App) -> None:
+    user = TelegramUser(app.engine)
+    await login(user)
+    await user.press("Nộp sáng kiến mới")
+    for text in ["Nguyễn Thị Ngọc Tú", "1985", "Chuyên viên", "Sở Y tế Bắc Giang", "bắc giang"]:
+        await user.send(text)
+    await user.press("Chọn chính Bắc Giang")
+    assert isinstance(user.last, EditMessageText)  # the next screen replaces the pressed one
+    await user.press("đơn vị sự nghiệp")
+    await user.send("<b>Số hoá</b> hồ sơ & thủ tục")
+    await user.press("Giải pháp quản lý")
+    for text in ["01/10/2021", "28/02/2022", DESCRIPTION, "150 triệu"]:
+        await user.send(text)
+    await user.press("Bỏ qua")
+    assert "ít nhất một lợi ích" not in user.last.text
+    for text in ["Hội đồng sáng kiến Sở Y tế", "125/QĐ-SYT", "15/02/2022"]:
+        await user.send(text)
+    await user.send_document(PDF_BYTES, "quyet dinh.pdf")
+    assert "Đã nhận: quyet dinh.pdf" in user.last.text
+    await user.send_photo(JPEG_BYTES)
+    assert "(2/10)" in user.last.text
+    await user.press("Xong")
+    await user.press("Có, tôi cam kết")
+    await user.press("Có, tôi cam kết")
+    assert "&lt;b&gt;Số hoá&lt;/b&gt; hồ sơ &amp; thủ tục" in user.last.text
+    await user.press("Gửi sáng kiến")
+    assert "SK-2022-000001" in user.last.text
+    async with AsyncSession(app.db) as session:
+        submission = (await session.execute(select(Submission))).scalar_one()
+        kinds = sorted((await session.execute(select(Attachment.mime))).scalars())
+        person = (await session.execute(select(Person))).scalar_one()
+    assert submission.channel == "telegram" and submission.title == "<b>Số hoá</b> hồ sơ & thủ tục"
+    assert kinds == ["application/pdf", "image/jpeg"]
+    assert person.phone == "+84912820510"
+    assert all(a.callback_query_id for a in user.sent(AnswerCallbackQuery))
+
+
+async def test_foreign_contact_is_refused(app: App) -> None:
+    user = TelegramUser(app.engine)
+    await user.send("/start")
+    await user.press("Tôi đồng ý")
+    await user.share_contact("+84987654321", owner=999)
+    assert "không phải số điện thoại của chính bạn" in user.last.text
+    await user.send("0912 820 510")
+    assert "Đăng nhập thành công" in user.last.text
+
+
+async def to_attachments(user: TelegramUser) -> None:
+    await login(user)
+    await user.press("Nộp sáng kiến mới")
+    for text in ["Trần Văn An", "1980", "Kỹ sư", "Công ty X", "Hà Nội"]:
+        await user.send(text)
+    await user.press("Cán bộ công đoàn")
+    await user.send("Giải pháp tiết kiệm điện")
+    await user.press("Giải pháp kỹ thuật")
+    for text in ["01/10/2021", "01/12/2021", "Mô tả", "10 triệu", "không", "Giám đốc",
+                 "1/QĐ", "01/12/2021"]:
+        await user.send(text)
+
+
+async def test_disguised_executable_oversize_and_unsupported(app: App) -> None:
+    user = TelegramUser(app.engine)
+    await to_attachments(user)
+    await user.send_document(b"MZ\x90\x00\x03\x00\x00\x00 PE", "bao-cao.pdf")
+    assert "Loại tệp này không được nhận" in user.last.text
+    downloads = len(user.sent(GetFile))
+    await user.send_document(b"%PDF-", "lon.pdf", size=25 * 1024 * 1024)
+    assert "vượt giới hạn 20 MB" in user.last.text
+    assert len(user.sent(GetFile)) == downloads  # refused before downloading
+    await user.feed(user.message(sticker={"file_id": "s", "file_unique_id": "s", "type": "regular",
+                                          "width": 1, "height": 1, "is_animated": False,
+                                          "is_video": False}))
+    assert "Bot chỉ đọc được" in user.last.text
+
+
+async def test_album_becomes_several_attachments(app: App) -> None:
+    user = TelegramUser(app.engine)
+    await to_attachments(user)
+    for index in range(3):
+        await user.send_photo(JPEG_BYTES + bytes([index]), group="album-1")
+    assert "(3/10)" in user.last.text
+
+
+async def test_stale_and_forged_callbacks(app: App) -> None:
+    user = TelegramUser(app.engine)
+    await login(user)
+    message_id, markup = user.last_keyboard()
+    stale = str(markup.inline_keyboard[0][0].callback_data)
+    await user.press("Nộp sáng kiến mới")
+    await user.send("Lê Thị Hoa")
+    sent = len(user.screens)
+    for data in [stale, "forged-123", "x" * 64]:
+        await user.press_data(data, message_id)
+        answer = user.sent(AnswerCallbackQuery)[-1]
+        assert answer.text == "Nút đã cũ, không có tác dụng."
+    assert len(user.screens) == sent + 3
+    assert "Nút này đã cũ" in user.last.text
+    await user.send("1990")
+    assert "Chức vụ" in user.last.text
+
+
+async def test_long_message_is_split_with_keyboard_on_the_last_part(app: App) -> None:
+    user = TelegramUser(app.engine)
+    await to_attachments(user)
+    await user.press("Xong")
+    await user.press("Có, tôi cam kết")
+    await user.press("Có, tôi cam kết")
+    await user.press("Sửa một mục")
+    await user.press("Mô tả")
+    await user.send("Đoạn mô tả. " * 166)
+    await user.press("Sửa một mục")
+    await user.press("Hiệu quả")
+    await user.send("200 triệu")
+    await user.send("Lợi ích xã hội rất lớn. " * 83)
+    card = [r for r in user.sent(SendMessage)][-2:]
+    assert "TÓM TẮT SÁNG KIẾN" in card[0].text and card[0].reply_markup is None
+    assert card[1].reply_markup is not None
+    assert all(len(part.text.encode("utf-16-le")) // 2 <= 4096 for part in card)
+
+
+async def test_duplicate_update_is_processed_once(app: App) -> None:
+    user = TelegramUser(app.engine)
+    await user.send("/start", update_id=5000)
+    await user.send("/start", update_id=5000)
+    assert len(user.sent(SendMessage)) == 1
+
+
+async def test_retry_after_and_server_errors_are_retried_once_each(app: App) -> None:
+    user = TelegramUser(app.engine)
+    user.session.fail_next(SendMessage, TelegramRetryAfter(SendMessage(chat_id=1, text="x"),
+                                                           "Too Many Requests", retry_after=0))
+    user.session.fail_next(SendMessage, TelegramServerError(SendMessage(chat_id=1, text="x"),
+                                                            "Bad Gateway"))
+    await user.send("/start")
+    assert len(user.sent(SendMessage)) == 1
+    assert "Tôi đồng ý" in user.labels()
+
+
+async def test_message_not_modified_is_ignored(app: App) -> None:
+    user = TelegramUser(app.engine)
+    await user.send("/start")
+    user.session.fail_next(EditMessageText, TelegramBadRequest(
+        EditMessageText(text="x"), "Bad Request: message is not modified"))
+    await user.press("Không đồng ý")
+    assert len(user.sent(SendMessage)) == 1  # nothing re-sent
+
+
+async def test_commands_are_registered_in_vietnamese(app: App) -> None:
+    user = TelegramUser(app.engine)
+    await user.channel.register_commands()
+    [call] = user.sent(SetMyCommands)
+    commands = {c.command: c.description for c in call.commands}
+    assert {"start", "menu", "huy", "tieptuc", "hotro"} <= set(commands)
+    assert commands["huy"] == "Huỷ bản nháp"
