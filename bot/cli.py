@@ -12,7 +12,6 @@ from bot.app import ConfigError, build_app, load_rules
 from bot.channels.console import ConsoleChannel
 from bot.clock import parse_now
 from bot.config import Settings
-from bot.server import build_web_app, poll_telegram
 from bot.store.db import upgrade
 
 
@@ -65,12 +64,17 @@ async def _chat(settings: Settings, user: str) -> None:
         await app.close()
 
 
+# The platform modules are imported only when needed: aiogram alone takes seconds to import.
 async def _poll(settings: Settings) -> None:
+    from bot.server import poll_telegram
+
     await poll_telegram(build_app(settings))
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     from aiohttp import web
+
+    from bot.server import build_web_app
 
     web_app = build_web_app(build_app(settings))
     web.run_app(

@@ -10,7 +10,6 @@ from typing import Any
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import (
-    AnswerCallbackQuery,
     EditMessageText,
     GetFile,
     GetMe,
@@ -51,17 +50,25 @@ class RecordingSession(BaseSession):
         if isinstance(method, SendMessage | EditMessageText):
             return Message(
                 message_id=getattr(method, "message_id", None) or next(self._ids),
-                date=int(time.time()), chat=Chat(id=int(method.chat_id or 0), type="private"),
+                date=int(time.time()),
+                chat=Chat(id=int(method.chat_id or 0), type="private"),
                 text=method.text,
             )
         if isinstance(method, GetFile):
-            return File(file_id=method.file_id, file_unique_id=method.file_id,
-                        file_path=f"documents/{method.file_id}")
+            return File(
+                file_id=method.file_id,
+                file_unique_id=method.file_id,
+                file_path=f"documents/{method.file_id}",
+            )
         return True
 
     async def stream_content(
-        self, url: str, headers: dict[str, Any] | None = None, timeout: int = 30,
-        chunk_size: int = 65536, raise_for_status: bool = True,
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
     ) -> AsyncGenerator[bytes, None]:
         yield self.files[url.rsplit("/", 1)[-1]]
 
@@ -105,8 +112,9 @@ class TelegramUser:
     def _message_id_of(self, request: SendMessage | EditMessageText) -> int:
         if isinstance(request, EditMessageText):
             return int(request.message_id or 0)
-        return 1000 + [r for r in self.session.requests
-                       if isinstance(r, SendMessage)].index(request)
+        return 1000 + [r for r in self.session.requests if isinstance(r, SendMessage)].index(
+            request
+        )
 
     def labels(self) -> list[str]:
         return [row[0].text for row in self.last_keyboard()[1].inline_keyboard]
@@ -119,14 +127,25 @@ class TelegramUser:
         )
 
     def message(self, **fields: Any) -> dict[str, Any]:
-        return {"message": {"message_id": next(self._message_ids), "date": int(time.time()),
-                            "chat": self.chat, "from": self.user, **fields}}
+        return {
+            "message": {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": self.chat,
+                "from": self.user,
+                **fields,
+            }
+        }
 
     async def send(self, text: str, update_id: int | None = None) -> None:
-        entities = ([{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-                    if text.startswith("/") else None)
-        await self.feed(self.message(text=text, **({"entities": entities} if entities else {})),
-                        update_id)
+        entities = (
+            [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+            if text.startswith("/")
+            else None
+        )
+        await self.feed(
+            self.message(text=text, **({"entities": entities} if entities else {})), update_id
+        )
 
     async def press(self, label: str) -> None:
         message_id, markup = self.last_keyboard()
@@ -135,28 +154,62 @@ class TelegramUser:
         await self.press_data(str(buttons[0].callback_data), message_id)
 
     async def press_data(self, data: str, message_id: int) -> None:
-        await self.feed({"callback_query": {
-            "id": str(next(self._update_ids)), "from": self.user, "chat_instance": "ci-1",
-            "data": data, "message": {"message_id": message_id, "date": int(time.time()),
-                                      "chat": self.chat, "text": "…"},
-        }})
+        await self.feed(
+            {
+                "callback_query": {
+                    "id": str(next(self._update_ids)),
+                    "from": self.user,
+                    "chat_instance": "ci-1",
+                    "data": data,
+                    "message": {
+                        "message_id": message_id,
+                        "date": int(time.time()),
+                        "chat": self.chat,
+                        "text": "…",
+                    },
+                }
+            }
+        )
 
     async def share_contact(self, phone: str, owner: int | None = None) -> None:
-        await self.feed(self.message(contact={
-            "phone_number": phone, "first_name": "Lan", "user_id": owner or self.user["id"]}))
+        await self.feed(
+            self.message(
+                contact={
+                    "phone_number": phone,
+                    "first_name": "Lan",
+                    "user_id": owner or self.user["id"],
+                }
+            )
+        )
 
-    async def send_document(self, data: bytes, name: str, mime: str = "application/pdf",
-                            size: int | None = None) -> None:
+    async def send_document(
+        self, data: bytes, name: str, mime: str = "application/pdf", size: int | None = None
+    ) -> None:
         file_id = f"doc{next(self._update_ids)}"
         self.session.files[file_id] = data
-        await self.feed(self.message(document={
-            "file_id": file_id, "file_unique_id": file_id, "file_name": name,
-            "mime_type": mime, "file_size": size if size is not None else len(data)}))
+        await self.feed(
+            self.message(
+                document={
+                    "file_id": file_id,
+                    "file_unique_id": file_id,
+                    "file_name": name,
+                    "mime_type": mime,
+                    "file_size": size if size is not None else len(data),
+                }
+            )
+        )
 
     async def send_photo(self, data: bytes, group: str | None = None) -> None:
         file_id = f"photo{next(self._update_ids)}"
         self.session.files[file_id] = data
-        sizes = [{"file_id": f"{file_id}s", "file_unique_id": "s", "width": 90, "height": 90},
-                 {"file_id": file_id, "file_unique_id": file_id, "width": 1280, "height": 960,
-                  "file_size": len(data)}]
+        sizes = [
+            {"file_id": f"{file_id}s", "file_unique_id": "s", "width": 90, "height": 90},
+            {
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "width": 1280,
+                "height": 960,
+                "file_size": len(data),
+            },
+        ]
         await self.feed(self.message(photo=sizes, **({"media_group_id": group} if group else {})))

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter, TelegramServerError
-from aiogram.methods import AnswerCallbackQuery, EditMessageText, GetFile, SendMessage, SetMyCommands
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageText,
+    GetFile,
+    SendMessage,
+    SetMyCommands,
+)
 from aiogram.types import ReplyKeyboardMarkup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,8 +89,16 @@ async def to_attachments(user: TelegramUser) -> None:
     await user.press("Cán bộ công đoàn")
     await user.send("Giải pháp tiết kiệm điện")
     await user.press("Giải pháp kỹ thuật")
-    for text in ["01/10/2021", "01/12/2021", "Mô tả", "10 triệu", "không", "Giám đốc",
-                 "1/QĐ", "01/12/2021"]:
+    for text in [
+        "01/10/2021",
+        "01/12/2021",
+        "Mô tả",
+        "10 triệu",
+        "không",
+        "Giám đốc",
+        "1/QĐ",
+        "01/12/2021",
+    ]:
         await user.send(text)
 
 
@@ -97,9 +111,19 @@ async def test_disguised_executable_oversize_and_unsupported(app: App) -> None:
     await user.send_document(b"%PDF-", "lon.pdf", size=25 * 1024 * 1024)
     assert "vượt giới hạn 20 MB" in user.last.text
     assert len(user.sent(GetFile)) == downloads  # refused before downloading
-    await user.feed(user.message(sticker={"file_id": "s", "file_unique_id": "s", "type": "regular",
-                                          "width": 1, "height": 1, "is_animated": False,
-                                          "is_video": False}))
+    await user.feed(
+        user.message(
+            sticker={
+                "file_id": "s",
+                "file_unique_id": "s",
+                "type": "regular",
+                "width": 1,
+                "height": 1,
+                "is_animated": False,
+                "is_video": False,
+            }
+        )
+    )
     assert "Bot chỉ đọc được" in user.last.text
 
 
@@ -142,7 +166,7 @@ async def test_long_message_is_split_with_keyboard_on_the_last_part(app: App) ->
     await user.press("Hiệu quả")
     await user.send("200 triệu")
     await user.send("Lợi ích xã hội rất lớn. " * 83)
-    card = [r for r in user.sent(SendMessage)][-2:]
+    card = user.sent(SendMessage)[-2:]
     assert "TÓM TẮT SÁNG KIẾN" in card[0].text and card[0].reply_markup is None
     assert card[1].reply_markup is not None
     assert all(len(part.text.encode("utf-16-le")) // 2 <= 4096 for part in card)
@@ -157,10 +181,13 @@ async def test_duplicate_update_is_processed_once(app: App) -> None:
 
 async def test_retry_after_and_server_errors_are_retried_once_each(app: App) -> None:
     user = TelegramUser(app.engine)
-    user.session.fail_next(SendMessage, TelegramRetryAfter(SendMessage(chat_id=1, text="x"),
-                                                           "Too Many Requests", retry_after=0))
-    user.session.fail_next(SendMessage, TelegramServerError(SendMessage(chat_id=1, text="x"),
-                                                            "Bad Gateway"))
+    user.session.fail_next(
+        SendMessage,
+        TelegramRetryAfter(SendMessage(chat_id=1, text="x"), "Too Many Requests", retry_after=0),
+    )
+    user.session.fail_next(
+        SendMessage, TelegramServerError(SendMessage(chat_id=1, text="x"), "Bad Gateway")
+    )
     await user.send("/start")
     assert len(user.sent(SendMessage)) == 1
     assert "Tôi đồng ý" in user.labels()
@@ -169,8 +196,10 @@ async def test_retry_after_and_server_errors_are_retried_once_each(app: App) -> 
 async def test_message_not_modified_is_ignored(app: App) -> None:
     user = TelegramUser(app.engine)
     await user.send("/start")
-    user.session.fail_next(EditMessageText, TelegramBadRequest(
-        EditMessageText(text="x"), "Bad Request: message is not modified"))
+    user.session.fail_next(
+        EditMessageText,
+        TelegramBadRequest(EditMessageText(text="x"), "Bad Request: message is not modified"),
+    )
     await user.press("Không đồng ý")
     assert len(user.sent(SendMessage)) == 1  # nothing re-sent
 
