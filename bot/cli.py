@@ -44,9 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     _common(db_sub.add_parser("upgrade", help="apply migrations up to the newest"))
     run = sub.add_parser("run", help="run the bot on a platform by long polling")
     _common(run)
-    run.add_argument("platform", choices=["telegram"], help="which platform")
+    run.add_argument("platform", choices=["telegram", "zalo"], help="which platform")
     run.add_argument("--now", help="fix the clock, e.g. 2022-03-01T09:00 (Vietnam time)")
-    serve = sub.add_parser("serve", help="run the webhook server (Telegram) with /healthz")
+    serve = sub.add_parser("serve", help="run the webhook server (Telegram, Zalo) with /healthz")
     _common(serve)
     serve.add_argument("--host", help="listen address (default SANGKIEN_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (default SANGKIEN_PORT or 8080)")
@@ -64,11 +64,12 @@ async def _chat(settings: Settings, user: str) -> None:
         await app.close()
 
 
-# The platform modules are imported only when needed: aiogram alone takes seconds to import.
-async def _poll(settings: Settings) -> None:
-    from bot.server import poll_telegram
+# The server module is imported only when needed: it pulls in aiohttp.
+async def _poll(settings: Settings, platform: str) -> None:
+    from bot.server import poll_telegram, poll_zalo
 
-    await poll_telegram(build_app(settings))
+    app = build_app(settings)
+    await (poll_telegram(app) if platform == "telegram" else poll_zalo(app))
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
@@ -109,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         load_rules(settings)
         upgrade(settings.database_url)
         if args.command == "run":
-            asyncio.run(_poll(settings))
+            asyncio.run(_poll(settings, args.platform))
         elif args.command == "serve":
             _serve(settings, args)
         else:

@@ -37,3 +37,18 @@ class Settings(BaseSettings):
     )
     telegram_webhook_secret: SecretStr | None = None
     telegram_polling_timeout: int = 30
+
+    zalo_token: SecretStr | None = None
+    zalo_api_base: str = "https://bot-api.zaloplatforms.com"
+    zalo_webhook_url: str | None = Field(
+        default=None, description="public HTTPS URL Zalo posts to, ending in /zalo/webhook"
+    )
+    zalo_webhook_secret: SecretStr | None = None
+    zalo_media_hosts: str = Field(
+        default="zdn.vn,zadn.vn,zalo.me,zaloapp.com",
+        description="comma-separated hosts (and their subdomains) photos may be fetched from",
+    )
+
+    @property
+    def zalo_media_host_list(self) -> tuple[str, ...]:
+        return tuple(h.strip().lower() for h in self.zalo_media_hosts.split(",") if h.strip())

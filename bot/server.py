@@ -1,28 +1,115 @@
-"""`sangkien serve`: the webhook server (aiohttp) with /healthz and one route per platform."""
+"""`sangkien serve` (one aiohttp server: /healthz and a webhook per platform) and polling."""
 
 from __future__ import annotations
 
+import asyncio
+import hmac
+import json
 import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from sqlalchemy import text
 
 from bot.app import App, ConfigError
-from bot.channels.telegram import TelegramChannel, make_bot
+from bot.channels.zalo import ZaloChannel
+from bot.channels.zalo_client import ZaloClient, ZaloError
+
+if TYPE_CHECKING:
+    from bot.channels.telegram import TelegramChannel
 
 log = logging.getLogger(__name__)
 
 TELEGRAM_PATH = "/telegram/webhook"
+ZALO_PATH = "/zalo/webhook"
 ALLOWED_UPDATES = ["message", "callback_query"]
+ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
+Hook = Callable[[web.Application], Awaitable[None]]
 
 
 def telegram_channel(app: App) -> TelegramChannel:
+    # aiogram takes seconds to import: only when Telegram is really used.
+    from bot.channels.telegram import TelegramChannel, make_bot
+
     settings = app.settings
     if settings.telegram_token is None:
         raise ConfigError("chưa đặt SANGKIEN_TELEGRAM_TOKEN (lấy từ @BotFather)")
     bot = make_bot(settings.telegram_token.get_secret_value(), settings.telegram_api_base)
     return TelegramChannel(app.engine, bot, settings.max_file_bytes)
+
+
+def zalo_channel(app: App) -> ZaloChannel:
+    settings = app.settings
+    if settings.zalo_token is None:
+        raise ConfigError("chưa đặt SANGKIEN_ZALO_TOKEN (lấy từ Zalo Bot Creator)")
+    client = ZaloClient(settings.zalo_token.get_secret_value(), settings.zalo_api_base)
+    return ZaloChannel(app.engine, client, settings.max_file_bytes, settings.zalo_media_host_list)
+
+
+def _secret(value: object, name: str, minimum: int) -> str:
+    secret = getattr(value, "get_secret_value", lambda: None)()
+    if not secret or len(secret) < minimum:
+        raise ConfigError(f"chế độ webhook cần {name} (ít nhất {minimum} ký tự)")
+    return str(secret)
+
+
+def _mount_telegram(app: App, web_app: web.Application) -> tuple[Hook, Hook]:
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+
+    settings = app.settings
+    secret = _secret(settings.telegram_webhook_secret, "SANGKIEN_TELEGRAM_WEBHOOK_SECRET", 1)
+    channel = telegram_channel(app)
+    SimpleRequestHandler(
+        channel.dispatcher, channel.bot, handle_in_background=False, secret_token=secret
+    ).register(web_app, path=TELEGRAM_PATH)
+
+    async def start(_: web.Application) -> None:
+        await channel.register_commands()
+        if settings.telegram_webhook_url:
+            await channel.bot.set_webhook(
+                settings.telegram_webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+            )
+
+    async def stop(_: web.Application) -> None:
+        await channel.bot.session.close()
+
+    return start, stop
+
+
+def _mount_zalo(app: App, web_app: web.Application) -> tuple[Hook, Hook]:
+    settings = app.settings
+    secret = _secret(settings.zalo_webhook_secret, "SANGKIEN_ZALO_WEBHOOK_SECRET", 8)
+    channel = zalo_channel(app)
+
+    async def webhook(request: web.Request) -> web.Response:
+        given = request.headers.get(ZALO_SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), secret.encode()):
+            return web.json_response({"ok": False, "description": "Forbidden"}, status=403)
+        raw = await request.read()
+        if not raw.strip():
+            return web.json_response({"ok": True})  # Zalo's probes post empty bodies
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return web.json_response({"ok": False, "description": "Bad JSON"}, status=400)
+        try:
+            await channel.handle(body)
+        except ZaloError as exc:
+            log.error("zalo reply failed: %s", exc)
+        return web.json_response({"ok": True})
+
+    web_app.router.add_post(ZALO_PATH, webhook)
+
+    async def start(_: web.Application) -> None:
+        if settings.zalo_webhook_url:
+            await channel.client.set_webhook(settings.zalo_webhook_url, secret)
+
+    async def stop(_: web.Application) -> None:
+        await channel.client.close()
+
+    return start, stop
 
 
 def build_web_app(app: App) -> web.Application:
@@ -40,32 +127,22 @@ def build_web_app(app: App) -> web.Application:
         return web.json_response({"status": "ok"})
 
     web_app.router.add_get("/healthz", healthz)
-    if settings.telegram_token is None:
-        raise ConfigError("chưa cấu hình nền tảng nào (SANGKIEN_TELEGRAM_TOKEN)")
-    if settings.telegram_webhook_secret is None:
-        raise ConfigError("chế độ webhook cần SANGKIEN_TELEGRAM_WEBHOOK_SECRET")
-    channel = telegram_channel(app)
-    secret = settings.telegram_webhook_secret.get_secret_value()
-    SimpleRequestHandler(
-        channel.dispatcher, channel.bot, handle_in_background=False, secret_token=secret
-    ).register(web_app, path=TELEGRAM_PATH)
+    hooks: list[tuple[Hook, Hook]] = []
+    if settings.telegram_token is not None:
+        hooks.append(_mount_telegram(app, web_app))
+    if settings.zalo_token is not None:
+        hooks.append(_mount_zalo(app, web_app))
+    if not hooks:
+        raise ConfigError(
+            "chưa cấu hình nền tảng nào (SANGKIEN_TELEGRAM_TOKEN, SANGKIEN_ZALO_TOKEN)"
+        )
+    web_app.on_startup.extend(start for start, _stop in hooks)
+    web_app.on_cleanup.extend(stop for _start, stop in hooks)
 
-    async def on_startup(_: web.Application) -> None:
-        await channel.register_commands()
-        if settings.telegram_webhook_url:
-            await channel.bot.set_webhook(
-                settings.telegram_webhook_url,
-                secret_token=secret,
-                allowed_updates=ALLOWED_UPDATES,
-                drop_pending_updates=False,
-            )
-
-    async def on_cleanup(_: web.Application) -> None:
-        await channel.bot.session.close()
+    async def close_app(_: web.Application) -> None:
         await app.close()
 
-    web_app.on_startup.append(on_startup)
-    web_app.on_cleanup.append(on_cleanup)
+    web_app.on_cleanup.append(close_app)
     return web_app
 
 
@@ -82,4 +159,21 @@ async def poll_telegram(app: App) -> None:
             handle_signals=True,
         )
     finally:
+        await app.close()
+
+
+async def poll_zalo(app: App) -> None:
+    """Long polling on Zalo until SIGINT/SIGTERM."""
+    channel = zalo_channel(app)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    poller = asyncio.create_task(channel.poll(stop))
+    try:
+        await stop.wait()
+    finally:
+        poller.cancel()
+        await asyncio.gather(poller, return_exceptions=True)
+        await channel.client.close()
         await app.close()

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 
 from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step
-from bot.dialogs.types import Expect, Option
+from bot.dialogs.types import NO_KEYS, YES_KEYS, Expect, Option
 from rules.phone import mask_phone, parse_phone
 from rules.verdict import Rejected
 
@@ -39,7 +39,7 @@ class ConsentStep(Step):
         return CONSENT_TEXT
 
     def options(self, ctx: Ctx) -> list[Option]:
-        return [Option("Tôi đồng ý", AGREE), Option("Không đồng ý", DECLINE)]
+        return [Option("Tôi đồng ý", AGREE, YES_KEYS), Option("Không đồng ý", DECLINE, NO_KEYS)]
 
     async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
         if value == DECLINE:
@@ -87,8 +87,8 @@ class PhoneStep(Step):
         if person is not None and await people.other_identities(person.id, identity.id):
             return Stay(
                 f"Số {mask_phone(phone)} đã được đăng ký từ một tài khoản khác. Vì an toàn, bot "
-                "không tự gộp hai tài khoản. Vui lòng dùng tài khoản đã đăng ký, hoặc gõ /hotro "
-                "để được tổ hỗ trợ giúp."
+                "không tự gộp hai tài khoản. Để dùng chung, trên tài khoản đã đăng ký hãy gửi "
+                "/lienket để lấy mã, rồi gửi /lienket kèm mã tại đây."
             )
         if person is None:
             person = await people.add_person(phone, ctx.now)

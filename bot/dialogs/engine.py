@@ -21,7 +21,16 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.clock import Clock
-from bot.dialogs.types import Button, Expect, Inbound, IncomingFile, Option, Reply
+from bot.dialogs.types import (
+    NO_KEYS,
+    YES_KEYS,
+    Button,
+    Expect,
+    Inbound,
+    IncomingFile,
+    Option,
+    Reply,
+)
 from bot.files import FileStore
 from bot.store.models import ChannelIdentity, Person
 from bot.store.uow import UnitOfWork, VersionConflict
@@ -281,7 +290,7 @@ class Engine:
             if fold(label) == key:
                 return value
         for option in step.options(ctx):
-            if fold(option.label) == key:
+            if fold(option.label) == key or key in option.keys:
                 return option.value
         return None
 
@@ -352,7 +361,9 @@ class Engine:
             text = step.text(ctx) if notice is None else f"{notice}\n\n{step.text(ctx)}"
         if pages > 1:
             text += f"\n(Trang {page + 1}/{pages})"
-        return Reply(text, buttons, step.expects, ctx.view.get("alert"))
+        keys = {k for option in visible for k in option.keys}
+        yes_no = YES_KEYS[0] in keys and NO_KEYS[0] in keys
+        return Reply(text, buttons, step.expects, ctx.view.get("alert"), yes_no)
 
 
 def _command_of(text: str | None) -> str | None:

@@ -25,6 +25,7 @@ COMMAND_HELP = {
     "/huy": "Huỷ bản nháp",
     "/quaylai": "Về bước trước",
     "/hotro": "Hỗ trợ, hỏi đáp",
+    "/lienket": "Liên kết Zalo và Telegram",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.dialogs.account import profile_complete
 from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step
 from bot.dialogs.submission import new_draft
-from bot.dialogs.types import Expect, Option
+from bot.dialogs.types import NO_KEYS, YES_KEYS, Expect, Option
 from rules.dates import format_date
 from rules.verdict import Rejected
 
@@ -108,7 +108,10 @@ class CancelConfirmStep(Step):
         return f"Huỷ bản nháp “{_draft_title(ctx)}”? Nội dung đã nhập sẽ bị xoá."
 
     def options(self, ctx: Ctx) -> list[Option]:
-        return [Option("Có, huỷ bản nháp", "yes"), Option("Không, giữ lại", "no")]
+        return [
+            Option("Có, huỷ bản nháp", "yes", YES_KEYS),
+            Option("Không, giữ lại", "no", NO_KEYS),
+        ]
 
     async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
         back_to = ctx.state.pop("cancel_return", None) or "menu"

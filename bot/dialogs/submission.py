@@ -10,7 +10,7 @@ from typing import Any
 from bot.dialogs.account import ProfileCardStep
 from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step
 from bot.dialogs.fields import ChoiceField, TextField
-from bot.dialogs.types import Expect, IncomingFile, Option
+from bot.dialogs.types import NO_KEYS, YES_KEYS, Expect, IncomingFile, Option
 from bot.dialogs.units import UnitStep
 from bot.store.models import Attachment, Submission
 from rules import fields as rf
@@ -174,7 +174,7 @@ class DeclarationStep(Step):
         return self.question
 
     def options(self, ctx: Ctx) -> list[Option]:
-        return [Option("Có, tôi cam kết", YES), Option("Không", NO)]
+        return [Option("Có, tôi cam kết", YES, YES_KEYS), Option("Không", NO, NO_KEYS)]
 
     async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
         if value == NO:

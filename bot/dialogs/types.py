@@ -40,6 +40,11 @@ class Inbound:
 class Option:
     label: str
     value: str
+    keys: tuple[str, ...] = ()  # folded words that also choose it, e.g. ("co",) for "yes"
+
+
+YES_KEYS = ("co", "dong y", "yes", "ok")
+NO_KEYS = ("khong", "ko", "no")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +62,4 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     expects: Expect = Expect.TEXT
     alert: str | None = None  # a short notice for the pressed button itself (stale press)
+    yes_no: bool = False  # the choice is a yes/no question ("CÓ / KHÔNG" on text channels)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import secrets
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
@@ -16,6 +18,7 @@ from bot.store.models import (
     ChannelIdentity,
     Consent,
     Conversation,
+    LinkCode,
     Person,
     Submission,
 )
@@ -162,6 +165,16 @@ class Submissions:
             self._session.add(attachment)
         await self._session.flush()
 
+    async def count_of_person(self, person_id: int) -> int:
+        return int(
+            await self._session.scalar(
+                select(func.count())
+                .select_from(Submission)
+                .where(Submission.person_id == person_id)
+            )
+            or 0
+        )
+
     async def of_person(self, person_id: int, limit: int = 10) -> list[Submission]:
         rows = await self._session.execute(
             select(Submission)
@@ -170,6 +183,54 @@ class Submissions:
             .limit(limit)
         )
         return list(rows.scalars())
+
+
+class Links:
+    """Short one-time codes for joining a second channel to a person."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    @staticmethod
+    def _digest(code: str) -> str:
+        return hashlib.sha256(code.encode()).hexdigest()
+
+    async def _active(self, code: str, now: datetime) -> LinkCode | None:
+        return (
+            await self._session.execute(
+                select(LinkCode)
+                .where(
+                    LinkCode.code_sha256 == self._digest(code),
+                    LinkCode.used_at.is_(None),
+                    LinkCode.expires_at > now,
+                )
+                .order_by(LinkCode.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+
+    async def issue(self, person_id: int, now: datetime, ttl: timedelta) -> str:
+        while True:
+            code = f"{secrets.randbelow(10**6):06d}"
+            if await self._active(code, now) is None:
+                break
+        self._session.add(
+            LinkCode(
+                code_sha256=self._digest(code),
+                person_id=person_id,
+                created_at=now,
+                expires_at=now + ttl,
+            )
+        )
+        await self._session.flush()
+        return code
+
+    async def peek(self, code: str, now: datetime) -> LinkCode | None:
+        return await self._active(code, now)
+
+    async def use(self, link: LinkCode, now: datetime) -> None:
+        link.used_at = now
+        await self._session.flush()
 
 
 class Audit:
@@ -210,6 +271,7 @@ class UnitOfWork:
         self.people = People(self.session)
         self.submissions = Submissions(self.session)
         self.audit = Audit(self.session)
+        self.links = Links(self.session)
         return self
 
     async def __aexit__(
