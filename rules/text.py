@@ -37,3 +37,11 @@ def fold(text: str) -> str:
 
 def has_letter(text: str) -> bool:
     return any(ch.isalpha() for ch in text)
+
+
+_NOT_WORD = re.compile(r"[^\w ]+")
+
+
+def match_key(text: str) -> str:
+    """`fold` without symbols: '✔ Chọn chính Bắc Giang' -> 'chon chinh bac giang'."""
+    return _SPACES.sub(" ", _NOT_WORD.sub(" ", fold(text))).strip()

@@ -35,7 +35,7 @@ from bot.files import FileStore
 from bot.store.models import ChannelIdentity, Person
 from bot.store.uow import UnitOfWork, VersionConflict
 from rules.campaigns import Campaign
-from rules.text import clean, fold
+from rules.text import clean, match_key
 from rules.units import CatalogVersion
 
 log = logging.getLogger(__name__)
@@ -285,12 +285,12 @@ class Engine:
                 f"Số {number} không có trong danh sách. Vui lòng gửi số từ 1 đến "
                 f"{len(shown)} hoặc gõ tên mục."
             )
-        key = fold(text)
+        key = match_key(text)
         for _token, value, label in shown:
-            if fold(label) == key:
+            if match_key(label) == key:
                 return value
         for option in step.options(ctx):
-            if fold(option.label) == key or key in option.keys:
+            if match_key(option.label) == key or key in option.keys:
                 return option.value
         return None
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from bot.dialogs.account import ConsentStep, PhoneStep
 from bot.dialogs.engine import CommandHandler, Ctx, Engine, Goto, Outcome, Services, Step
+from bot.dialogs.linking import link_command
 from bot.dialogs.menu import (
     CancelConfirmStep,
     HelpStep,
@@ -70,6 +71,7 @@ def commands() -> dict[str, CommandHandler]:
         "/tieptuc": _sync(resume),
         "/hotro": _sync(open_help),
         "/quaylai": _back,
+        "/lienket": link_command,
     }
 
 
