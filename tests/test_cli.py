@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from alembic.script import ScriptDirectory
+
+from bot.store.db import alembic_config
 from tests.flow import DESCRIPTION, PDF_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,7 +120,9 @@ def test_check_and_db_upgrade(tmp_path: Path) -> None:
     result = run(["db", "upgrade", "--db", f"sqlite+aiosqlite:///{db}"], tmp_path)
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(db) as conn:
-        assert conn.execute("select version_num from alembic_version").fetchone() == ("0001",)
+        [version] = conn.execute("select version_num from alembic_version").fetchone()
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert version == head and head is not None
 
 
 def test_bad_now_is_refused(tmp_path: Path) -> None:
