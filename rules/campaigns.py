@@ -47,6 +47,14 @@ class Phase:
 
 
 @dataclass(frozen=True, slots=True)
+class Goal:
+    """A unit's target number of initiatives and its member count (for participation)."""
+
+    target: int | None
+    members: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Campaign:
     code: str
     name: str
@@ -62,6 +70,7 @@ class Campaign:
     target_group_prompt: str
     solution_types: tuple[Choice, ...]
     faq: tuple[tuple[str, str], ...]
+    goals: dict[str, Goal]
 
     def phase_at(self, now: datetime) -> Phase | None:
         return next((p for p in self.phases if p.opens <= now < p.closes), None)
@@ -169,7 +178,15 @@ def _campaign(raw: dict[str, Any]) -> Campaign:
         target_group_prompt=str(raw["target_group_prompt"]),
         solution_types=_choices(raw["solution_types"], f"{code}.solution_types"),
         faq=tuple((str(item["q"]), str(item["a"])) for item in raw.get("faq", [])),
+        goals={
+            str(unit): Goal(_optional_int(goal.get("target")), _optional_int(goal.get("members")))
+            for unit, goal in (raw.get("goals") or {}).items()
+        },
     )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def load_campaigns(text: str) -> dict[str, Campaign]:

@@ -40,6 +40,7 @@ async def fill_initiative(chat: FakeChat, title: str = "Số hoá quy trình ti�
     await chat.send("Hội đồng sáng kiến Bệnh viện Đa khoa tỉnh Bắc Giang")
     await chat.send("125/QĐ-BV")
     await chat.send("15/02/2022")
+    await chat.send("Chiến sĩ thi đua cơ sở năm 2021")
     await chat.send_file(PDF_BYTES, "quyet-dinh.pdf")
     await chat.send("https://drive.google.com/file/d/1AbCdEfGhIjKlMnOpQrStUv/view?usp=sharing")
     await chat.send("xong")

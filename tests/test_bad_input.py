@@ -76,6 +76,8 @@ async def test_bad_initiative_answers_keep_the_draft(app: App, chat: FakeChat) -
     await chat.send("12/QĐ")
     await expect_refusal(chat, "05/03/2022", "ở tương lai")
     await chat.send("01/02/2022")
+    await expect_refusal(chat, "x" * 501, "vượt 1 ký tự")
+    await chat.click("Bỏ qua")
     await expect_refusal(chat, "https://evil.example.com/x", "Google Drive")
     await chat.send_file(b"MZ\x90\x00\x03 fake exe", "baocao.pdf")
     assert "Loại tệp này không được nhận" in chat.text
@@ -111,6 +113,7 @@ async def test_declining_a_declaration_blocks_but_keeps_draft(app: App, chat: Fa
         "Hội đồng sáng kiến",
         "5/QĐ",
         "01/12/2021",
+        "bỏ qua",
         "xong",
     ]:
         await chat.send(answer)

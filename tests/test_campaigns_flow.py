@@ -49,6 +49,7 @@ async def test_75k_limits(db_url: str, make_settings: Callable[..., Settings]) -
         "Giám đốc Công ty",
         "7/QĐ-CT",
         "01/04/2021",
+        "không",
         "xong",
     ]:
         await chat.send(answer)

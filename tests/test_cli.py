@@ -63,6 +63,7 @@ def test_console_chat_full_submission_with_piped_input(tmp_path: Path) -> None:
         "Giám đốc Công ty May",
         "33/QĐ-CTM",
         "05/01/2022",
+        "bỏ qua",
         f"/tep {pdf}",
         "/tep /khong/co/tep/nay.pdf",
         "xong",

@@ -49,7 +49,7 @@ async def test_full_submission_with_buttons_contact_pdf_and_photo(app: App) -> N
         await user.send(text)
     await user.press("Bỏ qua")
     assert "ít nhất một lợi ích" not in user.last.text
-    for text in ["Hội đồng sáng kiến Sở Y tế", "125/QĐ-SYT", "15/02/2022"]:
+    for text in ["Hội đồng sáng kiến Sở Y tế", "125/QĐ-SYT", "15/02/2022", "không"]:
         await user.send(text)
     await user.send_document(PDF_BYTES, "quyet dinh.pdf")
     assert "Đã nhận: quyet dinh.pdf" in user.last.text
@@ -98,6 +98,7 @@ async def to_attachments(user: TelegramUser) -> None:
         "Giám đốc",
         "1/QĐ",
         "01/12/2021",
+        "không",
     ]:
         await user.send(text)
 

@@ -90,6 +90,7 @@ async def full_submission(person: FakePerson, server: FakeTelegram) -> None:
         "Giám đốc Công ty",
         "45/QĐ-CTĐL",
         "10/02/2022",
+        "không",
     ]:
         await person.say(text)
     reply = await person.send_document(PDF_BYTES, "quyet-dinh.pdf", "application/pdf")

@@ -151,6 +151,7 @@ async def test_full_submission_on_zalo_with_photo_and_drive_link(app: App) -> No
         "Ban Thường vụ LĐLĐ",
         "9/QĐ-LĐLĐ",
         "10/02/2022",
+        "không",
     ]:
         await person.say(text)
     assert "ảnh chụp tài liệu hoặc đường dẫn Google Drive" in person.recorder.last

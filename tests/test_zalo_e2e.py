@@ -77,6 +77,7 @@ async def full_submission(person: FakeZaloPerson, server: FakeZalo) -> None:
         "Giám đốc Nhà máy",
         "12/QĐ-NM",
         "20/02/2022",
+        "không",
     ]:
         await person.say(text)
     assert "Đã nhận: p1.jpg" in await person.photo(JPEG)

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from bot import review
 from bot.dialogs.account import ProfileCardStep
 from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step
 from bot.dialogs.fields import ChoiceField, TextField
 from bot.dialogs.types import NO_KEYS, YES_KEYS, Expect, IncomingFile, Option
 from bot.dialogs.units import UnitStep
+from bot.store.counters import Counted
 from bot.store.models import Attachment, Submission
 from rules import fields as rf
 from rules.campaigns import Phase, check_end
@@ -90,7 +92,7 @@ class BenefitSocialField(TextField):
 class AttachmentsStep(Step):
     key = "attachments"
     in_draft = True
-    back = "recognized_on"
+    back = "awards"
     expects = Expect.FILE
 
     def text(self, ctx: Ctx) -> str:
@@ -195,6 +197,7 @@ EDIT_GROUPS: tuple[tuple[str, str, str], ...] = (
     ("Mô tả", "description", "description"),
     ("Hiệu quả, giá trị làm lợi", "benefit_vnd", "benefit_social"),
     ("Công nhận sáng kiến", "recognized_by", "recognized_on"),
+    ("Danh hiệu, khen thưởng", "awards", "awards"),
     ("Tài liệu đính kèm", "attachments", "attachments"),
     ("Cam kết", "declare_ip", "declare_order"),
 )
@@ -268,6 +271,7 @@ def summary_card(ctx: Ctx) -> str:
             f"• Lợi ích xã hội: {d.get('benefit_social') or 'không nêu'}",
             f"• Công nhận: {d['recognized_by']}, văn bản số {d['recognition_doc']} "
             f"ngày {_day(d['recognized_on'])}",
+            f"• Danh hiệu, khen thưởng: {d.get('awards') or 'không nêu'}",
             f"• Tài liệu: {attachments}",
             "• Cam kết: không đang được bảo hộ sở hữu trí tuệ; không trái trật tự công cộng, "
             "đạo đức xã hội",
@@ -310,51 +314,49 @@ async def submit(ctx: Ctx) -> Outcome:
     start = campaign.check_start(date.fromisoformat(draft["started_on"]), window.value, ctx.today)
     if isinstance(start, Rejected):
         return Stay(start.message + " Bấm “Sửa một mục” → “Thời gian triển khai” để sửa.")
+    if draft.get("amend"):
+        return await _amend(ctx, int(draft["amend"]))
     existing = await ctx.uow.submissions.by_draft(draft["id"])
     submission = existing or await _file(ctx, window.value)
     ctx.state["draft"] = None
-    return Goto(
-        "menu",
-        (
-            f"🎉 Đã gửi sáng kiến “{submission.title}”.\nMã hồ sơ: {submission.code}\n"
-            f"Thời điểm: {submission.submitted_at.astimezone(ctx.now.tzinfo):%H:%M %d/%m/%Y}.\n"
-            "Cán bộ công đoàn sẽ xem xét; bạn theo dõi trạng thái ở mục “Sáng kiến đã gửi”."
-        ),
-    )
+    return Goto("menu", _confirmation(ctx, submission))
 
 
-async def _file(ctx: Ctx, phase: Phase) -> Submission:
-    d, person = ctx.draft, ctx.person
-    assert person is not None
-    submission = Submission(
-        draft_id=d["id"],
-        person_id=person.id,
-        channel=ctx.inbound.channel,
-        campaign=ctx.services.campaign.code,
-        phase=phase.code,
-        catalog=ctx.services.catalog.code,
-        unit_code=d["unit_code"],
-        target_group=d["target_group"],
-        solution_type=d["solution_type"],
-        title=d["title"],
-        started_on=date.fromisoformat(d["started_on"]),
-        ended_on=date.fromisoformat(d["ended_on"]),
-        description=d["description"],
-        benefit_vnd=d.get("benefit_vnd"),
-        benefit_social=d.get("benefit_social"),
-        recognized_by=d["recognized_by"],
-        recognition_doc=d["recognition_doc"],
-        recognized_on=date.fromisoformat(d["recognized_on"]),
-        declared_no_ip=True,
-        declared_public_order=True,
-        author_name=d["author_name"],
-        author_birth_year=d["birth_year"],
-        author_position=d["position"],
-        author_workplace=d["workplace"],
-        status="submitted",
-        submitted_at=ctx.now,
+def _confirmation(ctx: Ctx, submission: Submission) -> str:
+    text = (
+        f"🎉 Đã gửi sáng kiến “{submission.title}”.\nMã hồ sơ: {submission.code}\n"
+        f"Thời điểm: {submission.submitted_at.astimezone(ctx.now.tzinfo):%H:%M %d/%m/%Y}.\n"
+        "Cán bộ công đoàn sẽ xem xét; bạn theo dõi trạng thái ở mục “Sáng kiến đã gửi” (/cuatoi)."
     )
-    attachments = [
+    if submission.similar_to:
+        text += (
+            f"\n⚠️ Lưu ý: bạn hoặc đơn vị đã gửi sáng kiến tương tự: {submission.similar_to}. "
+            "Cán bộ duyệt sẽ được báo để đối chiếu."
+        )
+    return text
+
+
+def _apply_draft(ctx: Ctx, submission: Submission) -> list[Attachment]:
+    """Copy the draft's fields onto a submission; returns its attachments as rows."""
+    d = ctx.draft
+    submission.unit_code = d["unit_code"]
+    submission.target_group = d["target_group"]
+    submission.solution_type = d["solution_type"]
+    submission.title = d["title"]
+    submission.started_on = date.fromisoformat(d["started_on"])
+    submission.ended_on = date.fromisoformat(d["ended_on"])
+    submission.description = d["description"]
+    submission.benefit_vnd = d.get("benefit_vnd")
+    submission.benefit_social = d.get("benefit_social")
+    submission.recognized_by = d["recognized_by"]
+    submission.recognition_doc = d["recognition_doc"]
+    submission.recognized_on = date.fromisoformat(d["recognized_on"])
+    submission.awards = d.get("awards")
+    submission.author_name = d["author_name"]
+    submission.author_birth_year = d["birth_year"]
+    submission.author_position = d["position"]
+    submission.author_workplace = d["workplace"]
+    return [
         Attachment(
             kind=a["kind"],
             url=a.get("url"),
@@ -366,7 +368,31 @@ async def _file(ctx: Ctx, phase: Phase) -> Submission:
         )
         for a in d.get("attachments", [])
     ]
-    await ctx.uow.submissions.add(submission, attachments, ctx.services.campaign.code_prefix)
+
+
+async def _file(ctx: Ctx, phase: Phase) -> Submission:
+    d, person, services = ctx.draft, ctx.person, ctx.services
+    assert person is not None
+    submission = Submission(
+        draft_id=d["id"],
+        person_id=person.id,
+        channel=ctx.inbound.channel,
+        campaign=services.campaign.code,
+        phase=phase.code,
+        catalog=services.catalog.code,
+        declared_no_ip=True,
+        declared_public_order=True,
+        status=review.SUBMITTED,
+        submitted_at=ctx.now,
+    )
+    attachments = _apply_draft(ctx, submission)
+    similar = await review.find_similar(
+        ctx.uow, person.id, submission.unit_code, submission.title, submission.description
+    )
+    submission.similar_to = similar.code if similar else None
+    await review.file(
+        ctx.uow, services.catalog, submission, attachments, services.campaign.code_prefix
+    )
     ctx.uow.audit.record(
         ctx.now,
         "submission.created",
@@ -375,6 +401,78 @@ async def _file(ctx: Ctx, phase: Phase) -> Submission:
         subject=submission.code,
     )
     return submission
+
+
+async def _amend(ctx: Ctx, submission_id: int) -> Outcome:
+    """Send back a returned submission with the worker's additions."""
+    submission = await ctx.uow.submissions.get(submission_id)
+    person = ctx.person
+    if (
+        submission is None
+        or person is None
+        or submission.person_id != person.id
+        or submission.status != review.NEEDS_INFO
+    ):
+        ctx.state["draft"] = None
+        return Goto("menu", "Sáng kiến này không còn ở trạng thái cần bổ sung.")
+    before = Counted.of(submission)
+    attachments = _apply_draft(ctx, submission)
+    await ctx.uow.submissions.replace_attachments(submission.id, attachments)
+    await review.change_status(
+        ctx.uow,
+        ctx.services.catalog,
+        submission,
+        review.SUBMITTED,
+        None,
+        person.id,
+        ctx.now,
+        before=before,
+    )
+    ctx.state["draft"] = None
+    return Goto("menu", f"Đã gửi lại sáng kiến {submission.code} với phần bổ sung.")
+
+
+def draft_from(submission: Submission, attachments: list[Attachment]) -> dict[str, Any]:
+    """A draft holding a filed submission's answers, to amend it through the review card."""
+    return {
+        "id": submission.draft_id,
+        "amend": submission.id,
+        "step": "review",
+        "author_name": submission.author_name,
+        "birth_year": submission.author_birth_year,
+        "position": submission.author_position,
+        "workplace": submission.author_workplace,
+        "unit_code": submission.unit_code,
+        "target_group": submission.target_group,
+        "title": submission.title,
+        "solution_type": submission.solution_type,
+        "started_on": submission.started_on.isoformat(),
+        "ended_on": submission.ended_on.isoformat(),
+        "description": submission.description,
+        "benefit_vnd": submission.benefit_vnd,
+        "benefit_social": submission.benefit_social,
+        "recognized_by": submission.recognized_by,
+        "recognition_doc": submission.recognition_doc,
+        "recognized_on": submission.recognized_on.isoformat(),
+        "awards": submission.awards,
+        "declared_no_ip": True,
+        "declared_public_order": True,
+        "attachments": [
+            {
+                key: value
+                for key, value in (
+                    ("kind", a.kind),
+                    ("url", a.url),
+                    ("filename", a.filename),
+                    ("mime", a.mime),
+                    ("size", a.size),
+                    ("sha256", a.sha256),
+                )
+                if value is not None
+            }
+            for a in attachments
+        ],
+    }
 
 
 def new_draft() -> dict[str, Any]:
@@ -508,8 +606,18 @@ def submission_steps() -> list[Step]:
             "Ngày của văn bản công nhận (ngày/tháng/năm).",
             "recognized_on",
             _recognized_on,
-            "attachments",
+            "awards",
             back="recognition_doc",
+        ),
+        TextField(
+            "awards",
+            "Các danh hiệu thi đua, hình thức khen thưởng cá nhân của bạn trong 3 năm gần đây "
+            "(ví dụ: Chiến sĩ thi đua cơ sở 2021). Không có thì bấm “Bỏ qua”.",
+            "awards",
+            lambda c, t: rf.parse_long_text(t, "danh hiệu, khen thưởng", 500),
+            "attachments",
+            back="recognized_on",
+            optional=True,
         ),
         AttachmentsStep(),
         DeclarationStep(

@@ -134,6 +134,7 @@ class Submission(Base):
     recognized_by: Mapped[str] = mapped_column(String(200))
     recognition_doc: Mapped[str] = mapped_column(String(100))
     recognized_on: Mapped[date] = mapped_column(Date)
+    awards: Mapped[str | None] = mapped_column(Text)
     declared_no_ip: Mapped[bool] = mapped_column(Boolean)
     declared_public_order: Mapped[bool] = mapped_column(Boolean)
     author_name: Mapped[str] = mapped_column(String(120))
@@ -141,7 +142,10 @@ class Submission(Base):
     author_position: Mapped[str] = mapped_column(String(200))
     author_workplace: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(24), default="submitted")
+    status_note: Mapped[str | None] = mapped_column(Text)
+    similar_to: Mapped[str | None] = mapped_column(String(24))
     submitted_at: Mapped[datetime] = mapped_column(Instant)
+    updated_at: Mapped[datetime | None] = mapped_column(Instant)
 
 
 class Attachment(Base):
@@ -181,3 +185,67 @@ class LinkCode(Base):
     created_at: Mapped[datetime] = mapped_column(Instant)
     expires_at: Mapped[datetime] = mapped_column(Instant)
     used_at: Mapped[datetime | None] = mapped_column(Instant)
+
+
+class RoleGrant(Base):
+    """A role over a unit's subtree: helper, officer or admin ('*' is the whole country)."""
+
+    __tablename__ = "role_grant"
+    __table_args__ = (UniqueConstraint("person_id", "role", "unit_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    unit_code: Mapped[str] = mapped_column(String(64))
+    granted_at: Mapped[datetime] = mapped_column(Instant)
+
+
+class StatusChange(Base):
+    __tablename__ = "status_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    old_status: Mapped[str] = mapped_column(String(24))
+    new_status: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(Text)
+    by_person_id: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(Instant)
+
+
+class Outbox(Base):
+    """Messages to people other than the one who wrote: written in the same transaction."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(Instant)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(Instant)
+
+
+class StatCounter(Base):
+    """Pre-added counts for /stats: one row per scope (a unit or an ancestor, '*' = all),
+    ISO week, and dimension value. Kept in step with submissions in the same transaction."""
+
+    __tablename__ = "stat_counter"
+
+    campaign: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class Participation(Base):
+    """Who has taken part under which scope: the first row per pair counts one participant."""
+
+    __tablename__ = "participation"
+
+    campaign: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -19,7 +19,10 @@ from bot.store.models import (
     Consent,
     Conversation,
     LinkCode,
+    Outbox,
     Person,
+    RoleGrant,
+    StatusChange,
     Submission,
 )
 
@@ -175,6 +178,65 @@ class Submissions:
             or 0
         )
 
+    async def get(self, submission_id: int) -> Submission | None:
+        return await self._session.get(Submission, submission_id)
+
+    async def by_code(self, code: str) -> Submission | None:
+        return (
+            await self._session.execute(select(Submission).where(Submission.code == code))
+        ).scalar_one_or_none()
+
+    async def next_pending(
+        self, campaign: str, units: list[str] | None, after_id: int, skip: list[int]
+    ) -> Submission | None:
+        """The oldest submitted or under-review item of these units (None = all units)."""
+        query = select(Submission).where(
+            Submission.campaign == campaign,
+            Submission.status.in_(("submitted", "under_review")),
+            Submission.id > after_id,
+        )
+        if units is not None:
+            query = query.where(Submission.unit_code.in_(units))
+        if skip:
+            query = query.where(Submission.id.not_in(skip))
+        return (
+            await self._session.execute(query.order_by(Submission.id).limit(1))
+        ).scalar_one_or_none()
+
+    async def similar_candidates(
+        self, person_id: int, unit_code: str, limit: int = 200
+    ) -> list[Submission]:
+        """Recent submissions by the same person or of the same unit, for near-duplicates."""
+        rows = await self._session.execute(
+            select(Submission)
+            .where(
+                (Submission.person_id == person_id) | (Submission.unit_code == unit_code),
+                Submission.status != "withdrawn",
+            )
+            .order_by(Submission.id.desc())
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def attachments(self, submission_id: int) -> list[Attachment]:
+        rows = await self._session.execute(
+            select(Attachment)
+            .where(Attachment.submission_id == submission_id)
+            .order_by(Attachment.id)
+        )
+        return list(rows.scalars())
+
+    async def replace_attachments(self, submission_id: int, attachments: list[Attachment]) -> None:
+        for old in await self.attachments(submission_id):
+            await self._session.delete(old)
+        for attachment in attachments:
+            attachment.submission_id = submission_id
+            self._session.add(attachment)
+        await self._session.flush()
+
+    def record_change(self, change: StatusChange) -> None:
+        self._session.add(change)
+
     async def of_person(self, person_id: int, limit: int = 10) -> list[Submission]:
         rows = await self._session.execute(
             select(Submission)
@@ -233,6 +295,87 @@ class Links:
         await self._session.flush()
 
 
+class Roles:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def of_person(self, person_id: int) -> list[RoleGrant]:
+        rows = await self._session.execute(
+            select(RoleGrant).where(RoleGrant.person_id == person_id)
+        )
+        return list(rows.scalars())
+
+    async def grant(self, person_id: int, role: str, unit_code: str, now: datetime) -> bool:
+        existing = await self._session.scalar(
+            select(RoleGrant.id).where(
+                RoleGrant.person_id == person_id,
+                RoleGrant.role == role,
+                RoleGrant.unit_code == unit_code,
+            )
+        )
+        if existing is not None:
+            return False
+        self._session.add(
+            RoleGrant(person_id=person_id, role=role, unit_code=unit_code, granted_at=now)
+        )
+        await self._session.flush()
+        return True
+
+    async def revoke(self, person_id: int, role: str, unit_code: str) -> bool:
+        grant = await self._session.scalar(
+            select(RoleGrant).where(
+                RoleGrant.person_id == person_id,
+                RoleGrant.role == role,
+                RoleGrant.unit_code == unit_code,
+            )
+        )
+        if grant is None:
+            return False
+        await self._session.delete(grant)
+        await self._session.flush()
+        return True
+
+    async def holders(self, role: str) -> list[RoleGrant]:
+        rows = await self._session.execute(select(RoleGrant).where(RoleGrant.role == role))
+        return list(rows.scalars())
+
+
+class Outgoing:
+    """The transactional outbox: a message is queued with the change that caused it."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def to_person(self, person_id: int, payload: dict[str, Any], now: datetime) -> int:
+        identities = await self._session.execute(
+            select(ChannelIdentity).where(ChannelIdentity.person_id == person_id)
+        )
+        count = 0
+        for identity in identities.scalars():
+            self._session.add(
+                Outbox(
+                    channel=identity.channel,
+                    chat_id=identity.external_id,
+                    payload=payload,
+                    created_at=now,
+                    attempts=0,
+                )
+            )
+            count += 1
+        await self._session.flush()
+        return count
+
+    async def claim(self, channels: list[str], limit: int) -> list[Outbox]:
+        rows = await self._session.execute(
+            select(Outbox)
+            .where(Outbox.sent_at.is_(None), Outbox.attempts < 5, Outbox.channel.in_(channels))
+            .order_by(Outbox.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(rows.scalars())
+
+
 class Audit:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -272,6 +415,8 @@ class UnitOfWork:
         self.submissions = Submissions(self.session)
         self.audit = Audit(self.session)
         self.links = Links(self.session)
+        self.roles = Roles(self.session)
+        self.outbox = Outgoing(self.session)
         return self
 
     async def __aexit__(

@@ -1,0 +1,121 @@
+"""Submission lifecycle: filing, status changes, notifying the author, keeping the counters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.store.counters import Counted, count_change, count_new
+from bot.store.models import Attachment, StatusChange, Submission
+from bot.store.uow import UnitOfWork
+from rules.similar import most_similar
+from rules.units import CatalogVersion
+
+SUBMITTED, UNDER_REVIEW, NEEDS_INFO = "submitted", "under_review", "needs_info"
+ACCEPTED, REJECTED, WITHDRAWN = "accepted", "rejected", "withdrawn"
+STATUS_NAMES = {
+    SUBMITTED: "Đã gửi",
+    UNDER_REVIEW: "Đang xem xét",
+    NEEDS_INFO: "Cần bổ sung",
+    ACCEPTED: "Hợp lệ",
+    REJECTED: "Không hợp lệ",
+    WITHDRAWN: "Đã rút",
+}
+ALLOWED = {
+    SUBMITTED: {UNDER_REVIEW, ACCEPTED, NEEDS_INFO, REJECTED, WITHDRAWN},
+    UNDER_REVIEW: {ACCEPTED, NEEDS_INFO, REJECTED},
+    NEEDS_INFO: {SUBMITTED},
+    ACCEPTED: set(),
+    REJECTED: set(),
+    WITHDRAWN: set(),
+}
+NEEDS_NOTE = frozenset({NEEDS_INFO, REJECTED})
+
+
+@dataclass(frozen=True, slots=True)
+class Similar:
+    code: str
+    title: str
+
+
+async def find_similar(
+    uow: UnitOfWork,
+    person_id: int,
+    unit_code: str,
+    title: str,
+    description: str,
+    exclude_id: int | None = None,
+) -> Similar | None:
+    candidates = [
+        s
+        for s in await uow.submissions.similar_candidates(person_id, unit_code)
+        if s.id != exclude_id and s.code
+    ]
+    found = most_similar(title, description, [(s.title, s.description) for s in candidates])
+    if found is None:
+        return None
+    match = candidates[found[0]]
+    return Similar(str(match.code), match.title)
+
+
+async def file(
+    uow: UnitOfWork,
+    catalog: CatalogVersion,
+    submission: Submission,
+    attachments: list[Attachment],
+    prefix: str,
+) -> None:
+    await uow.submissions.add(submission, attachments, prefix)
+    await count_new(uow.session, catalog, submission)
+
+
+def _message(submission: Submission, new: str, note: str | None) -> str | None:
+    head = f"Sáng kiến {submission.code} “{submission.title}”"
+    if new == UNDER_REVIEW:
+        return f"{head} đang được cán bộ công đoàn xem xét."
+    if new == ACCEPTED:
+        return f"🎉 {head} đã được công nhận hợp lệ."
+    if new == NEEDS_INFO:
+        return (
+            f"{head} cần bổ sung: {note}\nGõ /cuatoi, mở sáng kiến này và chọn "
+            "“Bổ sung” để sửa rồi gửi lại."
+        )
+    if new == REJECTED:
+        return f"{head} không hợp lệ. Lý do: {note}"
+    return None
+
+
+async def change_status(
+    uow: UnitOfWork,
+    catalog: CatalogVersion,
+    submission: Submission,
+    new: str,
+    note: str | None,
+    by_person_id: int | None,
+    now: datetime,
+    before: Counted | None = None,
+) -> bool:
+    """Apply an allowed transition, record it, move the counters, tell the author."""
+    old = submission.status
+    if new not in ALLOWED.get(old, set()):
+        return False
+    before = before or Counted.of(submission)
+    submission.status = new
+    submission.status_note = note if new in NEEDS_NOTE else None
+    submission.updated_at = now
+    uow.submissions.record_change(
+        StatusChange(
+            submission_id=submission.id,
+            old_status=old,
+            new_status=new,
+            note=note,
+            by_person_id=by_person_id,
+            at=now,
+        )
+    )
+    await count_change(uow.session, catalog, before, submission)
+    uow.audit.record(now, f"submission.{new}", person_id=by_person_id, subject=submission.code)
+    text = _message(submission, new, note)
+    if text and by_person_id != submission.person_id:
+        await uow.outbox.to_person(submission.person_id, {"text": text}, now)
+    return True

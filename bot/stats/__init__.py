@@ -1,0 +1,1 @@
+"""The read side for officers: /stats figures, the chart and the exports."""

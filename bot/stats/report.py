@@ -1,0 +1,76 @@
+"""Turns a Stats object into the Vietnamese text officers read."""
+
+from __future__ import annotations
+
+from bot.review import STATUS_NAMES
+from bot.stats.views import Stats
+from rules.dates import format_date
+
+TOP_CHILDREN = 15
+
+
+def _number(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def _percent(part: float) -> str:
+    return f"{part * 100:.1f}%".replace(".", ",")
+
+
+def _period(stats: Stats) -> str:
+    start, end = stats.period.start, stats.period.end
+    if start is None and end is None:
+        return "toàn bộ chương trình"
+    return (
+        f"từ {format_date(start) if start else 'đầu chương trình'} "
+        f"đến {format_date(end) if end else 'nay'} (theo tuần)"
+    )
+
+
+def _lines(title: str, counts: dict[str, int], names: dict[str, str]) -> list[str]:
+    if not counts:
+        return []
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [title] + [f"  • {names.get(code, code)}: {_number(n)}" for code, n in ordered]
+
+
+def format_stats(stats: Stats) -> str:
+    campaign = stats.campaign
+    lines = [
+        f"📊 THỐNG KÊ – {campaign.short_name}",
+        f"Phạm vi: {stats.scope_label}",
+        f"Thời gian: {_period(stats)}",
+        f"Tổng số sáng kiến: {_number(stats.total)}",
+    ]
+    if stats.target:
+        lines.append(
+            f"Chỉ tiêu: {_number(stats.target)} – đạt {_percent(stats.total / stats.target)}"
+        )
+    lines.append(f"Người tham gia: {_number(stats.participants)}")
+    if stats.members:
+        lines.append(
+            f"Tỷ lệ tham gia: {_percent(stats.participants / stats.members)} "
+            f"của {_number(stats.members)} đoàn viên (mục tiêu từ 10%)"
+        )
+    if (rate := stats.valid_rate) is not None:
+        lines.append(f"Tỷ lệ hợp lệ (trên số đã duyệt): {_percent(rate)}")
+    lines += _lines("Theo trạng thái:", stats.by_status, STATUS_NAMES)
+    lines += _lines("Theo giai đoạn:", stats.by_phase, {p.code: p.name for p in campaign.phases})
+    lines += _lines(
+        "Theo nhóm đối tượng:", stats.by_group, {c.code: c.name for c in campaign.target_groups}
+    )
+    lines += _lines(
+        "Theo loại giải pháp:", stats.by_type, {c.code: c.name for c in campaign.solution_types}
+    )
+    if stats.children:
+        lines.append("Xếp hạng đơn vị trực thuộc:")
+        lines += [
+            f"  {rank}. {row.name}: {_number(row.total)} (hợp lệ {_number(row.accepted)})"
+            for rank, row in enumerate(stats.children[:TOP_CHILDREN], 1)
+        ]
+        if len(stats.children) > TOP_CHILDREN:
+            lines.append(f"  … và {len(stats.children) - TOP_CHILDREN} đơn vị khác")
+    if stats.by_week:
+        lines.append("Theo tuần (tuần bắt đầu ngày):")
+        lines += [f"  {format_date(week)}: {_number(n)}" for week, n in stats.by_week[-12:]]
+    return "\n".join(lines)

@@ -1,0 +1,151 @@
+"""/stats as queries over stat_counter: a few hundred rows whatever the number of submissions."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.counters import ALL, WITHDRAWN
+from bot.store.models import StatCounter
+from rules.campaigns import Campaign
+from rules.units import CatalogVersion
+
+FAR_PAST, FAR_FUTURE = date(2000, 1, 1), date(2100, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    start: date | None = None
+    end: date | None = None
+
+    @property
+    def bounds(self) -> tuple[date, date]:
+        return self.start or FAR_PAST, self.end or FAR_FUTURE
+
+
+@dataclass(slots=True)
+class ChildRow:
+    code: str
+    name: str
+    total: int
+    accepted: int
+
+
+@dataclass(slots=True)
+class Stats:
+    campaign: Campaign
+    scope: str
+    scope_label: str
+    period: Period
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_phase: dict[str, int] = field(default_factory=dict)
+    by_group: dict[str, int] = field(default_factory=dict)
+    by_type: dict[str, int] = field(default_factory=dict)
+    by_week: list[tuple[date, int]] = field(default_factory=list)
+    children: list[ChildRow] = field(default_factory=list)
+    participants: int = 0
+    target: int | None = None
+    members: int | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(n for status, n in self.by_status.items() if status != WITHDRAWN)
+
+    @property
+    def valid_rate(self) -> float | None:
+        accepted = self.by_status.get("accepted", 0)
+        reviewed = accepted + self.by_status.get("rejected", 0)
+        return accepted / reviewed if reviewed else None
+
+
+def _week_floor(day: date) -> date:
+    return day.fromordinal(day.toordinal() - day.weekday())
+
+
+async def stats(
+    session: AsyncSession, campaign: Campaign, catalog: CatalogVersion, scope: str, period: Period
+) -> Stats:
+    start, end = period.bounds
+    week_range = (StatCounter.week >= _week_floor(start), StatCounter.week <= end)
+    label = "Toàn quốc" if scope == ALL else catalog.label(scope)
+    result = Stats(campaign, scope, label, period)
+    rows = await session.execute(
+        select(StatCounter.dim, StatCounter.value, func.sum(StatCounter.n))
+        .where(StatCounter.campaign == campaign.code, StatCounter.scope == scope, *week_range)
+        .group_by(StatCounter.dim, StatCounter.value)
+    )
+    buckets = {
+        "status": result.by_status,
+        "phase": result.by_phase,
+        "group": result.by_group,
+        "type": result.by_type,
+    }
+    for dim, value, n in rows:
+        if dim == "people":
+            result.participants = int(n)
+        elif dim in buckets and n:
+            buckets[dim][value] = int(n)
+    weeks = await session.execute(
+        select(StatCounter.week, func.sum(StatCounter.n))
+        .where(
+            StatCounter.campaign == campaign.code,
+            StatCounter.scope == scope,
+            StatCounter.dim == "status",
+            StatCounter.value != WITHDRAWN,
+            *week_range,
+        )
+        .group_by(StatCounter.week)
+        .order_by(StatCounter.week)
+    )
+    result.by_week = [(week, int(n)) for week, n in weeks if n]
+    result.children = await _children(session, campaign, catalog, scope, week_range)
+    goal = campaign.goals.get(scope)
+    result.target = goal.target if goal and goal.target else _default_target(campaign, scope)
+    result.members = goal.members if goal else None
+    return result
+
+
+def _default_target(campaign: Campaign, scope: str) -> int | None:
+    if scope != ALL:
+        return None
+    targets = [p.target for p in campaign.phases if p.target]
+    return sum(targets) if targets else None
+
+
+async def _children(
+    session: AsyncSession,
+    campaign: Campaign,
+    catalog: CatalogVersion,
+    scope: str,
+    week_range: tuple[ColumnElement[bool], ColumnElement[bool]],
+) -> list[ChildRow]:
+    if scope == ALL:
+        codes = [code for kind in catalog.kinds for code in kind.roots]
+    else:
+        codes = list(catalog.unit(scope).children)
+    if not codes:
+        return []
+    rows = await session.execute(
+        select(StatCounter.scope, StatCounter.value, func.sum(StatCounter.n))
+        .where(
+            StatCounter.campaign == campaign.code,
+            StatCounter.scope.in_(codes),
+            StatCounter.dim == "status",
+            *week_range,
+        )
+        .group_by(StatCounter.scope, StatCounter.value)
+    )
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for code, status, n in rows:
+        if status != WITHDRAWN:
+            totals[code][0] += int(n)
+        if status == "accepted":
+            totals[code][1] += int(n)
+    ranked = [
+        ChildRow(code, catalog.unit(code).name, t, a) for code, (t, a) in totals.items() if t
+    ]
+    return sorted(ranked, key=lambda row: (-row.total, row.name))
