@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, FixedClock, SystemClock, parse_now
 from bot.config import Settings
@@ -50,6 +50,7 @@ def make_clock(settings: Settings) -> Clock:
 class App:
     settings: Settings
     db: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
     engine: Engine
 
     async def close(self) -> None:
@@ -67,4 +68,4 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         files=FileStore(settings.files_dir),
         max_file_bytes=settings.max_file_bytes,
     )
-    return App(settings, db, build_engine(lambda: UnitOfWork(sessions), services))
+    return App(settings, db, sessions, build_engine(lambda: UnitOfWork(sessions), services))

@@ -7,12 +7,18 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
 
-from bot.app import ConfigError, build_app, load_rules
+from bot.app import ConfigError, build_app, load_rules, make_clock
+from bot.channels.console import NAME as CONSOLE
 from bot.channels.console import ConsoleChannel
 from bot.clock import parse_now
 from bot.config import Settings
+from bot.outbox import OutboxDeliverer
 from bot.store.db import upgrade
+from rules.dates import parse_date
+from rules.verdict import Rejected
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -29,6 +35,20 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help="database URL (default: SANGKIEN_DATABASE_URL or SQLite)")
+
+
+def _day(text: str) -> date:
+    verdict = parse_date(text)
+    if isinstance(verdict, Rejected):
+        raise argparse.ArgumentTypeError(verdict.message)
+    return verdict.value
+
+
+def _scope_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--unit", default="*", help="unit code (default * = whole country)")
+    parser.add_argument("--from", dest="start", type=_day, help="first day, e.g. 01/01/2022")
+    parser.add_argument("--to", dest="end", type=_day, help="last day, e.g. 31/03/2022")
+    parser.add_argument("--campaign", help="campaign code from campaigns.yaml")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,6 +71,27 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="listen address (default SANGKIEN_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (default SANGKIEN_PORT or 8080)")
     serve.add_argument("--now", help="fix the clock, e.g. 2022-03-01T09:00 (Vietnam time)")
+    for name, text in (
+        ("grant", "give a person a role over a unit subtree"),
+        ("revoke", "take a role back"),
+    ):
+        role = sub.add_parser(name, help=text)
+        _common(role)
+        role.add_argument("role", choices=["helper", "officer", "admin"])
+        role.add_argument("phone", help="the person's phone number (they have logged in once)")
+        role.add_argument("--unit", required=True, help="unit code from units.yaml, or * for all")
+    stats = sub.add_parser("stats", help="print /stats for a unit subtree and period")
+    _common(stats)
+    _scope_arguments(stats)
+    stats.add_argument(
+        "--recount", action="store_true", help="rebuild the counters from the submissions first"
+    )
+    export = sub.add_parser("export", help="write the summary form as XLSX (and CSV)")
+    _common(export)
+    _scope_arguments(export)
+    export.add_argument("--out", required=True, type=Path, help="the .xlsx file to write")
+    export.add_argument("--csv", type=Path, help="also write this .csv file")
+    export.add_argument("--with-phones", action="store_true", help="include phone numbers")
     check = sub.add_parser("check", help="validate campaigns.yaml and units.yaml")
     check.add_argument("--campaign", help="campaign code from campaigns.yaml")
     return parser
@@ -58,8 +99,32 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _chat(settings: Settings, user: str) -> None:
     app = build_app(settings)
+    console = ConsoleChannel(app.engine, user, sys.stdin, sys.stdout)
+    outbox = OutboxDeliverer(
+        app.sessions, app.engine.services.clock, {CONSOLE: console.deliver}, chat_id=user
+    )
     try:
-        await ConsoleChannel(app.engine, user, sys.stdin, sys.stdout).run()
+        await console.run(outbox)
+    finally:
+        await app.close()
+
+
+async def _admin(settings: Settings, args: argparse.Namespace) -> str:
+    from bot import admin
+
+    app = build_app(settings)
+    clock = make_clock(settings)
+    try:
+        if args.command in ("grant", "revoke"):
+            return await admin.grant(
+                app, clock, args.role, args.phone, args.unit, revoke=args.command == "revoke"
+            )
+        if args.command == "stats":
+            return await admin.print_stats(app, args.unit, args.start, args.end, args.recount)
+        rows = await admin.write_export(
+            app, args.unit, args.start, args.end, args.out, args.csv, args.with_phones
+        )
+        return f"Đã ghi {rows} sáng kiến vào {args.out}."
     finally:
         await app.close()
 
@@ -109,7 +174,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         load_rules(settings)
         upgrade(settings.database_url)
-        if args.command == "run":
+        if args.command in ("grant", "revoke", "stats", "export"):
+            print(asyncio.run(_admin(settings, args)))
+        elif args.command == "run":
             asyncio.run(_poll(settings, args.platform))
         elif args.command == "serve":
             _serve(settings, args)

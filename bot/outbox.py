@@ -25,7 +25,9 @@ class OutboxDeliverer:
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         senders: Mapping[str, Sender],
+        chat_id: str | None = None,
     ) -> None:
+        self._chat_id = chat_id  # the console delivers only to its own user
         self._sessions = sessions
         self._clock = clock
         self._senders = dict(senders)
@@ -36,7 +38,7 @@ class OutboxDeliverer:
             return 0
         sent = 0
         async with UnitOfWork(self._sessions) as uow:
-            for row in await uow.outbox.claim(list(self._senders), limit):
+            for row in await uow.outbox.claim(list(self._senders), limit, self._chat_id):
                 try:
                     await self._senders[row.channel](row.chat_id, _reply(row.payload))
                 except Exception as exc:  # a failed send must not lose the others

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from bot.app import App, ConfigError
 from bot.channels.zalo import ZaloChannel
 from bot.channels.zalo_client import ZaloClient, ZaloError
+from bot.outbox import OutboxDeliverer, Sender
 
 if TYPE_CHECKING:
     from bot.channels.telegram import TelegramChannel
@@ -55,7 +56,7 @@ def _secret(value: object, name: str, minimum: int) -> str:
     return str(secret)
 
 
-def _mount_telegram(app: App, web_app: web.Application) -> tuple[Hook, Hook]:
+def _mount_telegram(app: App, web_app: web.Application) -> tuple[Hook, Hook, tuple[str, Sender]]:
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 
     settings = app.settings
@@ -75,10 +76,10 @@ def _mount_telegram(app: App, web_app: web.Application) -> tuple[Hook, Hook]:
     async def stop(_: web.Application) -> None:
         await channel.bot.session.close()
 
-    return start, stop
+    return start, stop, ("telegram", channel.send)
 
 
-def _mount_zalo(app: App, web_app: web.Application) -> tuple[Hook, Hook]:
+def _mount_zalo(app: App, web_app: web.Application) -> tuple[Hook, Hook, tuple[str, Sender]]:
     settings = app.settings
     secret = _secret(settings.zalo_webhook_secret, "SANGKIEN_ZALO_WEBHOOK_SECRET", 8)
     channel = zalo_channel(app)
@@ -109,7 +110,7 @@ def _mount_zalo(app: App, web_app: web.Application) -> tuple[Hook, Hook]:
     async def stop(_: web.Application) -> None:
         await channel.client.close()
 
-    return start, stop
+    return start, stop, ("zalo", channel.send)
 
 
 def build_web_app(app: App) -> web.Application:
@@ -127,7 +128,7 @@ def build_web_app(app: App) -> web.Application:
         return web.json_response({"status": "ok"})
 
     web_app.router.add_get("/healthz", healthz)
-    hooks: list[tuple[Hook, Hook]] = []
+    hooks: list[tuple[Hook, Hook, tuple[str, Sender]]] = []
     if settings.telegram_token is not None:
         hooks.append(_mount_telegram(app, web_app))
     if settings.zalo_token is not None:
@@ -136,8 +137,24 @@ def build_web_app(app: App) -> web.Application:
         raise ConfigError(
             "chưa cấu hình nền tảng nào (SANGKIEN_TELEGRAM_TOKEN, SANGKIEN_ZALO_TOKEN)"
         )
-    web_app.on_startup.extend(start for start, _stop in hooks)
-    web_app.on_cleanup.extend(stop for _start, stop in hooks)
+    web_app.on_startup.extend(start for start, _stop, _send in hooks)
+    web_app.on_cleanup.extend(stop for _start, stop, _send in hooks)
+    outbox = OutboxDeliverer(
+        app.sessions,
+        app.engine.services.clock,
+        {name: send for _start, _stop, (name, send) in hooks},
+    )
+    stop_outbox = asyncio.Event()
+
+    async def start_outbox(server: web.Application) -> None:
+        server["outbox"] = asyncio.create_task(outbox.run(stop_outbox))
+
+    async def stop_outbox_task(server: web.Application) -> None:
+        stop_outbox.set()
+        await server["outbox"]
+
+    web_app.on_startup.append(start_outbox)
+    web_app.on_shutdown.append(stop_outbox_task)
 
     async def close_app(_: web.Application) -> None:
         await app.close()
@@ -149,6 +166,9 @@ def build_web_app(app: App) -> web.Application:
 async def poll_telegram(app: App) -> None:
     """Long polling: for development and single-process use."""
     channel = telegram_channel(app)
+    stop = asyncio.Event()
+    outbox = OutboxDeliverer(app.sessions, app.engine.services.clock, {"telegram": channel.send})
+    delivery = asyncio.create_task(outbox.run(stop))
     try:
         await channel.bot.delete_webhook(drop_pending_updates=False)
         await channel.register_commands()
@@ -159,6 +179,8 @@ async def poll_telegram(app: App) -> None:
             handle_signals=True,
         )
     finally:
+        stop.set()
+        await delivery
         await app.close()
 
 
@@ -170,10 +192,12 @@ async def poll_zalo(app: App) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     poller = asyncio.create_task(channel.poll(stop))
+    outbox = OutboxDeliverer(app.sessions, app.engine.services.clock, {"zalo": channel.send})
+    delivery = asyncio.create_task(outbox.run(stop))
     try:
         await stop.wait()
     finally:
         poller.cancel()
-        await asyncio.gather(poller, return_exceptions=True)
+        await asyncio.gather(poller, delivery, return_exceptions=True)
         await channel.client.close()
         await app.close()

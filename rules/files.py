@@ -27,6 +27,14 @@ JPEG = FileKind("jpg", "image/jpeg")
 PNG = FileKind("png", "image/png")
 
 
+KINDS = (PDF, DOC, DOCX, JPEG, PNG)
+
+
+def extension_for(mime: str | None) -> str:
+    """The extension a stored file of this (detected) type was saved under."""
+    return next((kind.extension for kind in KINDS if kind.mime == mime), "bin")
+
+
 def _docx(data: bytes) -> Verdict[FileKind]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:

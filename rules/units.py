@@ -66,6 +66,12 @@ class CatalogVersion:
     def label(self, code: str) -> str:
         return " › ".join(u.name for u in self.path(code))
 
+    def describe(self, code: str | None) -> str:
+        """The label of a unit, or the bare code when it is not in this version."""
+        if code is None:
+            return "—"
+        return self.label(code) if code in self.units else code
+
     def subtree(self, code: str) -> Iterator[Unit]:
         stack = [code]
         while stack:

@@ -8,6 +8,7 @@ from typing import TextIO
 
 from bot.dialogs.engine import Engine
 from bot.dialogs.types import Expect, Inbound, IncomingFile, Reply
+from bot.outbox import OutboxDeliverer
 
 NAME = "console"
 QUIT = {"/thoat", "/quit", "/exit"}
@@ -47,6 +48,7 @@ def line_to_inbound(line: str, user_id: str) -> Inbound | str:
 def render(reply: Reply) -> str:
     lines = [reply.text] if reply.text else []
     lines += [f"  [{button.number}] {button.label}" for button in reply.buttons]
+    lines += [f"📎 {file.name}: {file.path}" for file in reply.files]
     if hint := HINTS.get(reply.expects):
         lines.append(hint)
     return "\n".join(lines)
@@ -59,11 +61,15 @@ class ConsoleChannel:
         self._in = stdin
         self._out = stdout
 
+    async def deliver(self, chat_id: str, reply: Reply) -> None:
+        """Outbox sender: messages for this console user (status changes and the like)."""
+        self._print("🔔 " + render(reply) + "\n")
+
     def _print(self, text: str) -> None:
         self._out.write(text + "\n")
         self._out.flush()
 
-    async def run(self) -> None:
+    async def run(self, outbox: OutboxDeliverer | None = None) -> None:
         self._print(BANNER)
         interactive = self._in.isatty()
         while True:
@@ -82,3 +88,5 @@ class ConsoleChannel:
             for reply in await self._engine.handle(inbound):
                 self._print(render(reply))
                 self._print("")
+            if outbox is not None:
+                await outbox.flush()

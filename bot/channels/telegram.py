@@ -28,6 +28,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.types import (
     BotCommand,
     CallbackQuery,
+    FSInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
@@ -220,7 +221,7 @@ class TelegramChannel:
         """Show the next screen in place of the pressed one; False when it must be sent."""
         chunks = render(reply)
         markup = chunks[0][1]
-        if len(chunks) > 1 or isinstance(markup, ReplyKeyboardMarkup):
+        if len(chunks) > 1 or isinstance(markup, ReplyKeyboardMarkup) or reply.files:
             return False
         try:
             await self.bot.edit_message_text(
@@ -240,3 +241,9 @@ class TelegramChannel:
             await self.bot.send_message(
                 chat_id=chat_id, text=text, parse_mode="HTML", reply_markup=markup
             )
+        for file in reply.files:
+            upload = FSInputFile(file.path, filename=file.name)
+            if file.photo:
+                await self.bot.send_photo(chat_id=chat_id, photo=upload)
+            else:
+                await self.bot.send_document(chat_id=chat_id, document=upload)

@@ -31,6 +31,10 @@ FILE_HINT = (
     "Trên Zalo, bot nhận ảnh chụp tài liệu hoặc đường dẫn Google Drive (Zalo chưa cho gửi "
     "tệp PDF, Word tới bot)."
 )
+FILES_ELSEWHERE = (
+    "Zalo chưa cho bot gửi tệp: các tệp trên gửi được qua Telegram (/lienket để dùng chung hồ "
+    "sơ), hoặc nhờ quản trị viên lấy bằng lệnh sangkien export."
+)
 PHONE_HINT = "Gõ số điện thoại của bạn, ví dụ 0912 820 510."
 MIN_POLL_INTERVAL = 0.2
 
@@ -89,6 +93,10 @@ def render(reply: Reply) -> list[str]:
             lines.append("Trả lời CÓ hoặc KHÔNG (hoặc gửi số thứ tự).")
         else:
             lines.append(f"Trả lời {_or(numbers)} hoặc gõ tên mục.")
+    if reply.files:
+        lines.append("")
+        lines += [f"📎 {file.name}" for file in reply.files]
+        lines.append(FILES_ELSEWHERE)
     if reply.expects is Expect.FILE:
         lines.append(FILE_HINT)
     elif reply.expects is Expect.PHONE:

@@ -114,7 +114,7 @@ class ProfileCardStep(Step):
         person = ctx.person
         assert person is not None
         catalog = ctx.services.catalog
-        unit = catalog.label(person.unit_code) if person.unit_code in catalog.units else "—"
+        unit = catalog.describe(person.unit_code)
         return (
             "Thông tin của bạn đã lưu:\n"
             f"• Họ và tên: {person.full_name}\n• Năm sinh: {person.birth_year}\n"

@@ -334,7 +334,7 @@ class Engine:
         self, ctx: Ctx, step: Step | None, *, notice: str | None = None, message: str | None = None
     ) -> Reply:
         if step is None:
-            return Reply(message or "")
+            return Reply(message or "", files=tuple(ctx.view.get("files", ())))
         await step.prepare(ctx)
         options = step.options(ctx)
         page = ctx.state.get("page", 0)
@@ -363,7 +363,8 @@ class Engine:
             text += f"\n(Trang {page + 1}/{pages})"
         keys = {k for option in visible for k in option.keys}
         yes_no = YES_KEYS[0] in keys and NO_KEYS[0] in keys
-        return Reply(text, buttons, step.expects, ctx.view.get("alert"), yes_no)
+        files = tuple(ctx.view.get("files", ()))
+        return Reply(text, buttons, step.expects, ctx.view.get("alert"), yes_no, files)
 
 
 def _command_of(text: str | None) -> str | None:

@@ -11,10 +11,19 @@ from bot.dialogs.menu import (
     CancelConfirmStep,
     HelpStep,
     MenuStep,
+    MyItemStep,
     MySubmissionsStep,
     cancel,
     open_help,
     resume,
+)
+from bot.dialogs.officer import (
+    ReviewNoteStep,
+    ReviewQueueStep,
+    chart_command,
+    export_command,
+    review_command,
+    stats_command,
 )
 from bot.dialogs.submission import submission_steps
 from bot.store.uow import UnitOfWork
@@ -27,6 +36,7 @@ COMMAND_HELP = {
     "/quaylai": "Về bước trước",
     "/hotro": "Hỗ trợ, hỏi đáp",
     "/lienket": "Liên kết Zalo và Telegram",
+    "/cuatoi": "Sáng kiến của tôi",
 }
 
 
@@ -37,7 +47,10 @@ def all_steps() -> dict[str, Step]:
         MenuStep(),
         CancelConfirmStep(),
         MySubmissionsStep(),
+        MyItemStep(),
         HelpStep(),
+        ReviewQueueStep(),
+        ReviewNoteStep(),
         *submission_steps(),
     ]
     table = {step.key: step for step in steps}
@@ -48,6 +61,10 @@ def all_steps() -> dict[str, Step]:
 
 async def _menu(ctx: Ctx, step: Step | None) -> Outcome:
     return Goto("menu")
+
+
+async def _mine(ctx: Ctx, step: Step | None) -> Outcome:
+    return Goto("mine")
 
 
 async def _back(ctx: Ctx, step: Step | None) -> Outcome:
@@ -72,6 +89,12 @@ def commands() -> dict[str, CommandHandler]:
         "/hotro": _sync(open_help),
         "/quaylai": _back,
         "/lienket": link_command,
+        "/cuatoi": _mine,
+        "/duyet": review_command,
+        "/stats": stats_command,
+        "/thongke": stats_command,
+        "/bieudo": chart_command,
+        "/xuat": export_command,
     }
 
 

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from bot.dialogs.account import profile_complete
 from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step
-from bot.dialogs.submission import new_draft
+from bot.dialogs.submission import draft_from, new_draft, summary_card
 from bot.dialogs.types import NO_KEYS, YES_KEYS, Expect, Option
+from bot.review import NEEDS_INFO, STATUS_NAMES, SUBMITTED, WITHDRAWN, change_status
+from bot.store.models import Submission
 from rules.dates import format_date
 from rules.verdict import Rejected
 
 NEW, RESUME, DROP, MINE, HELP = "new", "resume", "drop", "mine", "help"
-STATUS_NAMES = {
-    "submitted": "Đã gửi",
-    "under_review": "Đang xem xét",
-    "needs_info": "Cần bổ sung",
-    "accepted": "Hợp lệ",
-    "rejected": "Không hợp lệ",
-    "withdrawn": "Đã rút",
-}
 
 
 class MenuStep(Step):
@@ -130,21 +124,105 @@ class MySubmissionsStep(Step):
     back = "menu"
     expects = Expect.CHOICE
 
-    def text(self, ctx: Ctx) -> str:
-        rows = ctx.view.get("rows", [])
-        if not rows:
-            return "Bạn chưa gửi sáng kiến nào."
-        return "Sáng kiến bạn đã gửi (mới nhất trước):\n" + "\n".join(rows)
-
     async def prepare(self, ctx: Ctx) -> None:
         assert ctx.person is not None
-        items = await ctx.uow.submissions.of_person(ctx.person.id)
+        ctx.view["mine"] = await ctx.uow.submissions.of_person(ctx.person.id, limit=40)
+
+    def text(self, ctx: Ctx) -> str:
+        items: list[Submission] = ctx.view.get("mine", [])
+        if not items:
+            return "Bạn chưa gửi sáng kiến nào."
         tz = ctx.now.tzinfo
-        ctx.view["rows"] = [
+        rows = [
             f"• {s.code} · {s.title} · {STATUS_NAMES.get(s.status, s.status)} · "
             f"{format_date(s.submitted_at.astimezone(tz).date())}"
             for s in items
         ]
+        return (
+            "Sáng kiến bạn đã gửi (mới nhất trước):\n"
+            + "\n".join(rows)
+            + "\n\nChọn một sáng kiến để xem chi tiết."
+        )
+
+    def options(self, ctx: Ctx) -> list[Option]:
+        items: list[Submission] = ctx.view.get("mine", [])
+        return [Option(f"{s.code} · {_short(s.title)}", f"sub:{s.id}") for s in items]
+
+    async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
+        prefix, _, number = value.partition(":")
+        if prefix != "sub" or not number.isdigit():
+            return await super().on_choice(ctx, value)
+        ctx.state["item"] = int(number)
+        return Goto("mine_item")
+
+
+def _short(title: str) -> str:
+    return title if len(title) <= 40 else title[:40] + "…"
+
+
+WITHDRAW, AMEND = "withdraw", "amend"
+
+
+class MyItemStep(Step):
+    """One of the worker's submissions: its card, status, the officer's note, what can be done."""
+
+    key = "mine_item"
+    back = "mine"
+    expects = Expect.CHOICE
+
+    async def prepare(self, ctx: Ctx) -> None:
+        item = await ctx.uow.submissions.get(int(ctx.state.get("item") or 0))
+        if item is None or ctx.person is None or item.person_id != ctx.person.id:
+            ctx.view["item"] = None
+            return
+        ctx.view["item"] = item
+        ctx.view["answers"] = draft_from(item, await ctx.uow.submissions.attachments(item.id))
+
+    def text(self, ctx: Ctx) -> str:
+        item: Submission | None = ctx.view.get("item")
+        if item is None:
+            return "Không tìm thấy sáng kiến này trong danh sách của bạn."
+        status = STATUS_NAMES.get(item.status, item.status)
+        note = f"\nGhi chú của cán bộ: {item.status_note}" if item.status_note else ""
+        return f"Mã hồ sơ: {item.code}\nTrạng thái: {status}{note}\n\n" + summary_card(
+            ctx, ctx.view["answers"]
+        )
+
+    def options(self, ctx: Ctx) -> list[Option]:
+        item: Submission | None = ctx.view.get("item")
+        if item is None:
+            return []
+        if item.status == SUBMITTED:
+            return [Option("Rút sáng kiến", WITHDRAW)]
+        if item.status == NEEDS_INFO:
+            return [Option("Bổ sung và gửi lại", AMEND)]
+        return []
+
+    async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
+        await self.prepare(ctx)
+        item: Submission | None = ctx.view.get("item")
+        if item is None or value not in (WITHDRAW, AMEND):
+            return await super().on_choice(ctx, value)
+        if value == WITHDRAW:
+            changed = await change_status(
+                ctx.uow, ctx.services.catalog, item, WITHDRAWN, None, item.person_id, ctx.now
+            )
+            if not changed:
+                return Stay("Sáng kiến đã được xem xét nên không rút được nữa.")
+            return Goto("mine", f"Đã rút sáng kiến {item.code}.")
+        if item.status != NEEDS_INFO:
+            return Stay("Sáng kiến này không ở trạng thái cần bổ sung.")
+        if ctx.has_draft:
+            return Stay(
+                "Bạn đang có một bản nháp khác. Hãy gửi hoặc huỷ bản nháp đó trước "
+                "(/tieptuc hoặc /huy)."
+            )
+        ctx.state["draft"] = dict(ctx.view["answers"])
+        return Goto(
+            "review",
+            f"Bổ sung cho sáng kiến {item.code}: bấm “Sửa một mục” để sửa, "
+            "xong bấm “Gửi sáng kiến” để gửi lại.",
+        )
 
 
 class HelpStep(Step):
@@ -157,7 +235,9 @@ class HelpStep(Step):
         return (
             f"Hỗ trợ – Chương trình “{campaign.short_name}” ({campaign.guidance}).\n{phases}\n\n"
             "Các lệnh: /menu về menu chính · /tieptuc làm tiếp bản nháp · /huy huỷ bản nháp · "
-            "/quaylai về bước trước · /hotro mở hỗ trợ.\nChọn một câu hỏi thường gặp:"
+            "/quaylai về bước trước · /cuatoi sáng kiến của tôi · /lienket liên kết Zalo và "
+            "Telegram · /hotro mở hỗ trợ.\nCán bộ được phân quyền: /duyet, /stats, /bieudo, "
+            "/xuat.\nChọn một câu hỏi thường gặp:"
         )
 
     def options(self, ctx: Ctx) -> list[Option]:

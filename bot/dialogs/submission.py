@@ -249,8 +249,10 @@ class EditPickStep(Step):
         return await super().on_choice(ctx, value)
 
 
-def summary_card(ctx: Ctx) -> str:
-    d, campaign, catalog = ctx.draft, ctx.services.campaign, ctx.services.catalog
+def summary_card(ctx: Ctx, answers: dict[str, Any] | None = None) -> str:
+    """The one-card summary of a draft (or of a filed submission's answers)."""
+    d = ctx.draft if answers is None else answers
+    campaign, catalog = ctx.services.campaign, ctx.services.catalog
     groups = {c.code: c.name for c in campaign.target_groups}
     types = {c.code: c.name for c in campaign.solution_types}
     money = rf.format_money_vnd(d["benefit_vnd"]) if d.get("benefit_vnd") else "không quy đổi"
@@ -260,7 +262,7 @@ def summary_card(ctx: Ctx) -> str:
             f"📋 TÓM TẮT SÁNG KIẾN – {campaign.short_name}",
             f"• Tác giả: {d['author_name']}, sinh năm {d['birth_year']}",
             f"• Chức vụ: {d['position']}; nơi công tác: {d['workplace']}",
-            f"• Đơn vị: {catalog.label(d['unit_code'])}",
+            f"• Đơn vị: {catalog.describe(d['unit_code'])}",
             f"• Nhóm đối tượng: {groups.get(d['target_group'], '—')}",
             f"• Tên sáng kiến: {d['title']}",
             f"• Loại giải pháp: {types.get(d['solution_type'], '—')}",

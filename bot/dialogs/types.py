@@ -55,6 +55,16 @@ class Button:
 
 
 @dataclass(frozen=True, slots=True)
+class OutgoingFile:
+    """A stored file to send with a reply: a document, or a picture shown inline."""
+
+    path: str
+    name: str
+    mime: str
+    photo: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """One message to send: text plus numbered buttons bound to the current screen."""
 
@@ -63,3 +73,4 @@ class Reply:
     expects: Expect = Expect.TEXT
     alert: str | None = None  # a short notice for the pressed button itself (stale press)
     yes_no: bool = False  # the choice is a yes/no question ("CÓ / KHÔNG" on text channels)
+    files: tuple[OutgoingFile, ...] = ()

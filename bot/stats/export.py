@@ -99,7 +99,7 @@ def _row(
         )
         if part
     )
-    unit = catalog.label(s.unit_code) if s.unit_code in catalog.units else s.unit_code
+    unit = catalog.describe(s.unit_code)
     return [
         str(number),
         author,

@@ -365,13 +365,17 @@ class Outgoing:
         await self._session.flush()
         return count
 
-    async def claim(self, channels: list[str], limit: int) -> list[Outbox]:
+    async def claim(
+        self, channels: list[str], limit: int, chat_id: str | None = None
+    ) -> list[Outbox]:
+        """Pending messages for these channels; other workers skip the rows we hold."""
+        query = select(Outbox).where(
+            Outbox.sent_at.is_(None), Outbox.attempts < 5, Outbox.channel.in_(channels)
+        )
+        if chat_id is not None:
+            query = query.where(Outbox.chat_id == chat_id)
         rows = await self._session.execute(
-            select(Outbox)
-            .where(Outbox.sent_at.is_(None), Outbox.attempts < 5, Outbox.channel.in_(channels))
-            .order_by(Outbox.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+            query.order_by(Outbox.id).limit(limit).with_for_update(skip_locked=True)
         )
         return list(rows.scalars())
 
