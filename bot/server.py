@@ -28,6 +28,7 @@ ZALO_PATH = "/zalo/webhook"
 ALLOWED_UPDATES = ["message", "callback_query"]
 ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
 Hook = Callable[[web.Application], Awaitable[None]]
+OUTBOX_TASK = web.AppKey("outbox", asyncio.Task[None])
 
 
 def telegram_channel(app: App) -> TelegramChannel:
@@ -147,11 +148,11 @@ def build_web_app(app: App) -> web.Application:
     stop_outbox = asyncio.Event()
 
     async def start_outbox(server: web.Application) -> None:
-        server["outbox"] = asyncio.create_task(outbox.run(stop_outbox))
+        server[OUTBOX_TASK] = asyncio.create_task(outbox.run(stop_outbox))
 
     async def stop_outbox_task(server: web.Application) -> None:
         stop_outbox.set()
-        await server["outbox"]
+        await server[OUTBOX_TASK]
 
     web_app.on_startup.append(start_outbox)
     web_app.on_shutdown.append(stop_outbox_task)

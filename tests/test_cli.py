@@ -129,3 +129,31 @@ def test_check_and_db_upgrade(tmp_path: Path) -> None:
 def test_bad_now_is_refused(tmp_path: Path) -> None:
     result = run(["chat", "--now", "hôm qua"], tmp_path)
     assert result.returncode == 2 and "không hợp lệ" in result.stderr
+
+
+def test_operator_commands_grant_stats_export(tmp_path: Path) -> None:
+    db = f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}"
+    lines = ["chào", "1", "0912 820 510", "/thoat"]
+    assert (
+        run(
+            ["chat", "--db", db, "--now", "2022-03-01T09:00"], tmp_path, "\n".join(lines) + "\n"
+        ).returncode
+        == 0
+    )
+    granted = run(["grant", "officer", "0912820510", "--unit", "t24", "--db", db], tmp_path)
+    assert granted.returncode == 0 and "Đã cấp quyền officer" in granted.stdout
+    assert "0912820510" not in granted.stdout and "+84912820510" not in granted.stdout
+    unknown = run(["grant", "officer", "0987654321", "--unit", "t24", "--db", db], tmp_path)
+    assert unknown.returncode == 2 and "chưa có người dùng" in unknown.stderr
+    bad_unit = run(["grant", "officer", "0912820510", "--unit", "t99", "--db", db], tmp_path)
+    assert bad_unit.returncode == 2 and "không có đơn vị" in bad_unit.stderr
+    figures = run(["stats", "--unit", "t24", "--recount", "--db", db], tmp_path)
+    assert figures.returncode == 0 and "Phạm vi: Bắc Giang" in figures.stdout
+    out, csv_out = tmp_path / "tong-hop.xlsx", tmp_path / "tong-hop.csv"
+    exported = run(["export", "--out", str(out), "--csv", str(csv_out), "--db", db], tmp_path)
+    assert exported.returncode == 0 and "Đã ghi 0 sáng kiến" in exported.stdout
+    assert out.read_bytes()[:2] == b"PK" and csv_out.read_text(encoding="utf-8-sig").startswith(
+        "TT,"
+    )
+    revoked = run(["revoke", "officer", "0912820510", "--unit", "t24", "--db", db], tmp_path)
+    assert "Đã thu hồi" in revoked.stdout

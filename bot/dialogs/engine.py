@@ -241,6 +241,7 @@ class Engine:
 
     async def _answer(self, ctx: Ctx, step: Step) -> Outcome:
         inbound = ctx.inbound
+        await step.prepare(ctx)  # options may come from the database
         if inbound.token is not None:
             value = self._value_of_token(ctx, step, inbound.token)
             if value is None:

@@ -15,7 +15,6 @@ from bot.review import (
     UNDER_REVIEW,
     change_status,
 )
-from bot.stats.chart import render_png
 from bot.stats.export import export
 from bot.stats.report import format_stats
 from bot.stats.views import Period, stats
@@ -252,6 +251,8 @@ async def chart_command(ctx: Ctx, step: Step | None) -> Outcome:
     figures = await stats(
         ctx.uow.session, ctx.services.campaign, ctx.services.catalog, unit, period
     )
+    from bot.stats.chart import render_png  # matplotlib is slow to import; only when asked
+
     digest = await ctx.services.files.put(render_png(figures), "png")
     path = str(ctx.services.files.path_for(digest, "png"))
     ctx.view["files"] = [OutgoingFile(path, "bieu-do.png", "image/png", photo=True)]

@@ -141,7 +141,7 @@ async def rebuild(session: AsyncSession, catalog: CatalogVersion, campaign: str)
     """Recount a campaign from its submissions (after a bulk load or to repair)."""
     await session.execute(delete(StatCounter).where(StatCounter.campaign == campaign))
     await session.execute(delete(Participation).where(Participation.campaign == campaign))
-    groups = await session.execute(
+    groups = await session.stream(
         select(
             Submission.unit_code,
             Submission.submitted_at,
@@ -155,7 +155,7 @@ async def rebuild(session: AsyncSession, catalog: CatalogVersion, campaign: str)
     )
     deltas: Counter[Key] = Counter()
     scope_cache: dict[str, list[str]] = {}
-    for unit, at, status, phase, group, kind in groups:
+    async for unit, at, status, phase, group, kind in groups:
         scopes = scope_cache.get(unit) or scope_cache.setdefault(unit, scopes_of(catalog, unit))
         week = week_of(at)
         items = [("status", status)]

@@ -1,0 +1,351 @@
+"""Officers and results: scopes, review decisions pushed to authors, stats, chart, exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import struct
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import openpyxl
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import admin
+from bot.app import App
+from bot.clock import FixedClock
+from bot.dialogs.types import Reply
+from bot.outbox import OutboxDeliverer
+from bot.review import ACCEPTED, NEEDS_INFO, REJECTED, change_status, file
+from bot.stats.chart import render_png
+from bot.stats.export import HEADER, export
+from bot.stats.views import Period, stats
+from bot.store.counters import rebuild
+from bot.store.models import AuditLog, Outbox, StatCounter, Submission
+from bot.store.uow import UnitOfWork
+from rules.campaigns import TZ
+from tests.fakechat import FakeChat
+from tests.flow import fill_initiative, login, submit_new
+
+
+async def rows(app: App, model: type) -> list:
+    async with AsyncSession(app.db) as session:
+        return list((await session.execute(select(model))).scalars())
+
+
+async def worker_submits(
+    app: App, user: str, phone: str, unit_query: str, unit_label: str, title: str
+) -> FakeChat:
+    chat = FakeChat(app.engine, user_id=user, channel="telegram")
+    await login(chat, phone)
+    await chat.click("Nộp sáng kiến mới")
+    for answer in ["Trần Thị Thu", "1988", "Điều dưỡng", "Bệnh viện tỉnh"]:
+        await chat.send(answer)
+    await chat.send(unit_query)
+    if unit_label:
+        await chat.send(unit_label)
+    await fill_initiative(chat, title)
+    await chat.click("Gửi sáng kiến")
+    assert "Mã hồ sơ" in chat.text, chat.text
+    return chat
+
+
+async def officer(
+    app: App, clock: FixedClock, unit: str, phone: str = "0987 000 111", user: str = "officer-1"
+) -> FakeChat:
+    chat = FakeChat(app.engine, user_id=user, channel="zalo")
+    await login(chat, phone)
+    message = await admin.grant(app, clock, "officer", phone, unit, revoke=False)
+    assert "Đã cấp quyền officer" in message
+    return chat
+
+
+async def pushes_to(app: App, chat_id: str) -> list[str]:
+    return [row.payload["text"] for row in await rows(app, Outbox) if row.chat_id == chat_id]
+
+
+async def test_officer_sees_only_their_subtree_and_authors_are_told(
+    app: App, clock: FixedClock
+) -> None:
+    await worker_submits(
+        app,
+        "w-bg",
+        "0912 000 001",
+        "bac giang",
+        "chon chinh bac giang",
+        "Sáng kiến Bắc Giang về hồ sơ",
+    )
+    await worker_submits(
+        app,
+        "w-tb",
+        "0912 000 002",
+        "thai binh",
+        "cong doan nganh y te tinh thai binh",
+        "Sáng kiến Thái Bình về y tế",
+    )
+    boss = await officer(app, clock, "t24")
+    await boss.send("/duyet")
+    assert "Chờ duyệt: SK-2022-000001" in boss.text and "Bắc Giang" in boss.text
+    assert "Điện thoại tác giả: +84912000001" in boss.text
+    assert "đang được cán bộ công đoàn xem xét" in (await pushes_to(app, "w-bg"))[-1]
+    await boss.click("✅ Hợp lệ")
+    assert "Không còn sáng kiến nào chờ duyệt" in boss.text  # Thái Bình's is not offered
+    assert "đã được công nhận hợp lệ" in (await pushes_to(app, "w-bg"))[-1]
+    assert await pushes_to(app, "w-tb") == []
+
+    await boss.send("/stats thai binh")
+    assert "ngoài phạm vi" in boss.text
+    await boss.send("/xuat t34")
+    assert "ngoài phạm vi" in boss.text
+    worker = FakeChat(app.engine, user_id="w-tb", channel="telegram")
+    await worker.send("/duyet")
+    assert "chưa có quyền" in worker.text
+    denied = [a for a in await rows(app, AuditLog) if a.action == "access.denied"]
+    assert {a.subject for a in denied} == {"/stats", "/xuat", "/duyet"}
+    statuses = {s.unit_code: s.status for s in await rows(app, Submission)}
+    assert statuses == {"t24": ACCEPTED, "t34.nganh_y_te": "submitted"}
+
+
+async def test_return_with_note_then_author_completes(app: App, clock: FixedClock) -> None:
+    author = await worker_submits(
+        app, "w-1", "0912 000 011", "bac giang", "chon chinh bac giang", "Cải tiến sổ theo dõi"
+    )
+    boss = await officer(app, clock, "*")
+    await boss.send("/duyet")
+    await boss.click("Yêu cầu bổ sung")
+    assert "cần bổ sung gì" in boss.text
+    await boss.send("Thiếu quyết định công nhận, vui lòng đính kèm.")
+    assert "Cần bổ sung" in boss.text
+    assert "Thiếu quyết định công nhận" in (await pushes_to(app, "w-1"))[-1]
+
+    await author.send("/cuatoi")
+    await author.click("SK-2022-000001")
+    assert "Trạng thái: Cần bổ sung" in author.text and "Thiếu quyết định" in author.text
+    await author.click("Bổ sung và gửi lại")
+    assert "TÓM TẮT SÁNG KIẾN" in author.text
+    await author.click("Sửa một mục")
+    await author.click("Tên sáng kiến")
+    await author.send("Cải tiến sổ theo dõi điện tử")
+    await author.click("Gửi sáng kiến")
+    assert "Đã gửi lại sáng kiến SK-2022-000001" in author.text
+    [submission] = await rows(app, Submission)
+    assert (submission.status, submission.title) == ("submitted", "Cải tiến sổ theo dõi điện tử")
+    await boss.send("/duyet")
+    await boss.click("Không hợp lệ")
+    await boss.send("Sáng kiến áp dụng ngoài thời gian quy định.")
+    assert "Lý do: Sáng kiến áp dụng ngoài" in (await pushes_to(app, "w-1"))[-1]
+    await author.send("/cuatoi")
+    await author.click("SK-2022-000001")
+    assert author.labels == ["↩ Quay lại"]  # nothing left to do on a rejected one
+
+
+async def test_withdraw_only_before_review(app: App, clock: FixedClock) -> None:
+    author = FakeChat(app.engine, user_id="w-2")
+    await login(author)
+    await submit_new(author, "Sáng kiến thứ nhất về an toàn điện")
+    await submit_new(author, "Sáng kiến thứ hai về môi trường nhà xưởng")
+    await author.send("/cuatoi")
+    await author.click("SK-2022-000001")
+    await author.click("Rút sáng kiến")
+    assert "Đã rút sáng kiến SK-2022-000001" in author.text
+    boss = await officer(app, clock, "t24")
+    await boss.send("/duyet")
+    assert "SK-2022-000002" in boss.text
+    await author.send("/cuatoi")
+    await author.click("SK-2022-000002")
+    assert "Đang xem xét" in author.text and "Rút sáng kiến" not in author.labels
+
+
+async def test_near_duplicate_is_flagged(app: App, clock: FixedClock) -> None:
+    author = FakeChat(app.engine, user_id="w-3")
+    await login(author)
+    first = await submit_new(author, "Số hoá quy trình tiếp nhận hồ sơ")
+    assert "tương tự" not in first
+    second = await submit_new(author, "Số hoá quy trình tiếp nhận hồ sơ bệnh nhân")
+    assert "đã gửi sáng kiến tương tự: SK-2022-000001" in second
+    boss = await officer(app, clock, "t24")
+    await boss.send("/duyet")
+    await boss.click("Bỏ qua")
+    assert "Gần giống sáng kiến đã gửi: SK-2022-000001" in boss.text
+
+
+SEED = [  # unit, group, type, days after 2022-03-01, final status
+    ("t24", "can_bo_cong_doan", "quan_ly", 0, "submitted"),
+    ("t24", "can_bo_cong_doan", "ky_thuat", 1, ACCEPTED),
+    ("t24.hiep_hoa", "cnld_doanh_nghiep", "ky_thuat", 2, ACCEPTED),
+    ("t24.hiep_hoa", "cnld_doanh_nghiep", "ky_thuat", 8, REJECTED),
+    ("t24.nganh_y_te", "vc_su_nghiep", "covid", 9, NEEDS_INFO),
+    ("t34", "vc_su_nghiep", "quan_ly", 9, ACCEPTED),
+    ("ng.giao_duc", "vc_su_nghiep", "tac_nghiep", 15, "submitted"),
+]
+
+
+async def seed(app: App) -> None:
+    services = app.engine.services
+    async with UnitOfWork(app.sessions) as uow:
+        people = [
+            await uow.people.add_person(f"+8491200010{i}", services.clock.now()) for i in range(3)
+        ]
+        for index, (unit, group, kind, days, status) in enumerate(SEED):
+            when = datetime(2022, 3, 1, 9, tzinfo=TZ) + timedelta(days=days)
+            submission = Submission(
+                draft_id=f"seed-{index}",
+                person_id=people[index % 3].id,
+                channel="fake",
+                campaign="1trieu",
+                phase="gd1",
+                catalog="2021",
+                unit_code=unit,
+                target_group=group,
+                solution_type=kind,
+                title=f"Sáng kiến {index}",
+                started_on=when.date(),
+                ended_on=when.date(),
+                description="Mô tả",
+                benefit_vnd=None,
+                benefit_social="Lợi ích",
+                recognized_by="Giám đốc",
+                recognition_doc="1/QĐ",
+                recognized_on=when.date(),
+                declared_no_ip=True,
+                declared_public_order=True,
+                author_name="Tác Giả",
+                author_birth_year=1980,
+                author_position="Kỹ sư",
+                author_workplace="Công ty",
+                status="submitted",
+                submitted_at=when,
+            )
+            await file(uow, services.catalog, submission, [], "SK")
+            if status != "submitted":
+                assert await change_status(
+                    uow,
+                    services.catalog,
+                    submission,
+                    status,
+                    "lý do" if status != ACCEPTED else None,
+                    None,
+                    when,
+                )
+        await uow.commit()
+
+
+async def figures(app: App, scope: str, period: Period | None = None):  # type: ignore[no-untyped-def]
+    services = app.engine.services
+    async with AsyncSession(app.db) as session:
+        return await stats(session, services.campaign, services.catalog, scope, period or Period())
+
+
+async def test_stats_match_hand_counts_and_a_rebuild(app: App) -> None:
+    await seed(app)
+    country = await figures(app, "*")
+    assert country.total == 7 and country.participants == 3
+    assert country.by_status == {"submitted": 2, ACCEPTED: 3, REJECTED: 1, NEEDS_INFO: 1}
+    assert country.valid_rate == 3 / 4
+    assert country.by_group == {"can_bo_cong_doan": 2, "cnld_doanh_nghiep": 2, "vc_su_nghiep": 3}
+    assert country.by_type["ky_thuat"] == 3
+    assert [(c.code, c.total, c.accepted) for c in country.children] == [
+        ("t24", 5, 2),
+        ("ng.giao_duc", 1, 0),
+        ("t34", 1, 1),
+    ]
+    assert [n for _week, n in country.by_week] == [3, 3, 1]  # weeks of 28/2, 7/3, 14/3
+    assert country.target == 1_000_000
+    bac_giang = await figures(app, "t24")
+    assert bac_giang.total == 5 and bac_giang.participants == 3
+    assert [(c.name, c.total) for c in bac_giang.children] == [
+        ("LĐLĐ huyện Hiệp Hòa", 2),
+        ("Công đoàn ngành Y tế tỉnh Bắc Giang", 1),
+    ]
+    march_7_to_13 = await figures(
+        app, "*", Period(date(2022, 3, 7), date(2022, 3, 13))
+    )
+    assert march_7_to_13.total == 3
+
+    async with AsyncSession(app.db) as session:
+        before = {
+            (r.scope, r.week, r.dim, r.value): r.n
+            for r in (await session.execute(select(StatCounter))).scalars()
+            if r.n
+        }
+        await rebuild(session, app.engine.services.catalog, "1trieu")
+        await session.commit()
+        after = {
+            (r.scope, r.week, r.dim, r.value): r.n
+            for r in (await session.execute(select(StatCounter))).scalars()
+            if r.n
+        }
+    assert after == before
+
+
+async def test_stats_command_chart_and_export_in_chat(app: App, clock: FixedClock) -> None:
+    await seed(app)
+    boss = await officer(app, clock, "t24")
+    await boss.send("/stats")
+    assert "Phạm vi: Bắc Giang" in boss.text and "Tổng số sáng kiến: 5" in boss.text
+    assert "1. LĐLĐ huyện Hiệp Hòa: 2 (hợp lệ 1)" in boss.text
+    await boss.send("/stats hiep hoa 01/03/2022 06/03/2022")
+    assert "Tổng số sáng kiến: 1" in boss.text and "theo tuần" in boss.text
+    await boss.send("/bieudo")
+    [chart] = boss.last.files
+    png = Path(chart.path).read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert (width, height) == (900, 900) and chart.photo
+    await boss.send("/xuat")
+    xlsx, csv_file = boss.last.files
+    book = openpyxl.load_workbook(xlsx.path)
+    sheet = book.active
+    assert sheet.cell(1, 1).value == "TỔNG HỢP TÓM TẮT SÁNG KIẾN"
+    assert tuple(c.value for c in sheet[4]) == HEADER
+    data = list(sheet.iter_rows(min_row=5, values_only=True))
+    assert len(data) == 5 and all(", ĐT +849120001" in row[1] for row in data)
+    table = list(csv.reader(io.StringIO(Path(csv_file.path).read_text(encoding="utf-8-sig"))))
+    assert table[0] == list(HEADER) and len(table) == 6
+
+
+async def test_export_without_phones_for_other_roles(app: App) -> None:
+    await seed(app)
+    services = app.engine.services
+    async with AsyncSession(app.db) as session:
+        files = await export(
+            session,
+            services.campaign,
+            services.catalog,
+            None,
+            "Toàn quốc",
+            Period(),
+            with_phones=False,
+        )
+    sheet = openpyxl.load_workbook(io.BytesIO(files.xlsx)).active
+    authors = [row[1] for row in sheet.iter_rows(min_row=5, values_only=True)]
+    assert len(authors) == 7 and not any("+84" in a for a in authors)
+
+
+async def test_outbox_delivery_marks_sent_and_counts_failures(app: App, clock: FixedClock) -> None:
+    author = FakeChat(app.engine, user_id="w-9", channel="telegram")
+    await login(author)
+    await submit_new(author)
+    boss = await officer(app, clock, "t24")
+    await boss.send("/duyet")
+    delivered: list[tuple[str, str]] = []
+
+    async def telegram(chat_id: str, reply: Reply) -> None:
+        delivered.append((chat_id, reply.text))
+
+    async def broken(chat_id: str, reply: Reply) -> None:
+        raise ConnectionError("down")
+
+    assert await OutboxDeliverer(app.sessions, clock, {"telegram": broken}).flush() == 0
+    assert [row.attempts for row in await rows(app, Outbox)] == [1]
+    assert await OutboxDeliverer(app.sessions, clock, {"telegram": telegram}).flush() == 1
+    assert delivered == [("w-9", (await pushes_to(app, "w-9"))[0])]
+    assert await OutboxDeliverer(app.sessions, clock, {"telegram": telegram}).flush() == 0
+
+
+def test_chart_renders_without_data(app: App) -> None:
+    from bot.stats.views import Stats
+
+    empty = Stats(app.engine.services.campaign, "*", "Toàn quốc", Period())
+    assert render_png(empty)[:4] == b"\x89PNG"
