@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.counters import ALL, WITHDRAWN
+from bot.store.counters import ALL, TOTAL, WITHDRAWN
 from bot.store.models import StatCounter
 from rules.campaigns import Campaign
 from rules.units import CatalogVersion
@@ -70,7 +70,9 @@ async def stats(
     session: AsyncSession, campaign: Campaign, catalog: CatalogVersion, scope: str, period: Period
 ) -> Stats:
     start, end = period.bounds
-    week_range = (StatCounter.week >= _week_floor(start), StatCounter.week <= end)
+    every_week = (StatCounter.week >= _week_floor(start), StatCounter.week <= end)
+    all_time = period.start is None and period.end is None
+    week_range = (StatCounter.week == TOTAL,) if all_time else every_week
     label = "Toàn quốc" if scope == ALL else catalog.label(scope)
     result = Stats(campaign, scope, label, period)
     rows = await session.execute(
@@ -96,7 +98,7 @@ async def stats(
             StatCounter.scope == scope,
             StatCounter.dim == "status",
             StatCounter.value != WITHDRAWN,
-            *week_range,
+            *every_week,
         )
         .group_by(StatCounter.week)
         .order_by(StatCounter.week)
@@ -121,7 +123,7 @@ async def _children(
     campaign: Campaign,
     catalog: CatalogVersion,
     scope: str,
-    week_range: tuple[ColumnElement[bool], ColumnElement[bool]],
+    week_range: tuple[ColumnElement[bool], ...],
 ) -> list[ChildRow]:
     if scope == ALL:
         codes = [code for kind in catalog.kinds for code in kind.roots]

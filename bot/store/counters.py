@@ -22,6 +22,7 @@ from rules.campaigns import TZ
 from rules.units import CatalogVersion
 
 ALL = "*"
+TOTAL = date(1, 1, 1)  # the "week" of the all-time rows, so /stats without a period reads few rows
 WITHDRAWN = "withdrawn"
 Key = tuple[str, str, date, str, str]  # campaign, scope, week, dim, value
 
@@ -50,12 +51,12 @@ async def bump(session: AsyncSession, deltas: Counter[Key]) -> None:
     ]
     if not rows:
         return
-    statement = _insert(session)(StatCounter).values(rows)
+    statement = _insert(session)(StatCounter)
     statement = statement.on_conflict_do_update(
         index_elements=["campaign", "scope", "week", "dim", "value"],
         set_={"n": StatCounter.n + statement.excluded.n},
     )
-    await session.execute(statement)
+    await session.execute(statement, rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +96,10 @@ class Counted:
 
 
 def _deltas(catalog: CatalogVersion, counted: Counted, sign: int) -> Counter[Key]:
-    week = week_of(counted.submitted_at)
     return Counter(
         {
             (counted.campaign, scope, week, dim, value): sign
+            for week in (week_of(counted.submitted_at), TOTAL)
             for scope in scopes_of(catalog, counted.unit_code)
             for dim, value in counted.items()
         }
@@ -125,6 +126,7 @@ async def count_new(
     week = week_of(submission.submitted_at)
     for scope in (await session.execute(statement)).scalars():
         deltas[(submission.campaign, scope, week, "people", "")] += 1
+        deltas[(submission.campaign, scope, TOTAL, "people", "")] += 1
     await bump(session, deltas)
 
 
@@ -157,17 +159,18 @@ async def rebuild(session: AsyncSession, catalog: CatalogVersion, campaign: str)
     scope_cache: dict[str, list[str]] = {}
     async for unit, at, status, phase, group, kind in groups:
         scopes = scope_cache.get(unit) or scope_cache.setdefault(unit, scopes_of(catalog, unit))
-        week = week_of(at)
+        weeks = (week_of(at), TOTAL)
         items = [("status", status)]
         if status != WITHDRAWN:
             items += [("phase", phase), ("group", group), ("type", kind)]
         for scope in scopes:
             for dim, value in items:
-                deltas[(campaign, scope, week, dim, value)] += 1
+                for week in weeks:
+                    deltas[(campaign, scope, week, dim, value)] += 1
     await _rebuild_people(session, catalog, campaign, deltas, scope_cache)
     keys = sorted(deltas)
-    for start in range(0, len(keys), 5000):
-        await bump(session, Counter({k: deltas[k] for k in keys[start : start + 5000]}))
+    for start in range(0, len(keys), 50_000):
+        await bump(session, Counter({k: deltas[k] for k in keys[start : start + 50_000]}))
     return len(keys)
 
 
@@ -194,7 +197,8 @@ async def _rebuild_people(
         {"campaign": campaign, "scope": scope, "person_id": person}
         for (person, scope) in first_by_scope
     ]
-    for start in range(0, len(rows), 5000):
-        await session.execute(_insert(session)(Participation).values(rows[start : start + 5000]))
+    for start in range(0, len(rows), 50_000):
+        await session.execute(_insert(session)(Participation), rows[start : start + 50_000])
     for (_person, scope), at in first_by_scope.items():
         deltas[(campaign, scope, week_of(at), "people", "")] += 1
+        deltas[(campaign, scope, TOTAL, "people", "")] += 1

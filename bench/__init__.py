@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench --help`. They print figures; tests never time anything."""
