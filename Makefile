@@ -16,8 +16,8 @@ chat: $(STAMP)
 	$(BIN)/sangkien chat $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot rules tests
-	$(BIN)/ruff format --check bot rules tests
+	$(BIN)/ruff check bot rules tests bench
+	$(BIN)/ruff format --check bot rules tests bench
 	$(BIN)/mypy
 
 test: lint
