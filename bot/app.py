@@ -67,5 +67,6 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         catalog=catalog,
         files=FileStore(settings.files_dir),
         max_file_bytes=settings.max_file_bytes,
+        helper_groups=settings.helper_groups,
     )
     return App(settings, db, sessions, build_engine(lambda: UnitOfWork(sessions), services))

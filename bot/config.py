@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     now: str | None = Field(default=None, description="Fix the clock, e.g. 2022-03-01T09:00")
     log_level: str = "WARNING"
 
+    helper_groups: dict[str, str] = Field(
+        default_factory=dict,
+        description='Telegram group chat id per unit code for helpers, JSON: {"t24": "-1001234"}',
+    )
+    support_escalate_minutes: int = 240
+
     host: str = "127.0.0.1"
     port: int = 8080
 

@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.dialogs.types import Reply
+from bot.store.models import RelayMessage
 from bot.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-Sender = Callable[[str, Reply], Awaitable[None]]
+# Sends one reply to one chat; returns the platform's message ids when it has them.
+Sender = Callable[[str, Reply], Awaitable[list[str] | None]]
 
 
 class OutboxDeliverer:
@@ -40,7 +42,7 @@ class OutboxDeliverer:
         async with UnitOfWork(self._sessions) as uow:
             for row in await uow.outbox.claim(list(self._senders), limit, self._chat_id):
                 try:
-                    await self._senders[row.channel](row.chat_id, _reply(row.payload))
+                    ids = await self._senders[row.channel](row.chat_id, _reply(row.payload))
                 except Exception as exc:  # a failed send must not lose the others
                     row.attempts += 1
                     log.warning(
@@ -49,6 +51,17 @@ class OutboxDeliverer:
                     continue
                 row.sent_at = self._clock.now()
                 sent += 1
+                if ids and row.payload.get("ticket"):
+                    # A Telegram reply to this message then answers the ticket.
+                    for message_id in ids:
+                        uow.session.add(
+                            RelayMessage(
+                                channel=row.channel,
+                                chat_id=row.chat_id,
+                                message_id=message_id,
+                                ticket_id=int(row.payload["ticket"]),
+                            )
+                        )
             await uow.commit()
         return sent
 

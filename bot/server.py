@@ -16,6 +16,7 @@ from sqlalchemy import text
 from bot.app import App, ConfigError
 from bot.channels.zalo import ZaloChannel
 from bot.channels.zalo_client import ZaloClient, ZaloError
+from bot.jobs import escalation_loop
 from bot.outbox import OutboxDeliverer, Sender
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ ZALO_PATH = "/zalo/webhook"
 ALLOWED_UPDATES = ["message", "callback_query"]
 ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
 Hook = Callable[[web.Application], Awaitable[None]]
-OUTBOX_TASK = web.AppKey("outbox", asyncio.Task[None])
+OUTBOX_TASK = web.AppKey("background", asyncio.Task[None])
 
 
 def telegram_channel(app: App) -> TelegramChannel:
@@ -147,8 +148,11 @@ def build_web_app(app: App) -> web.Application:
     )
     stop_outbox = asyncio.Event()
 
+    async def background() -> None:
+        await asyncio.gather(outbox.run(stop_outbox), escalation_loop(app, stop_outbox))
+
     async def start_outbox(server: web.Application) -> None:
-        server[OUTBOX_TASK] = asyncio.create_task(outbox.run(stop_outbox))
+        server[OUTBOX_TASK] = asyncio.create_task(background())
 
     async def stop_outbox_task(server: web.Application) -> None:
         stop_outbox.set()
@@ -169,7 +173,7 @@ async def poll_telegram(app: App) -> None:
     channel = telegram_channel(app)
     stop = asyncio.Event()
     outbox = OutboxDeliverer(app.sessions, app.engine.services.clock, {"telegram": channel.send})
-    delivery = asyncio.create_task(outbox.run(stop))
+    delivery = asyncio.gather(outbox.run(stop), escalation_loop(app, stop))
     try:
         await channel.bot.delete_webhook(drop_pending_updates=False)
         await channel.register_commands()
@@ -194,7 +198,7 @@ async def poll_zalo(app: App) -> None:
         loop.add_signal_handler(sig, stop.set)
     poller = asyncio.create_task(channel.poll(stop))
     outbox = OutboxDeliverer(app.sessions, app.engine.services.clock, {"zalo": channel.send})
-    delivery = asyncio.create_task(outbox.run(stop))
+    delivery = asyncio.gather(outbox.run(stop), escalation_loop(app, stop))
     try:
         await stop.wait()
     finally:

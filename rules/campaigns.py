@@ -71,6 +71,7 @@ class Campaign:
     solution_types: tuple[Choice, ...]
     faq: tuple[tuple[str, str], ...]
     goals: dict[str, Goal]
+    canned: tuple[str, ...] = ()
 
     def phase_at(self, now: datetime) -> Phase | None:
         return next((p for p in self.phases if p.opens <= now < p.closes), None)
@@ -178,6 +179,7 @@ def _campaign(raw: dict[str, Any]) -> Campaign:
         target_group_prompt=str(raw["target_group_prompt"]),
         solution_types=_choices(raw["solution_types"], f"{code}.solution_types"),
         faq=tuple((str(item["q"]), str(item["a"])) for item in raw.get("faq", [])),
+        canned=tuple(str(text) for text in raw.get("canned", [])),
         goals={
             str(unit): Goal(_optional_int(goal.get("target")), _optional_int(goal.get("members")))
             for unit, goal in (raw.get("goals") or {}).items()

@@ -258,9 +258,7 @@ async def test_stats_match_hand_counts_and_a_rebuild(app: App) -> None:
         ("LĐLĐ huyện Hiệp Hòa", 2),
         ("Công đoàn ngành Y tế tỉnh Bắc Giang", 1),
     ]
-    march_7_to_13 = await figures(
-        app, "*", Period(date(2022, 3, 7), date(2022, 3, 13))
-    )
+    march_7_to_13 = await figures(app, "*", Period(date(2022, 3, 7), date(2022, 3, 13)))
     assert march_7_to_13.total == 3
 
     async with AsyncSession(app.db) as session:

@@ -61,9 +61,10 @@ class ConsoleChannel:
         self._in = stdin
         self._out = stdout
 
-    async def deliver(self, chat_id: str, reply: Reply) -> None:
+    async def deliver(self, chat_id: str, reply: Reply) -> list[str] | None:
         """Outbox sender: messages for this console user (status changes and the like)."""
         self._print("🔔 " + render(reply) + "\n")
+        return None
 
     def _print(self, text: str) -> None:
         self._out.write(text + "\n")

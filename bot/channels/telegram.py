@@ -139,6 +139,13 @@ class TelegramChannel:
         self.max_file_bytes = min(max_file_bytes, DOWNLOAD_CAP)
         router = Router(name=NAME)
         router.message.register(self.on_message, F.chat.type == "private")
+        # In a helpers' group only replies to the bot's ticket notifications are read.
+        router.message.register(
+            self.on_message,
+            F.chat.type.in_({"group", "supergroup"}),
+            F.reply_to_message.as_("replied"),
+            F.text,
+        )
         router.callback_query.register(self.on_callback)
         self.dispatcher = Dispatcher(events_isolation=isolation or SimpleEventIsolation())
         self.dispatcher.include_router(router)
@@ -170,7 +177,9 @@ class TelegramChannel:
         if message.document is not None or message.photo:
             return await self._file(message, base)
         if message.text is not None:
-            return Inbound(**base, text=message.text)
+            replied = message.reply_to_message
+            reply_to = str(replied.message_id) if replied is not None else None
+            return Inbound(**base, text=message.text, reply_to=reply_to)
         return UNSUPPORTED
 
     async def _file(self, message: Message, base: dict[str, Any]) -> Inbound | str:
@@ -236,14 +245,17 @@ class TelegramChannel:
             return "message is not modified" in exc.message
         return True
 
-    async def send(self, chat_id: int | str, reply: Reply) -> None:
+    async def send(self, chat_id: int | str, reply: Reply) -> list[str]:
+        ids = []
         for text, markup in render(reply):
-            await self.bot.send_message(
+            sent = await self.bot.send_message(
                 chat_id=chat_id, text=text, parse_mode="HTML", reply_markup=markup
             )
+            ids.append(str(sent.message_id))
         for file in reply.files:
             upload = FSInputFile(file.path, filename=file.name)
             if file.photo:
                 await self.bot.send_photo(chat_id=chat_id, photo=upload)
             else:
                 await self.bot.send_document(chat_id=chat_id, document=upload)
+        return ids

@@ -164,9 +164,10 @@ class ZaloChannel:
         host = (urlsplit(url).hostname or "").lower()
         return any(host == h or host.endswith("." + h) for h in self.media_hosts)
 
-    async def send(self, chat_id: str, reply: Reply) -> None:
-        for text in render(reply):
-            await self.client.send_message(chat_id, text)
+    async def send(self, chat_id: str, reply: Reply) -> list[str]:
+        return [
+            (await self.client.send_message(chat_id, text)).message_id for text in render(reply)
+        ]
 
     async def poll(self, stop: asyncio.Event) -> None:
         """Long polling (development): Zalo has no offset, so repeats are dropped by update id."""

@@ -13,7 +13,7 @@ import logging
 import random
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -34,6 +34,7 @@ from bot.dialogs.types import (
 from bot.files import FileStore
 from bot.store.models import ChannelIdentity, Person
 from bot.store.uow import UnitOfWork, VersionConflict
+from bot.support import relayed
 from rules.campaigns import Campaign
 from rules.text import clean, match_key
 from rules.units import CatalogVersion
@@ -81,6 +82,7 @@ class Services:
     catalog: CatalogVersion
     files: FileStore
     max_file_bytes: int
+    helper_groups: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -224,6 +226,8 @@ class Engine:
 
     async def _dispatch(self, ctx: Ctx) -> list[Reply]:
         current = self._steps.get(ctx.state.get("step", ""))
+        if not await self._relay(ctx):
+            return []
         command = _command_of(ctx.inbound.text)
         if command is not None:
             handler = self._commands.get(command)
@@ -234,6 +238,18 @@ class Engine:
         if current is None or (gate and current.key not in GATE_FREE_STEPS):
             return await self._apply(ctx, None, Goto(gate or "menu"))
         return await self._apply(ctx, current, await self._answer(ctx, current))
+
+    async def _relay(self, ctx: Ctx) -> bool:
+        """A reply to a ticket notification becomes `/tl <ticket> <text>`. In group chats that
+        is the only thing read; returns False when the update is to be ignored."""
+        inbound = ctx.inbound
+        ticket = None
+        if inbound.reply_to and inbound.text and not inbound.text.startswith("/"):
+            ticket = await relayed(ctx.uow, inbound.channel, inbound.chat_id, inbound.reply_to)
+        if ticket is not None:
+            ctx.inbound = replace(inbound, text=f"/tl {ticket} {inbound.text}")
+            return True
+        return inbound.chat_id == inbound.user_id
 
     def _unknown(self, command: str) -> str:
         known = ", ".join(sorted(c for c in self._commands if c != "/start"))

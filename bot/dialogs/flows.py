@@ -6,6 +6,14 @@ from collections.abc import Callable
 
 from bot.dialogs.account import ConsentStep, PhoneStep
 from bot.dialogs.engine import CommandHandler, Ctx, Engine, Goto, Outcome, Services, Step
+from bot.dialogs.helpdesk import (
+    answer_command,
+    block_command,
+    canned_command,
+    claim_command,
+    close_command,
+    queue_command,
+)
 from bot.dialogs.linking import link_command
 from bot.dialogs.menu import (
     CancelConfirmStep,
@@ -95,6 +103,12 @@ def commands() -> dict[str, CommandHandler]:
         "/thongke": stats_command,
         "/bieudo": chart_command,
         "/xuat": export_command,
+        "/tl": answer_command,
+        "/nhan": claim_command,
+        "/dong": close_command,
+        "/ve": queue_command,
+        "/mau": canned_command,
+        "/chan": block_command,
     }
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from bot import support
 from bot.dialogs.account import profile_complete
 from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step
+from bot.dialogs.helpdesk import ask
 from bot.dialogs.submission import draft_from, new_draft, summary_card
 from bot.dialogs.types import NO_KEYS, YES_KEYS, Expect, Option
 from bot.review import NEEDS_INFO, STATUS_NAMES, SUBMITTED, WITHDRAWN, change_status
 from bot.store.models import Submission
 from rules.dates import format_date
+from rules.faq import best_answer
 from rules.verdict import Rejected
 
 NEW, RESUME, DROP, MINE, HELP = "new", "resume", "drop", "mine", "help"
@@ -225,23 +228,44 @@ class MyItemStep(Step):
         )
 
 
+ASK, CLOSE_TICKET = "ask", "close_ticket"
+
+
 class HelpStep(Step):
     key = "help"
     expects = Expect.CHOICE
 
+    async def prepare(self, ctx: Ctx) -> None:
+        if ctx.person is not None:
+            ctx.view["ticket"] = await support.open_of_person(ctx.uow, ctx.person.id)
+
     def text(self, ctx: Ctx) -> str:
         campaign = ctx.services.campaign
         phases = "\n".join(f"• {p.describe()}" for p in campaign.phases)
+        ticket = ctx.view.get("ticket")
+        open_note = (
+            (
+                f"\nBạn đang có câu hỏi {support.ticket_code(ticket.id)} với tổ hỗ trợ: "
+                "nhắn tiếp ở đây để hỏi thêm."
+            )
+            if ticket
+            else ""
+        )
         return (
             f"Hỗ trợ – Chương trình “{campaign.short_name}” ({campaign.guidance}).\n{phases}\n\n"
             "Các lệnh: /menu về menu chính · /tieptuc làm tiếp bản nháp · /huy huỷ bản nháp · "
             "/quaylai về bước trước · /cuatoi sáng kiến của tôi · /lienket liên kết Zalo và "
             "Telegram · /hotro mở hỗ trợ.\nCán bộ được phân quyền: /duyet, /stats, /bieudo, "
-            "/xuat.\nChọn một câu hỏi thường gặp:"
+            f"/xuat. Tổ hỗ trợ: /ve, /tl, /nhan, /dong, /mau, /chan.{open_note}\n"
+            "Gõ câu hỏi của bạn (bot tìm câu trả lời có sẵn trước), hoặc chọn câu hỏi thường gặp:"
         )
 
     def options(self, ctx: Ctx) -> list[Option]:
-        return [Option(q, f"faq:{i}") for i, (q, _a) in enumerate(ctx.services.campaign.faq)]
+        faq = [Option(q, f"faq:{i}") for i, (q, _a) in enumerate(ctx.services.campaign.faq)]
+        extra = [Option("🙋 Hỏi tư vấn viên", ASK)]
+        if ctx.view.get("ticket") is not None:
+            extra.append(Option("Đóng câu hỏi của tôi", CLOSE_TICKET))
+        return faq + extra
 
     def can_go_back(self, ctx: Ctx) -> bool:
         return True
@@ -251,8 +275,32 @@ class HelpStep(Step):
 
     async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
         faq = ctx.services.campaign.faq
+        if value == ASK:
+            pending = ctx.local.get("pending")
+            if pending:
+                return await ask(ctx, pending)
+            ctx.local["asking"] = True
+            return Stay("Hãy gõ câu hỏi của bạn; bot sẽ chuyển tới tổ hỗ trợ sáng kiến.")
+        if value == CLOSE_TICKET and ctx.view.get("ticket") is not None and ctx.person:
+            await support.close(ctx.uow, ctx.view["ticket"], ctx.person.id, ctx.now)
+            ctx.view["ticket"] = None
+            return Stay("Đã đóng câu hỏi. Cảm ơn bạn!")
         _, _, index = value.partition("faq:")
         if index.isdigit() and int(index) < len(faq):
             question, answer = faq[int(index)]
             return Stay(f"❓ {question}\n{answer}")
         return await super().on_choice(ctx, value)
+
+    async def on_text(self, ctx: Ctx, text: str) -> Outcome:
+        if ctx.view.get("ticket") is not None or ctx.local.get("asking"):
+            return await ask(ctx, text)
+        faq = ctx.services.campaign.faq
+        found = best_answer(text, faq)
+        if found is None:
+            return await ask(ctx, text)
+        ctx.local["pending"] = text
+        question, answer = faq[found]
+        return Stay(
+            f"❓ {question}\n{answer}\n\nChưa đúng ý bạn? Bấm “Hỏi tư vấn viên” để "
+            "chuyển câu hỏi tới tổ hỗ trợ."
+        )

@@ -34,6 +34,7 @@ class Inbound:
     file: IncomingFile | None = None
     contact_phone: str | None = None
     update_id: str | None = None
+    reply_to: str | None = None  # the platform id of the message this one replies to
 
 
 @dataclass(frozen=True, slots=True)

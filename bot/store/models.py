@@ -67,6 +67,7 @@ class Person(Base):
     workplace: Mapped[str | None] = mapped_column(String(200))
     unit_code: Mapped[str | None] = mapped_column(String(64))
     catalog: Mapped[str | None] = mapped_column(String(16))
+    blocked_at: Mapped[datetime | None] = mapped_column(Instant)
     created_at: Mapped[datetime] = mapped_column(Instant)
     updated_at: Mapped[datetime] = mapped_column(Instant)
 
@@ -249,3 +250,44 @@ class Participation(Base):
     campaign: Mapped[str] = mapped_column(String(32), primary_key=True)
     scope: Mapped[str] = mapped_column(String(64), primary_key=True)
     person_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class SupportTicket(Base):
+    """A question to the support team (Tổ hỗ trợ sáng kiến), tied to the asker's unit."""
+
+    __tablename__ = "support_ticket"
+    __table_args__ = (Index("ix_support_ticket_status", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    unit_code: Mapped[str] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(64))  # whose helpers are asked now
+    status: Mapped[str] = mapped_column(String(16))  # open, claimed, closed
+    claimed_by: Mapped[int | None] = mapped_column(Integer)
+    context: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(Instant)
+    escalated_at: Mapped[datetime | None] = mapped_column(Instant)
+    first_reply_at: Mapped[datetime | None] = mapped_column(Instant)
+    closed_at: Mapped[datetime | None] = mapped_column(Instant)
+
+
+class TicketMessage(Base):
+    __tablename__ = "ticket_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("support_ticket.id"), index=True)
+    person_id: Mapped[int] = mapped_column(Integer)
+    from_helper: Mapped[bool] = mapped_column(Boolean)
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(Instant)
+
+
+class RelayMessage(Base):
+    """Which ticket a notification shown in a helper's chat belongs to (for Telegram replies)."""
+
+    __tablename__ = "relay_message"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("support_ticket.id"))

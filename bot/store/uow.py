@@ -365,6 +365,14 @@ class Outgoing:
         await self._session.flush()
         return count
 
+    async def to_chat(
+        self, channel: str, chat_id: str, payload: dict[str, Any], now: datetime
+    ) -> None:
+        self._session.add(
+            Outbox(channel=channel, chat_id=chat_id, payload=payload, created_at=now, attempts=0)
+        )
+        await self._session.flush()
+
     async def claim(
         self, channels: list[str], limit: int, chat_id: str | None = None
     ) -> list[Outbox]:

@@ -1,0 +1,38 @@
+"""Background work every runner does besides answering: escalate unanswered support tickets."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from bot.app import App
+from bot.store.uow import UnitOfWork
+from bot.support import escalate_overdue
+
+log = logging.getLogger(__name__)
+
+
+async def escalate_once(app: App) -> int:
+    services = app.engine.services
+    async with UnitOfWork(app.sessions) as uow:
+        moved = await escalate_overdue(
+            uow,
+            services.catalog,
+            services.clock.now(),
+            timedelta(minutes=app.settings.support_escalate_minutes),
+            services.helper_groups,
+        )
+        await uow.commit()
+    return moved
+
+
+async def escalation_loop(app: App, stop: asyncio.Event, interval: float = 60.0) -> None:
+    while not stop.is_set():
+        try:
+            await escalate_once(app)
+        except Exception as exc:  # a database hiccup must not end the loop
+            log.error("escalation failed: %s", type(exc).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
