@@ -145,7 +145,7 @@ async def test_helpers_are_confined_to_their_subtree(app: App, clock: FixedClock
     await login(worker, "0912 111 999")
     await worker.send("/tl HT-000001 tôi trả lời hộ")
     assert "dành cho tổ hỗ trợ" in worker.text
-    assert [t for t in await outbox_texts(app, "zalo-asker")] == []
+    assert await outbox_texts(app, "zalo-asker") == []
     async with AsyncSession(app.db) as session:
         denied = list(
             (
