@@ -71,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="listen address (default SANGKIEN_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (default SANGKIEN_PORT or 8080)")
     serve.add_argument("--now", help="fix the clock, e.g. 2022-03-01T09:00 (Vietnam time)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the port (SO_REUSEPORT); use PostgreSQL",
+    )
     for name, text in (
         ("grant", "give a person a role over a unit subtree"),
         ("revoke", "take a role back"),
@@ -138,17 +144,46 @@ async def _poll(settings: Settings, platform: str) -> None:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    host, port = args.host or settings.host, args.port or settings.port
+    if args.workers <= 1:
+        _run_server(settings, host, port, reuse_port=False)
+        return
+    import multiprocessing
+    import signal
+
+    spawn = multiprocessing.get_context("spawn")
+    workers = [
+        spawn.Process(target=_run_server, args=(settings, host, port, True))
+        for _ in range(args.workers)
+    ]
+    for worker in workers:
+        worker.start()
+
+    def stop(signum: int, _frame: object) -> None:
+        for worker in workers:
+            worker.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for worker in workers:
+        worker.join()
+
+
+def _run_server(settings: Settings, host: str, port: int, reuse_port: bool) -> None:
+    """One server process; with `reuse_port` several share the port and the kernel spreads
+    the connections over them."""
     from aiohttp import web
 
     from bot.server import build_web_app
 
+    logging.basicConfig(
+        level=settings.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     web_app = build_web_app(build_app(settings))
     web.run_app(
-        web_app,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        print=None,
-        handle_signals=True,
+        web_app, host=host, port=port, print=None, handle_signals=True, reuse_port=reuse_port
     )
 
 

@@ -1,0 +1,134 @@
+"""Two real worker processes sharing PostgreSQL: same chats split between them, duplicates too."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.store.models import Conversation, Submission
+from tests.fake_telegram import FakeTelegram
+from tests.test_telegram_e2e import SECRET, free_port, start_bot, stop_bot, wait_healthy
+
+pytestmark = pytest.mark.postgres
+CHATS = 6
+
+
+def script(index: int) -> list[str]:
+    return [
+        "/start",
+        "Tôi đồng ý",
+        f"0912 700 {index:03d}",
+        "Nộp sáng kiến mới",
+        f"Người Thứ {['Một', 'Hai', 'Ba', 'Bốn', 'Năm', 'Sáu'][index]}",
+        "1985",
+        "Kỹ sư",
+        "Công ty Cơ khí",
+        "bac giang",
+        "Chọn chính Bắc Giang",
+        "Cán bộ công đoàn",
+        f"Sáng kiến của chat số {index}",
+        "Giải pháp kỹ thuật",
+        "01/10/2021",
+        "01/12/2021",
+        "Mô tả giải pháp cải tiến.",
+        "20 triệu",
+        "bỏ qua",
+        "Giám đốc",
+        "3/QĐ",
+        "05/12/2021",
+        "bỏ qua",
+        "xong",
+        "có",
+        "có",
+        "Gửi sáng kiến",
+    ]
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    server = FakeTelegram()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def test_two_workers_share_chats_exactly_once(
+    telegram: FakeTelegram, clean_postgres_url: str, tmp_path: Path
+) -> None:
+    ports = [free_port(), free_port()]
+    workers = [
+        await start_bot(
+            ["serve", "--port", str(port)],
+            telegram,
+            tmp_path,
+            SANGKIEN_DATABASE_URL=clean_postgres_url,
+            SANGKIEN_TELEGRAM_WEBHOOK_SECRET=SECRET,
+        )
+        for port in ports
+    ]
+    ids = itertools.count(1)
+    rng = random.Random(3)
+    duplicates = 0
+    try:
+        async with aiohttp.ClientSession() as http:
+            for port in ports:
+                await wait_healthy(http, port)
+
+            async def post(port: int, update: dict[str, object]) -> int:
+                async with http.post(
+                    f"http://127.0.0.1:{port}/telegram/webhook",
+                    json=update,
+                    headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+                ) as r:
+                    return r.status
+
+            async def person(index: int) -> None:
+                nonlocal duplicates
+                user = {"id": 5000 + index, "is_bot": False, "first_name": "Lan"}
+                chat = {"id": 5000 + index, "type": "private"}
+                for text in script(index):
+                    update = {
+                        "update_id": next(ids),
+                        "message": {
+                            "message_id": next(ids),
+                            "date": int(time.time()),
+                            "chat": chat,
+                            "from": user,
+                            "text": text,
+                        },
+                    }
+                    if rng.random() < 0.3:  # the same update reaches both workers at once
+                        duplicates += 1
+                        statuses = await asyncio.gather(
+                            post(ports[0], update), post(ports[1], update)
+                        )
+                    else:
+                        statuses = [await post(rng.choice(ports), update)]
+                    assert all(status == 200 for status in statuses)
+
+            await asyncio.gather(*(person(i) for i in range(CHATS)))
+    finally:
+        logs = [await stop_bot(worker) for worker in workers]
+    assert duplicates > 10
+    engine = create_async_engine(clean_postgres_url)
+    async with engine.connect() as conn:
+        titles = sorted((await conn.execute(select(Submission.title))).scalars())
+        states = list((await conn.execute(select(Conversation.state))).scalars())
+    await engine.dispose()
+    assert titles == sorted(f"Sáng kiến của chat số {i}" for i in range(CHATS)), logs
+    assert all(state["step"] == "menu" and state.get("draft") is None for state in states)
+    busy = [a for a in telegram.actions if "Hệ thống đang bận" in a.text]
+    assert busy == []
+    for index in range(CHATS):
+        replies = [a.text for a in telegram.actions if a.chat_id == 5000 + index]
+        assert len(replies) == len(script(index))  # one reply per update, none twice
+        assert "Mã hồ sơ: SK-2022-" in replies[-1]
