@@ -30,7 +30,20 @@ def main() -> None:
             "SANGKIEN_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"
         ),
     )
+    speed = sub.add_parser("throughput", help="echo ceiling vs the conversation path")
+    speed.add_argument("--users", type=int, default=1000)
+    speed.add_argument("--echo-updates", type=int, default=20_000)
+    speed.add_argument("--engines", default="sqlite,postgres")
+    speed.add_argument(
+        "--pg",
+        default=os.environ.get(
+            "SANGKIEN_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"
+        ),
+    )
     args = parser.parse_args()
+    if args.which == "throughput":
+        asyncio.run(_throughput(args))
+        return
     campaign, catalog = load_rules(Settings())
     from bench.stats_bench import GOAL_MS, run
 
@@ -47,6 +60,30 @@ def main() -> None:
     print(
         f"RESULT /stats p50 as a fraction of the {GOAL_MS:.0f} ms goal (lower is better): {ratios}"
     )
+
+
+async def _throughput(args: argparse.Namespace) -> None:
+    from bench.stats_bench import _pg_database
+    from bench.throughput import conversation_path, describe, echo_ceiling
+
+    ceiling = await echo_ceiling(args.echo_updates)
+    print(f"echo ceiling: {ceiling:.0f} updates/s (aiogram dispatcher, recorded session)")
+    ratios = []
+    with tempfile.TemporaryDirectory() as workdir:
+        for engine in args.engines.split(","):
+            if engine == "sqlite":
+                url, drop = f"sqlite+aiosqlite:///{workdir}/speed.db", None
+            else:
+                url, drop = await _pg_database(args.pg)
+            try:
+                result = await conversation_path(engine, url, args.users, Path(workdir))
+            finally:
+                if drop is not None:
+                    await drop()
+            print(describe(result, ceiling), flush=True)
+            ratios.append(f"{engine} {result.rate / ceiling:.2f}")
+    print(f"machine: {_machine()}")
+    print(f"RESULT conversation path / echo ceiling (goal 0.50): {', '.join(ratios)}")
 
 
 if __name__ == "__main__":
