@@ -68,5 +68,6 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         files=FileStore(settings.files_dir),
         max_file_bytes=settings.max_file_bytes,
         helper_groups=settings.helper_groups,
+        rate_limit_per_minute=settings.rate_limit_per_minute,
     )
     return App(settings, db, sessions, build_engine(lambda: UnitOfWork(sessions), services))

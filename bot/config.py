@@ -32,6 +32,9 @@ class Settings(BaseSettings):
         description='Telegram group chat id per unit code for helpers, JSON: {"t24": "-1001234"}',
     )
     support_escalate_minutes: int = 240
+    rate_limit_per_minute: int = Field(
+        default=60, description="messages one chat may send per minute; 0 turns the limit off"
+    )
 
     host: str = "127.0.0.1"
     port: int = 8080

@@ -126,7 +126,9 @@ def clock() -> FixedClock:
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     def make(url: str, **overrides: object) -> Settings:
-        return Settings(database_url=url, files_dir=tmp_path / "files", **overrides)  # type: ignore[arg-type]
+        # Tests send far faster than people type: the rate limit has its own test.
+        options: dict[str, object] = {"rate_limit_per_minute": 0, **overrides}
+        return Settings(database_url=url, files_dir=tmp_path / "files", **options)  # type: ignore[arg-type]
 
     return make
 

@@ -35,7 +35,7 @@ def line_to_inbound(line: str, user_id: str) -> Inbound | str:
     path = Path(argument.strip()).expanduser()
     try:
         data = path.read_bytes()
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte in the path
         return f"Không đọc được tệp “{argument.strip()}”. Kiểm tra lại đường dẫn."
     return Inbound(
         channel=NAME,

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import random
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -57,6 +58,7 @@ STALE = (
 )
 STALE_ALERT = "Nút đã cũ, không có tác dụng."
 PICK = "Vui lòng chọn một mục trong danh sách: bấm nút, gửi số thứ tự hoặc gõ đúng tên mục."
+SLOW_DOWN = "Bạn gửi tin nhắn quá nhanh. Vui lòng chờ một phút rồi gửi tiếp; bot vẫn giữ bản nháp."
 EMPTY = "Tin nhắn trống. Vui lòng gửi nội dung bằng chữ."
 NO_FILE = "Bước này không nhận tệp. Vui lòng trả lời bằng chữ."
 
@@ -83,6 +85,7 @@ class Services:
     files: FileStore
     max_file_bytes: int
     helper_groups: dict[str, str] = field(default_factory=dict)
+    rate_limit_per_minute: int = 0
 
 
 @dataclass(slots=True)
@@ -200,13 +203,26 @@ class Engine:
             if inbound.update_id is not None and inbound.update_id in seen:
                 return []
             ctx = Ctx(inbound, uow, self.services, state, self.services.clock.now())
-            await self._load_identity(ctx)
-            replies = await self._dispatch(ctx)
+            if self._flooding(state):
+                replies = [Reply(SLOW_DOWN)]
+            else:
+                await self._load_identity(ctx)
+                replies = await self._dispatch(ctx)
             if inbound.update_id is not None:
                 state["seen"] = [*seen, inbound.update_id][-SEEN_UPDATES:]
             await uow.conversations.save(inbound.channel, inbound.chat_id, state, version, ctx.now)
             await uow.commit()
         return replies
+
+    def _flooding(self, state: dict[str, Any]) -> bool:
+        """Per-chat rate limit over the last minute of real time (not the business clock)."""
+        limit = self.services.rate_limit_per_minute
+        if limit <= 0:
+            return False
+        now = time.time()
+        recent = [t for t in state.get("recent", []) if now - t < 60][-limit:]
+        state["recent"] = [*recent, now]
+        return len(recent) >= limit
 
     async def _load_identity(self, ctx: Ctx) -> None:
         identity = await ctx.uow.people.identity(ctx.inbound.channel, ctx.inbound.user_id)

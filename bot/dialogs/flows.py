@@ -33,6 +33,13 @@ from bot.dialogs.officer import (
     review_command,
     stats_command,
 )
+from bot.dialogs.privacy import (
+    EraseConfirmStep,
+    MyDataStep,
+    ProfileFieldStep,
+    erase_command,
+    my_data_command,
+)
 from bot.dialogs.submission import submission_steps
 from bot.store.uow import UnitOfWork
 
@@ -45,6 +52,8 @@ COMMAND_HELP = {
     "/hotro": "Hỗ trợ, hỏi đáp",
     "/lienket": "Liên kết Zalo và Telegram",
     "/cuatoi": "Sáng kiến của tôi",
+    "/dulieu": "Dữ liệu của tôi",
+    "/xoa": "Rút đồng ý, xoá dữ liệu",
 }
 
 
@@ -59,6 +68,9 @@ def all_steps() -> dict[str, Step]:
         HelpStep(),
         ReviewQueueStep(),
         ReviewNoteStep(),
+        MyDataStep(),
+        ProfileFieldStep(),
+        EraseConfirmStep(),
         *submission_steps(),
     ]
     table = {step.key: step for step in steps}
@@ -109,6 +121,8 @@ def commands() -> dict[str, CommandHandler]:
         "/ve": queue_command,
         "/mau": canned_command,
         "/chan": block_command,
+        "/dulieu": my_data_command,
+        "/xoa": erase_command,
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ def _sqlite_begin(connection: Any) -> None:
 def make_engine(url: str, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        # aiosqlite logs every statement with its parameters (phone numbers) at DEBUG.
+        logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.root.level))
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)

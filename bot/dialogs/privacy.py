@@ -1,0 +1,256 @@
+"""Personal-data rights: see what is stored (/dulieu), correct it, withdraw and erase (/xoa)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step
+from bot.dialogs.types import NO_KEYS, YES_KEYS, Expect, Option
+from bot.review import STATUS_NAMES
+from bot.store.models import (
+    ChannelIdentity,
+    Consent,
+    Conversation,
+    LinkCode,
+    RoleGrant,
+    Submission,
+    TicketMessage,
+)
+from rules import fields as rf
+from rules.verdict import Rejected, Verdict
+
+ERASED_NAME = "Đã ẩn danh"
+Parse = Callable[[Ctx, str], Verdict[Any]]
+
+
+def _year(ctx: Ctx, text: str) -> Verdict[Any]:
+    return rf.parse_birth_year(text, ctx.today.year)
+
+
+FIELDS: dict[str, tuple[str, Parse]] = {
+    "full_name": ("họ và tên", lambda c, t: rf.parse_full_name(t)),
+    "birth_year": ("năm sinh", _year),
+    "position": ("chức vụ", lambda c, t: rf.parse_short_text(t, "chức vụ")),
+    "workplace": ("nơi công tác", lambda c, t: rf.parse_short_text(t, "nơi công tác")),
+}
+
+
+async def my_data_command(ctx: Ctx, step: Step | None) -> Outcome:
+    return (
+        Goto("mydata")
+        if ctx.person
+        else Goto(step.key if step else "menu", "Bot chưa lưu dữ liệu cá nhân nào của bạn.")
+    )
+
+
+async def erase_command(ctx: Ctx, step: Step | None) -> Outcome:
+    if ctx.identity is None or not ctx.consented:
+        return Goto(step.key if step else "consent", "Bot chưa lưu dữ liệu cá nhân nào của bạn.")
+    ctx.state["erase_return"] = step.key if step else "menu"
+    return Goto("erase_confirm")
+
+
+class MyDataStep(Step):
+    key = "mydata"
+    back = "menu"
+    expects = Expect.CHOICE
+
+    async def prepare(self, ctx: Ctx) -> None:
+        if ctx.person is None:
+            return
+        uow = ctx.uow
+        ctx.view["identities"] = list(
+            (
+                await uow.session.execute(
+                    select(ChannelIdentity.channel).where(
+                        ChannelIdentity.person_id == ctx.person.id
+                    )
+                )
+            ).scalars()
+        )
+        identity_id = ctx.identity.id if ctx.identity else 0
+        ctx.view["consent"] = (
+            await uow.session.execute(
+                select(Consent)
+                .where(Consent.identity_id == identity_id)
+                .order_by(Consent.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        ctx.view["submissions"] = list(
+            (
+                await uow.session.execute(
+                    select(Submission.code, Submission.status)
+                    .where(Submission.person_id == ctx.person.id)
+                    .order_by(Submission.id)
+                )
+            ).all()
+        )
+
+    def text(self, ctx: Ctx) -> str:
+        person = ctx.person
+        if person is None:
+            return "Bot chưa lưu dữ liệu cá nhân nào của bạn."
+        consent = ctx.view.get("consent")
+        agreed = (
+            f"phiên bản {consent.text_version}, lúc "
+            f"{consent.accepted_at.astimezone(ctx.now.tzinfo):%H:%M %d/%m/%Y}"
+            if consent
+            else "—"
+        )
+        submissions = (
+            ", ".join(
+                f"{code} ({STATUS_NAMES.get(status, status)})"
+                for code, status in ctx.view.get("submissions", [])
+            )
+            or "chưa có"
+        )
+        return "\n".join(
+            (
+                "Dữ liệu bot đang lưu về bạn:",
+                f"• Số điện thoại: {person.phone}",
+                f"• Họ và tên: {person.full_name or '—'}",
+                f"• Năm sinh: {person.birth_year or '—'}",
+                f"• Chức vụ: {person.position or '—'}",
+                f"• Nơi công tác: {person.workplace or '—'}",
+                f"• Đơn vị: {ctx.services.catalog.describe(person.unit_code)}",
+                f"• Tài khoản đã liên kết: {', '.join(sorted(ctx.view.get('identities', [])))}",
+                f"• Đồng ý xử lý dữ liệu: {agreed}",
+                f"• Sáng kiến đã gửi: {submissions}",
+                "Chọn mục cần sửa, hoặc gõ /xoa để rút lại đồng ý và xoá dữ liệu cá nhân.",
+            )
+        )
+
+    def options(self, ctx: Ctx) -> list[Option]:
+        if ctx.person is None:
+            return []
+        return [Option(f"Sửa {label}", f"edit:{name}") for name, (label, _p) in FIELDS.items()]
+
+    async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
+        _, _, name = value.partition("edit:")
+        if name not in FIELDS:
+            return await super().on_choice(ctx, value)
+        ctx.state["profile_field"] = name
+        return Goto("profile_field")
+
+
+class ProfileFieldStep(Step):
+    key = "profile_field"
+    back = "mydata"
+
+    def text(self, ctx: Ctx) -> str:
+        label, _parse = FIELDS[ctx.state.get("profile_field", "full_name")]
+        return f"Gửi {label} mới của bạn."
+
+    async def on_text(self, ctx: Ctx, text: str) -> Outcome:
+        name = ctx.state.get("profile_field", "")
+        if name not in FIELDS or ctx.person is None:
+            return Goto("mydata")
+        label, parse = FIELDS[name]
+        verdict = parse(ctx, text)
+        if isinstance(verdict, Rejected):
+            return Stay(verdict.message)
+        setattr(ctx.person, name, verdict.value)
+        ctx.person.updated_at = ctx.now
+        ctx.uow.audit.record(
+            ctx.now, "profile.corrected", person_id=ctx.person.id, detail={"field": name}
+        )
+        return Goto("mydata", f"Đã sửa {label}.")
+
+
+@dataclass(eq=False)
+class EraseConfirmStep(Step):
+    key: str = "erase_confirm"
+    expects: Expect = Expect.CHOICE
+
+    def text(self, ctx: Ctx) -> str:
+        return (
+            "Rút lại đồng ý và xoá dữ liệu cá nhân?\n"
+            "• Bị xoá: số điện thoại, họ tên, năm sinh, chức vụ, nơi công tác, liên kết tài "
+            "khoản Zalo/Telegram, bản nháp, nội dung bạn đã nhắn tổ hỗ trợ.\n"
+            "• Sáng kiến đã gửi được giữ ở dạng ẩn danh (không còn tên, năm sinh, chức vụ, "
+            "nơi công tác) để giữ số liệu thống kê của Chương trình.\n"
+            "Việc này không hoàn tác được."
+        )
+
+    def options(self, ctx: Ctx) -> list[Option]:
+        return [
+            Option("Có, xoá dữ liệu của tôi", "yes", YES_KEYS),
+            Option("Không, giữ lại", "no", NO_KEYS),
+        ]
+
+    async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
+        back = ctx.state.pop("erase_return", None) or "menu"
+        if value == "no":
+            return Goto(back, "Đã giữ nguyên dữ liệu của bạn.")
+        if value != "yes":
+            ctx.state["erase_return"] = back
+            return await super().on_choice(ctx, value)
+        await erase(ctx)
+        return Goto(
+            "consent",
+            "Đã rút lại đồng ý và xoá dữ liệu cá nhân của bạn. Cảm ơn bạn đã "
+            "tham gia Chương trình.",
+        )
+
+
+async def erase(ctx: Ctx) -> None:
+    """Withdraw consent on every linked account and erase or anonymise the person's data."""
+    session, now = ctx.uow.session, ctx.now
+    person = ctx.person
+    identity_ids = [ctx.identity.id] if ctx.identity else []
+    if person is not None:
+        identities = list(
+            (
+                await session.execute(
+                    select(ChannelIdentity).where(ChannelIdentity.person_id == person.id)
+                )
+            ).scalars()
+        )
+        identity_ids = sorted({*identity_ids, *(i.id for i in identities)})
+        for identity in identities:
+            await session.execute(
+                delete(Conversation).where(
+                    Conversation.channel == identity.channel,
+                    Conversation.chat_id == identity.external_id,
+                    Conversation.chat_id != ctx.inbound.chat_id,
+                )
+            )
+            identity.person_id = None
+        await session.execute(
+            update(Submission)
+            .where(Submission.person_id == person.id)
+            .values(
+                author_name=ERASED_NAME,
+                author_birth_year=0,
+                author_position="",
+                author_workplace="",
+            )
+        )
+        await session.execute(
+            update(TicketMessage)
+            .where(TicketMessage.person_id == person.id)
+            .values(text="[đã xoá]")
+        )
+        await session.execute(delete(LinkCode).where(LinkCode.person_id == person.id))
+        await session.execute(delete(RoleGrant).where(RoleGrant.person_id == person.id))
+        person.phone = f"erased-{person.id}"
+        person.full_name = person.position = person.workplace = None
+        person.birth_year = None
+        person.updated_at = now
+    await session.execute(
+        update(Consent)
+        .where(Consent.identity_id.in_(identity_ids), Consent.withdrawn_at.is_(None))
+        .values(withdrawn_at=now)
+    )
+    ctx.uow.audit.record(
+        now, "person.erased", person_id=person.id if person else None, channel=ctx.inbound.channel
+    )
+    keep = {k: ctx.state[k] for k in ("seen",) if k in ctx.state}
+    ctx.state.clear()
+    ctx.state.update(keep)
+    ctx.person, ctx.consented = None, False

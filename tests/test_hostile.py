@@ -1,0 +1,148 @@
+"""Hostile and odd input through every channel: answered in Vietnamese, nothing lost."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.app import App
+from bot.channels.console import line_to_inbound
+from bot.channels.zalo import ZaloChannel
+from bot.channels.zalo_client import ZaloClient
+from bot.dialogs.engine import SLOW_DOWN
+from bot.store.models import Conversation
+from tests.fakechat import FakeChat
+from tests.flow import fill_profile, login
+from tests.telegram_harness import TelegramUser
+
+CORPUS = yaml.safe_load((Path(__file__).parent / "data" / "hostile.yaml").read_text("utf-8"))
+TEXTS: list[str] = CORPUS["texts"] + ["x" * 10_000]
+VIETNAMESE = set("ạảãàáâậầấẩẫăắằặẳẵđêềếểễệôồốổỗộơờớởỡợưừứửữựýỳỷỹỵíìỉĩịúùủũụóòỏõọéèẻẽẹ")
+
+
+def vietnamese(text: str) -> bool:
+    return any(ch in VIETNAMESE for ch in text.lower())
+
+
+async def draft(app: App, channel: str, chat_id: str) -> dict:
+    async with AsyncSession(app.db) as session:
+        state = (
+            await session.execute(
+                select(Conversation.state).where(
+                    Conversation.channel == channel, Conversation.chat_id == chat_id
+                )
+            )
+        ).scalar_one()
+    return state.get("draft") or {}
+
+
+@pytest.mark.parametrize("step", ["birth_year", "unit", "title", "started_on", "attachments"])
+async def test_corpus_at_each_kind_of_step(app: App, step: str) -> None:
+    chat = FakeChat(app.engine, user_id=f"hostile-{step}")
+    await login(chat)
+    await chat.click("Nộp sáng kiến mới")
+    await chat.send("Nguyễn Văn Thử")
+    answers = {
+        "unit": ["1985", "Kỹ sư", "Công ty"],
+        "title": ["1985", "Kỹ sư", "Công ty", "ha noi", "Cán bộ công đoàn"],
+    }
+    answers["started_on"] = [*answers["title"], "Sáng kiến thử nghiệm", "Giải pháp kỹ thuật"]
+    answers["attachments"] = [
+        *answers["started_on"],
+        "01/10/2021",
+        "01/11/2021",
+        "Mô tả",
+        "không",
+        "không",
+        "Giám đốc",
+        "1/QĐ",
+        "01/12/2021",
+        "không",
+    ]
+    for answer in answers.get(step, []):
+        await chat.send(answer)
+    before = await draft(app, chat.channel, chat.user_id)
+    for text in TEXTS:
+        replies = await chat.deliver(chat._inbound(text=text))
+        assert replies and all(vietnamese(r.text) for r in replies), (step, text, replies)
+        assert "<script>" not in "".join(b.label for r in replies for b in r.buttons)
+    after = await draft(app, chat.channel, chat.user_id)
+    for key, value in before.items():
+        if key not in ("step",):
+            assert after.get(key) == value, (step, key)
+
+
+async def test_corpus_through_telegram_is_escaped(app: App) -> None:
+    user = TelegramUser(app.engine, user_id=4242)
+    await user.send("/start")
+    await user.press("Tôi đồng ý")
+    await user.send("0912 820 510")
+    for text in TEXTS:
+        await user.send(text)
+        assert "<script>" not in user.last.text and "<b>" not in user.last.text
+        assert len(user.last.text) <= 4096
+
+
+async def test_corpus_through_zalo(app: App) -> None:
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        import json
+
+        sent.append(json.loads(request.content)["text"])
+        return httpx.Response(200, json={"ok": True, "result": {"message_id": "m", "date": 1}})
+
+    client = ZaloClient("1:t", transport=httpx.MockTransport(handler), backoff=0)
+    channel = ZaloChannel(app.engine, client, 20 << 20, ("zdn.vn",))
+    for index, text in enumerate(TEXTS):
+        await channel.handle(
+            {
+                "event_name": "message.text.received",
+                "message": {
+                    "from": {"id": "z1"},
+                    "chat": {"id": "z1", "chat_type": "PRIVATE"},
+                    "message_id": f"h{index}",
+                    "text": text,
+                },
+            }
+        )
+        assert sent and all(len(part) <= 2000 for part in sent) and vietnamese(sent[-1])
+
+
+def test_console_translation_of_odd_lines(tmp_path: Path) -> None:
+    for text in TEXTS:
+        inbound = line_to_inbound(text, "u")
+        assert not isinstance(inbound, str) and inbound.text == text
+    assert "Không đọc được tệp" in str(line_to_inbound("/tep /no/such/file\x00", "u"))
+
+
+async def test_flooding_gets_a_polite_answer(db_url: str, make_settings, clock) -> None:  # type: ignore[no-untyped-def]
+    from bot.app import build_app
+
+    app = build_app(make_settings(db_url, rate_limit_per_minute=5), clock)
+    chat = FakeChat(app.engine, user_id="flood")
+    for _ in range(5):
+        await chat.send("chào")
+    assert chat.text != SLOW_DOWN
+    await chat.send("chào")
+    assert chat.text == SLOW_DOWN
+    await app.close()
+
+
+async def test_logs_carry_no_phone_numbers_or_message_texts(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    chat = FakeChat(app.engine, user_id="quiet")
+    await login(chat, "0912 820 510")
+    await chat.click("Nộp sáng kiến mới")
+    await fill_profile(chat, "Bí Mật Tên Riêng")
+    logged = caplog.text
+    for secret in ("0912820510", "912820510", "Bí Mật Tên Riêng", "Bệnh viện Đa khoa"):
+        assert secret not in logged
