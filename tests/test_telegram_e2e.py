@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import sqlite3
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,8 +12,8 @@ import pytest
 
 from tests.fake_telegram import FakePerson, FakeTelegram
 from tests.flow import DESCRIPTION, PDF_BYTES
+from tests.processes import free_port, start_bot, stop_bot, wait_healthy
 
-ROOT = Path(__file__).resolve().parent.parent
 JPEG_BYTES = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x01" * 200
 SECRET = "s3cret-Token_for-tests"
 
@@ -29,43 +26,17 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
     await server.stop()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def start_bot(
+async def start_telegram_bot(
     args: list[str], server: FakeTelegram, tmp_path: Path, **env: str
 ) -> asyncio.subprocess.Process:
-    environment = {
-        **os.environ,
-        "SANGKIEN_TELEGRAM_TOKEN": server.token,
-        "SANGKIEN_TELEGRAM_API_BASE": server.base_url,
-        "SANGKIEN_TELEGRAM_POLLING_TIMEOUT": "2",
-        "SANGKIEN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-        "SANGKIEN_FILES_DIR": str(tmp_path / "files"),
-        "SANGKIEN_NOW": "2022-03-01T09:00",
-        "SANGKIEN_LOG_LEVEL": "INFO",
+    return await start_bot(
+        args,
+        tmp_path,
+        SANGKIEN_TELEGRAM_TOKEN=server.token,
+        SANGKIEN_TELEGRAM_API_BASE=server.base_url,
+        SANGKIEN_TELEGRAM_POLLING_TIMEOUT="2",
         **env,
-    }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        *args,
-        cwd=ROOT,
-        env=environment,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
     )
-
-
-async def stop_bot(process: asyncio.subprocess.Process) -> str:
-    if process.returncode is None:
-        process.terminate()
-    _out, err = await asyncio.wait_for(process.communicate(), 30)
-    return err.decode()
 
 
 async def full_submission(person: FakePerson, server: FakeTelegram) -> None:
@@ -115,7 +86,7 @@ def stored(tmp_path: Path) -> tuple[tuple[str, str, str], list[str]]:
 
 
 async def test_polling_mode_end_to_end(telegram: FakeTelegram, tmp_path: Path) -> None:
-    process = await start_bot(["run", "telegram"], telegram, tmp_path)
+    process = await start_telegram_bot(["run", "telegram"], telegram, tmp_path)
     person = FakePerson(telegram, 42)
     try:
         await full_submission(person, telegram)
@@ -143,7 +114,7 @@ async def test_polling_mode_end_to_end(telegram: FakeTelegram, tmp_path: Path) -
 async def test_webhook_mode_end_to_end(telegram: FakeTelegram, tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram/webhook"
-    process = await start_bot(
+    process = await start_telegram_bot(
         ["serve", "--port", str(port)],
         telegram,
         tmp_path,
@@ -180,15 +151,3 @@ async def test_webhook_mode_end_to_end(telegram: FakeTelegram, tmp_path: Path) -
     assert stored(tmp_path)[0][0] == "SK-2022-000001"
     with sqlite3.connect(tmp_path / "bot.db") as conn:
         assert conn.execute("select count(*) from submission").fetchone() == (1,)
-
-
-async def wait_healthy(http: aiohttp.ClientSession, port: int) -> None:
-    for _ in range(200):
-        try:
-            async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                if response.status == 200 and (await response.json())["status"] == "ok":
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError("the webhook server did not come up")

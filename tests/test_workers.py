@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.store.models import Conversation, Submission
 from tests.fake_telegram import FakeTelegram
-from tests.test_telegram_e2e import SECRET, free_port, start_bot, stop_bot, wait_healthy
+from tests.processes import free_port, stop_bot, wait_healthy
+from tests.test_telegram_e2e import SECRET, start_telegram_bot
 
 pytestmark = pytest.mark.postgres
 CHATS = 6
@@ -66,7 +67,7 @@ async def test_two_workers_share_chats_exactly_once(
 ) -> None:
     ports = [free_port(), free_port()]
     workers = [
-        await start_bot(
+        await start_telegram_bot(
             ["serve", "--port", str(port)],
             telegram,
             tmp_path,

@@ -12,9 +12,8 @@ import pytest
 
 from tests.fake_zalo import FakeZalo, FakeZaloPerson
 from tests.flow import DESCRIPTION
-from tests.test_telegram_e2e import free_port, stop_bot, wait_healthy
+from tests.processes import free_port, start_bot, stop_bot, wait_healthy
 
-ROOT = Path(__file__).resolve().parent.parent
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x03" * 500
 SECRET = "zalo-webhook-secret-123"
 
@@ -27,32 +26,16 @@ async def zalo() -> AsyncIterator[FakeZalo]:
     await server.stop()
 
 
-async def start_bot(
+async def start_zalo_bot(
     args: list[str], server: FakeZalo, tmp_path: Path, **env: str
 ) -> asyncio.subprocess.Process:
-    import os
-    import sys
-
-    environment = {
-        **os.environ,
-        "SANGKIEN_ZALO_TOKEN": server.token,
-        "SANGKIEN_ZALO_API_BASE": server.base_url,
-        "SANGKIEN_ZALO_MEDIA_HOSTS": "127.0.0.1",
-        "SANGKIEN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-        "SANGKIEN_FILES_DIR": str(tmp_path / "files"),
-        "SANGKIEN_NOW": "2022-03-01T09:00",
-        "SANGKIEN_LOG_LEVEL": "INFO",
+    return await start_bot(
+        args,
+        tmp_path,
+        SANGKIEN_ZALO_TOKEN=server.token,
+        SANGKIEN_ZALO_API_BASE=server.base_url,
+        SANGKIEN_ZALO_MEDIA_HOSTS="127.0.0.1",
         **env,
-    }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        *args,
-        cwd=ROOT,
-        env=environment,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
     )
 
 
@@ -98,7 +81,7 @@ def stored(tmp_path: Path) -> tuple[tuple[str, str, int], list[str]]:
 
 
 async def test_polling_mode_end_to_end(zalo: FakeZalo, tmp_path: Path) -> None:
-    process = await start_bot(["run", "zalo"], zalo, tmp_path)
+    process = await start_zalo_bot(["run", "zalo"], zalo, tmp_path)
     person = FakeZaloPerson(zalo, "704aebb9aff246ac1fe3")
     try:
         await full_submission(person, zalo)
@@ -119,7 +102,7 @@ async def test_webhook_mode_end_to_end(zalo: FakeZalo, tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/zalo/webhook"
     zalo.flat_webhook_bodies = True
-    process = await start_bot(
+    process = await start_zalo_bot(
         ["serve", "--port", str(port)],
         zalo,
         tmp_path,

@@ -160,6 +160,11 @@ class Step:
         return await self.on_text(ctx, phone)
 
 
+def notice_here(step: Step | None, text: str) -> Outcome:
+    """A command's answer shown above the current screen (or alone, outside any step)."""
+    return Goto(step.key, text) if step else Stay(text)
+
+
 CommandHandler = Callable[[Ctx, "Step | None"], Awaitable[Outcome]]
 DB_ERRORS = (OperationalError, DBAPIError, PoolTimeout, ConnectionError, OSError)
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.dialogs.account import ConsentStep, PhoneStep
-from bot.dialogs.engine import CommandHandler, Ctx, Engine, Goto, Outcome, Services, Step
+from bot.dialogs.engine import (
+    CommandHandler,
+    Ctx,
+    Engine,
+    Goto,
+    Outcome,
+    Services,
+    Step,
+    notice_here,
+)
 from bot.dialogs.helpdesk import (
     answer_command,
     block_command,
@@ -90,7 +99,7 @@ async def _mine(ctx: Ctx, step: Step | None) -> Outcome:
 async def _back(ctx: Ctx, step: Step | None) -> Outcome:
     if step is not None and step.can_go_back(ctx):
         return await step.on_back(ctx)
-    return Goto(step.key if step else "menu", "Bước này không có bước trước.")
+    return notice_here(step, "Bước này không có bước trước.")
 
 
 def _sync(handler: Callable[[Ctx], Outcome]) -> CommandHandler:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot import support
 from bot.access import HELPER, Scope, scope_of
-from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step
+from bot.dialogs.engine import Ctx, Outcome, Stay, Step, notice_here
 from bot.store.models import SupportTicket
 from rules.fields import parse_long_text
 from rules.text import clean
@@ -16,10 +16,6 @@ BLOCKED = "Tin nhắn của bạn hiện không được chuyển tới tổ h�
 NOT_FOUND = "Không tìm thấy phiếu này, hoặc phiếu nằm ngoài phạm vi bạn được phân quyền."
 NEED_LOGIN = "Vui lòng đăng nhập (gõ /start) trước khi hỏi tư vấn viên."
 DENIED = "Lệnh này dành cho tổ hỗ trợ sáng kiến được phân quyền."
-
-
-def _here(step: Step | None, text: str) -> Outcome:
-    return Goto(step.key, text) if step else Stay(text)
 
 
 def _context(ctx: Ctx) -> str | None:
@@ -83,7 +79,7 @@ async def _ticket_arg(
     person_id = ctx.person.id if ctx.person else None
     if not scope:
         ctx.uow.audit.record(ctx.now, "access.denied", person_id=person_id, subject=action)
-        return _here(step, DENIED)
+        return notice_here(step, DENIED)
     _command, _, rest = clean(ctx.inbound.text or "").partition(" ")
     number, _, text = rest.partition(" ")
     ticket_id = support.parse_ticket(number) if number else None
@@ -98,7 +94,7 @@ async def _ticket_arg(
             subject=action,
             detail={"ticket": number[:20]},
         )
-        return _here(step, NOT_FOUND + f" Cú pháp: {action} HT-000123 …")
+        return notice_here(step, NOT_FOUND + f" Cú pháp: {action} HT-000123 …")
     return scope, ticket, text
 
 
@@ -109,19 +105,19 @@ async def answer_command(ctx: Ctx, step: Step | None) -> Outcome:
     _scope, ticket, text = loaded
     code = support.ticket_code(ticket.id)
     if ticket.status == support.CLOSED:
-        return _here(step, f"Phiếu {code} đã đóng.")
+        return notice_here(step, f"Phiếu {code} đã đóng.")
     canned = ctx.services.campaign.canned
     if text.startswith("#") and text[1:].isdigit():
         index = int(text[1:]) - 1
         if not 0 <= index < len(canned):
-            return _here(step, f"Không có mẫu số {text[1:]}. Gõ /mau để xem các mẫu.")
+            return notice_here(step, f"Không có mẫu số {text[1:]}. Gõ /mau để xem các mẫu.")
         text = canned[index]
     verdict = parse_long_text(text, "câu trả lời", 2000)
     if isinstance(verdict, Rejected):
-        return _here(step, verdict.message)
+        return notice_here(step, verdict.message)
     assert ctx.person is not None
     await support.answer(ctx.uow, ticket, ctx.person.id, verdict.value, ctx.now)
-    return _here(step, f"Đã gửi câu trả lời cho phiếu {code}.")
+    return notice_here(step, f"Đã gửi câu trả lời cho phiếu {code}.")
 
 
 async def claim_command(ctx: Ctx, step: Step | None) -> Outcome:
@@ -131,9 +127,9 @@ async def claim_command(ctx: Ctx, step: Step | None) -> Outcome:
     _scope, ticket, _text = loaded
     assert ctx.person is not None
     if ticket.status == support.CLOSED:
-        return _here(step, f"Phiếu {support.ticket_code(ticket.id)} đã đóng.")
+        return notice_here(step, f"Phiếu {support.ticket_code(ticket.id)} đã đóng.")
     ticket.status, ticket.claimed_by = support.CLAIMED, ctx.person.id
-    return _here(step, f"Bạn đã nhận xử lý phiếu {support.ticket_code(ticket.id)}.")
+    return notice_here(step, f"Bạn đã nhận xử lý phiếu {support.ticket_code(ticket.id)}.")
 
 
 async def close_command(ctx: Ctx, step: Step | None) -> Outcome:
@@ -143,7 +139,7 @@ async def close_command(ctx: Ctx, step: Step | None) -> Outcome:
     _scope, ticket, _text = loaded
     assert ctx.person is not None
     await support.close(ctx.uow, ticket, ctx.person.id, ctx.now)
-    return _here(step, f"Đã đóng phiếu {support.ticket_code(ticket.id)}.")
+    return notice_here(step, f"Đã đóng phiếu {support.ticket_code(ticket.id)}.")
 
 
 async def block_command(ctx: Ctx, step: Step | None) -> Outcome:
@@ -158,7 +154,7 @@ async def block_command(ctx: Ctx, step: Step | None) -> Outcome:
         ctx.now, "person.blocked", person_id=ctx.person.id, subject=support.ticket_code(ticket.id)
     )
     await support.close(ctx.uow, ticket, ctx.person.id, ctx.now)
-    return _here(
+    return notice_here(
         step,
         f"Đã chặn người hỏi phiếu {support.ticket_code(ticket.id)}; tin nhắn "
         "của họ sẽ không được chuyển tới tổ hỗ trợ.",
@@ -174,10 +170,10 @@ async def queue_command(ctx: Ctx, step: Step | None) -> Outcome:
             person_id=ctx.person.id if ctx.person else None,
             subject="/ve",
         )
-        return _here(step, DENIED)
+        return notice_here(step, DENIED)
     tickets = await support.open_in_scope(ctx.uow, ctx.services.catalog, scope)
     if not tickets:
-        return _here(step, "Không có câu hỏi nào đang mở trong phạm vi của bạn.")
+        return notice_here(step, "Không có câu hỏi nào đang mở trong phạm vi của bạn.")
     lines = ["Câu hỏi đang mở (cũ nhất trước):"]
     for ticket in tickets:
         waited = _minutes(ctx.now - ticket.created_at)
@@ -186,18 +182,18 @@ async def queue_command(ctx: Ctx, step: Step | None) -> Outcome:
             f"• {support.ticket_code(ticket.id)} · {state} · {waited} · "
             f"{ctx.services.catalog.describe(ticket.unit_code)}"
         )
-    return _here(step, "\n".join(lines))
+    return notice_here(step, "\n".join(lines))
 
 
 async def canned_command(ctx: Ctx, step: Step | None) -> Outcome:
     if not await _helper_scope(ctx):
-        return _here(step, DENIED)
+        return notice_here(step, DENIED)
     canned = ctx.services.campaign.canned
     if not canned:
-        return _here(step, "Chưa có câu trả lời mẫu.")
+        return notice_here(step, "Chưa có câu trả lời mẫu.")
     lines = ["Câu trả lời mẫu (gửi bằng /tl HT-000123 #số):"]
     lines += [f"#{i}. {text}" for i, text in enumerate(canned, 1)]
-    return _here(step, "\n".join(lines))
+    return notice_here(step, "\n".join(lines))
 
 
 def _minutes(waited: timedelta) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.access import DENIED, OFFICER, OUT_OF_SCOPE, SEES_PHONES, Scope, scope_of
-from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step
+from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step, notice_here
 from bot.dialogs.submission import draft_from, summary_card
 from bot.dialogs.types import Expect, Option, OutgoingFile
 from bot.review import (
@@ -17,7 +17,7 @@ from bot.review import (
 )
 from bot.stats.export import export
 from bot.stats.report import format_stats
-from bot.stats.views import Period, stats
+from bot.stats.views import Period, Stats, stats
 from bot.store.counters import ALL
 from bot.store.models import Submission
 from rules.dates import parse_date
@@ -44,7 +44,7 @@ async def _deny(ctx: Ctx, step: Step | None, action: str, message: str = DENIED)
     ctx.uow.audit.record(
         ctx.now, "access.denied", person_id=person_id, channel=ctx.inbound.channel, subject=action
     )
-    return Goto(step.key, message) if step else Stay(message)
+    return notice_here(step, message)
 
 
 async def _officer_scope(ctx: Ctx) -> Scope:
@@ -228,35 +228,35 @@ async def _scoped(ctx: Ctx, step: Step | None, action: str) -> tuple[Scope, str,
     if isinstance(parsed, str):
         if parsed == OUT_OF_SCOPE:
             return await _deny(ctx, step, action, OUT_OF_SCOPE)
-        return Goto(step.key, parsed) if step else Stay(parsed)
+        return notice_here(step, parsed)
     return scope, *parsed
 
 
-async def stats_command(ctx: Ctx, step: Step | None) -> Outcome:
-    scoped = await _scoped(ctx, step, "/stats")
+async def _figures(ctx: Ctx, step: Step | None, action: str) -> Stats | Outcome:
+    scoped = await _scoped(ctx, step, action)
     if not isinstance(scoped, tuple):
         return scoped
     _scope, unit, period = scoped
-    figures = await stats(
-        ctx.uow.session, ctx.services.campaign, ctx.services.catalog, unit, period
-    )
-    return Goto(step.key if step else "menu", format_stats(figures))
+    return await stats(ctx.uow.session, ctx.services.campaign, ctx.services.catalog, unit, period)
+
+
+async def stats_command(ctx: Ctx, step: Step | None) -> Outcome:
+    figures = await _figures(ctx, step, "/stats")
+    if not isinstance(figures, Stats):
+        return figures
+    return notice_here(step, format_stats(figures))
 
 
 async def chart_command(ctx: Ctx, step: Step | None) -> Outcome:
-    scoped = await _scoped(ctx, step, "/bieudo")
-    if not isinstance(scoped, tuple):
-        return scoped
-    _scope, unit, period = scoped
-    figures = await stats(
-        ctx.uow.session, ctx.services.campaign, ctx.services.catalog, unit, period
-    )
+    figures = await _figures(ctx, step, "/bieudo")
+    if not isinstance(figures, Stats):
+        return figures
     from bot.stats.chart import render_png  # matplotlib is slow to import; only when asked
 
     digest = await ctx.services.files.put(render_png(figures), "png")
     path = str(ctx.services.files.path_for(digest, "png"))
     ctx.view["files"] = [OutgoingFile(path, "bieu-do.png", "image/png", photo=True)]
-    return Goto(step.key if step else "menu", f"Biểu đồ: {figures.scope_label}.")
+    return notice_here(step, f"Biểu đồ: {figures.scope_label}.")
 
 
 async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
@@ -294,4 +294,4 @@ async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
         ),
         OutgoingFile(str(store.path_for(csv, "csv")), "tong-hop-sang-kien.csv", "text/csv"),
     ]
-    return Goto(step.key if step else "menu", f"Bảng tổng hợp: {label}, {files.rows} sáng kiến.")
+    return notice_here(step, f"Bảng tổng hợp: {label}, {files.rows} sáng kiến.")

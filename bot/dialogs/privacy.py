@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step
+from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step, notice_here
 from bot.dialogs.types import NO_KEYS, YES_KEYS, Expect, Option
 from bot.review import STATUS_NAMES
 from bot.store.models import (
@@ -24,6 +24,7 @@ from rules import fields as rf
 from rules.verdict import Rejected, Verdict
 
 ERASED_NAME = "Đã ẩn danh"
+NOTHING_STORED = "Bot chưa lưu dữ liệu cá nhân nào của bạn."
 Parse = Callable[[Ctx, str], Verdict[Any]]
 
 
@@ -40,16 +41,12 @@ FIELDS: dict[str, tuple[str, Parse]] = {
 
 
 async def my_data_command(ctx: Ctx, step: Step | None) -> Outcome:
-    return (
-        Goto("mydata")
-        if ctx.person
-        else Goto(step.key if step else "menu", "Bot chưa lưu dữ liệu cá nhân nào của bạn.")
-    )
+    return Goto("mydata") if ctx.person else notice_here(step, NOTHING_STORED)
 
 
 async def erase_command(ctx: Ctx, step: Step | None) -> Outcome:
     if ctx.identity is None or not ctx.consented:
-        return Goto(step.key if step else "consent", "Bot chưa lưu dữ liệu cá nhân nào của bạn.")
+        return notice_here(step, NOTHING_STORED)
     ctx.state["erase_return"] = step.key if step else "menu"
     return Goto("erase_confirm")
 
@@ -94,7 +91,7 @@ class MyDataStep(Step):
     def text(self, ctx: Ctx) -> str:
         person = ctx.person
         if person is None:
-            return "Bot chưa lưu dữ liệu cá nhân nào của bạn."
+            return NOTHING_STORED
         consent = ctx.view.get("consent")
         agreed = (
             f"phiên bản {consent.text_version}, lúc "

@@ -1,0 +1,61 @@
+"""Starting and stopping the real bot process for end-to-end tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def start_bot(args: list[str], tmp_path: Path, **env: str) -> asyncio.subprocess.Process:
+    """`python -m bot.cli ARGS` with a SQLite file in tmp_path unless env says otherwise."""
+    environment = {
+        **os.environ,
+        "SANGKIEN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        "SANGKIEN_FILES_DIR": str(tmp_path / "files"),
+        "SANGKIEN_NOW": "2022-03-01T09:00",
+        "SANGKIEN_LOG_LEVEL": "INFO",
+        **env,
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        *args,
+        cwd=ROOT,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def stop_bot(process: asyncio.subprocess.Process) -> str:
+    """Stop it as an operator would (SIGTERM) and return what it logged."""
+    if process.returncode is None:
+        process.terminate()
+    _out, err = await asyncio.wait_for(process.communicate(), 30)
+    return err.decode()
+
+
+async def wait_healthy(http: aiohttp.ClientSession, port: int) -> None:
+    for _ in range(200):
+        try:
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                if response.status == 200 and (await response.json())["status"] == "ok":
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.1)
+    raise AssertionError("the webhook server did not come up")
