@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -70,4 +71,6 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         helper_groups=settings.helper_groups,
         rate_limit_per_minute=settings.rate_limit_per_minute,
     )
-    return App(settings, db, sessions, build_engine(lambda: UnitOfWork(sessions), services))
+    lock = asyncio.Lock() if db.dialect.name == "sqlite" else None
+    engine = build_engine(lambda: UnitOfWork(sessions, lock), services)
+    return App(settings, db, sessions, engine)

@@ -230,13 +230,9 @@ class Engine:
         return len(recent) >= limit
 
     async def _load_identity(self, ctx: Ctx) -> None:
-        identity = await ctx.uow.people.identity(ctx.inbound.channel, ctx.inbound.user_id)
-        ctx.identity = identity
-        if identity is None:
-            return
-        ctx.consented = await ctx.uow.people.has_consent(identity.id)
-        if identity.person_id is not None and ctx.consented:
-            ctx.person = await ctx.uow.people.person(identity.person_id)
+        ctx.identity, ctx.consented, ctx.person = await ctx.uow.people.login_of(
+            ctx.inbound.channel, ctx.inbound.user_id
+        )
 
     def gate(self, ctx: Ctx) -> str | None:
         if not ctx.consented:

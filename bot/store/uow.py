@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -100,13 +101,28 @@ class People:
         await self._session.flush()
         return identity
 
-    async def has_consent(self, identity_id: int) -> bool:
-        found = await self._session.scalar(
+    async def login_of(
+        self, channel: str, external_id: str
+    ) -> tuple[ChannelIdentity | None, bool, Person | None]:
+        """The identity, whether it holds a live consent, and its person, in one query."""
+        consented = (
             select(Consent.id)
-            .where(Consent.identity_id == identity_id, Consent.withdrawn_at.is_(None))
-            .limit(1)
+            .where(Consent.identity_id == ChannelIdentity.id, Consent.withdrawn_at.is_(None))
+            .exists()
         )
-        return found is not None
+        row = (
+            await self._session.execute(
+                select(ChannelIdentity, Person, consented)
+                .outerjoin(Person, Person.id == ChannelIdentity.person_id)
+                .where(
+                    ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
+                )
+            )
+        ).first()
+        if row is None:
+            return None, False, None
+        identity, person, has_consent = row
+        return identity, bool(has_consent), person if has_consent else None
 
     async def add_consent(
         self, identity_id: int, text_version: str, text_sha256: str, now: datetime
@@ -417,10 +433,16 @@ class Audit:
 class UnitOfWork:
     """`async with uow:` opens a transaction; leaving without `commit()` rolls back."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], writer_lock: asyncio.Lock | None = None
+    ) -> None:
         self._sessions = sessions
+        self._lock = writer_lock
 
     async def __aenter__(self) -> UnitOfWork:
+        if self._lock is not None:
+            # SQLite has one writer: queue here instead of in SQLite's sleeping busy handler.
+            await self._lock.acquire()
         self.session = self._sessions()
         self.conversations = Conversations(self.session)
         self.people = People(self.session)
@@ -441,6 +463,8 @@ class UnitOfWork:
             await self.session.rollback()
         finally:
             await self.session.close()
+            if self._lock is not None:
+                self._lock.release()
 
     async def commit(self) -> None:
         await self.session.commit()
