@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.dialogs.engine import Engine, Services
 from bot.dialogs.flows import build_engine
 from bot.files import FileStore
+from bot.links import FileLinks
 from bot.store.db import make_engine, make_sessionmaker
 from bot.store.uow import UnitOfWork
 from rules.campaigns import Campaign, CampaignError, load_campaigns
@@ -47,6 +48,12 @@ def make_clock(settings: Settings) -> Clock:
     return FixedClock(parse_now(settings.now)) if settings.now else SystemClock()
 
 
+def _links(settings: Settings) -> FileLinks | None:
+    if settings.public_url and settings.link_secret:
+        return FileLinks(settings.public_url, settings.link_secret.get_secret_value())
+    return None
+
+
 @dataclass(slots=True)
 class App:
     settings: Settings
@@ -70,6 +77,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         max_file_bytes=settings.max_file_bytes,
         helper_groups=settings.helper_groups,
         rate_limit_per_minute=settings.rate_limit_per_minute,
+        links=_links(settings),
     )
     lock = asyncio.Lock() if db.dialect.name == "sqlite" else None
     engine = build_engine(lambda: UnitOfWork(sessions, lock), services)

@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         default=60, description="messages one chat may send per minute; 0 turns the limit off"
     )
 
+    public_url: str | None = Field(
+        default=None, description="the HTTPS address of `serve`, for download links on Zalo"
+    )
+    link_secret: SecretStr | None = None
+
     host: str = "127.0.0.1"
     port: int = 8080
 

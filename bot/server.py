@@ -9,6 +9,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from aiohttp import web
 from sqlalchemy import text
@@ -130,6 +131,29 @@ def build_web_app(app: App) -> web.Application:
         return web.json_response({"status": "ok"})
 
     web_app.router.add_get("/healthz", healthz)
+    links = app.engine.services.links
+    if links is not None:
+        files_dir = app.engine.services.files.root
+        clock = app.engine.services.clock
+
+        async def download(request: web.Request) -> web.StreamResponse:
+            stored = request.match_info["stored"]
+            query = request.query
+            if not links.verify(
+                stored,
+                query.get("name", ""),
+                query.get("exp", ""),
+                query.get("sig", ""),
+                clock.now(),
+            ):
+                return web.Response(status=403, text="Đường dẫn không hợp lệ hoặc đã hết hạn.")
+            path = files_dir / stored[:2] / stored
+            if not path.is_file():
+                return web.Response(status=404)
+            disposition = f"attachment; filename*=UTF-8''{quote(query['name'])}"
+            return web.FileResponse(path, headers={"Content-Disposition": disposition})
+
+        web_app.router.add_get("/files/{stored}", download)
     hooks: list[tuple[Hook, Hook, tuple[str, Sender]]] = []
     if settings.telegram_token is not None:
         hooks.append(_mount_telegram(app, web_app))

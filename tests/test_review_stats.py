@@ -347,3 +347,78 @@ def test_chart_renders_without_data(app: App) -> None:
 
     empty = Stats(app.engine.services.campaign, "*", "Toàn quốc", Period())
     assert render_png(empty)[:4] == b"\x89PNG"
+
+
+async def test_goals_give_progress_and_participation(
+    db_url: str,
+    make_settings,
+    clock: FixedClock,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    from bot.app import build_app
+    from bot.config import ROOT
+
+    text = (
+        (ROOT / "campaigns.yaml")
+        .read_text(encoding="utf-8")
+        .replace("    goals: {}", "    goals: {t24: {target: 10, members: 100}}", 1)
+    )
+    campaigns = tmp_path / "campaigns.yaml"
+    campaigns.write_text(text, encoding="utf-8")
+    app = build_app(make_settings(db_url, campaigns_file=campaigns), clock)
+    await seed(app)
+    bac_giang = await figures(app, "t24")
+    assert (bac_giang.target, bac_giang.members) == (10, 100)
+    from bot.stats.report import format_stats
+
+    report = format_stats(bac_giang)
+    assert "Chỉ tiêu: 10 – đạt 50,0%" in report
+    assert "Tỷ lệ tham gia: 3,0% của 100 đoàn viên" in report
+    await app.close()
+
+
+async def test_files_travel_as_signed_links_on_zalo(
+    db_url: str,
+    make_settings,
+    clock: FixedClock,  # type: ignore[no-untyped-def]
+) -> None:
+    from urllib.parse import urlsplit
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.app import build_app
+    from bot.channels.zalo import render
+    from bot.server import build_web_app
+
+    app = build_app(
+        make_settings(
+            db_url,
+            public_url="https://bot.example.vn",
+            link_secret="s" * 32,
+            zalo_token="1:zalo",
+            zalo_webhook_secret="z" * 16,
+        ),
+        clock,
+    )
+    await seed(app)
+    boss = await officer(app, clock, "t24")
+    await boss.send("/xuat")
+    xlsx, _csv = boss.last.files
+    assert xlsx.url and xlsx.url.startswith("https://bot.example.vn/files/")
+    assert xlsx.url in "\n".join(render(boss.last))
+    link = urlsplit(xlsx.url)
+    client = TestClient(TestServer(build_web_app(app)))
+    await client.start_server()
+    try:
+        ok = await client.get(f"{link.path}?{link.query}")
+        assert ok.status == 200 and await ok.read() == Path(xlsx.path).read_bytes()
+        assert "tong-hop-sang-kien.xlsx" in ok.headers["Content-Disposition"]
+        forged = await client.get(f"{link.path}?{link.query.replace('sig=', 'sig=0')}")
+        assert forged.status == 403
+        clock.set(clock.now() + timedelta(days=2))
+        expired = await client.get(f"{link.path}?{link.query}")
+        assert expired.status == 403
+        escape = await client.get("/files/..%2F..%2Fetc%2Fpasswd?name=x&exp=9999999999&sig=0")
+        assert escape.status in (403, 404)
+    finally:
+        await client.close()

@@ -212,3 +212,82 @@ async def test_commands_are_registered_in_vietnamese(app: App) -> None:
     commands = {c.command: c.description for c in call.commands}
     assert {"start", "menu", "huy", "tieptuc", "hotro"} <= set(commands)
     assert commands["huy"] == "Huỷ bản nháp"
+
+
+async def test_officer_files_arrive_as_photo_and_documents(app: App) -> None:
+    from aiogram.methods import SendDocument, SendPhoto
+
+    from bot import admin
+    from bot.clock import SystemClock
+
+    user = TelegramUser(app.engine, user_id=888)
+    await login(user)
+    await admin.grant(app, SystemClock(), "officer", "0912820510", "t24", revoke=False)
+    await user.send("/bieudo")
+    assert len(user.sent(SendPhoto)) == 1
+    await user.send("/xuat")
+    names = [d.document.filename for d in user.sent(SendDocument)]
+    assert names == ["tong-hop-sang-kien.xlsx", "tong-hop-sang-kien.csv"]
+
+
+async def test_helpers_group_reply_answers_the_ticket(app: App) -> None:
+    from sqlalchemy import select as sql_select
+
+    from bot import admin
+    from bot.clock import SystemClock
+    from bot.outbox import OutboxDeliverer
+    from bot.store.models import Outbox
+
+    app.engine.services.helper_groups["*"] = "-100500"
+    helper = TelegramUser(app.engine, user_id=901)
+    await login(helper)
+    await admin.grant(app, SystemClock(), "helper", "0912820510", "*", revoke=False)
+    asker = TelegramUser(app.engine, user_id=902)
+    await asker.send("/start")
+    await asker.press("Tôi đồng ý")
+    await asker.send("0987 654 321")
+    await asker.send("/hotro")
+    await asker.send("Tôi không tìm thấy công ty của mình trong danh sách")
+    group = {"id": -100500, "type": "supergroup", "title": "Tổ hỗ trợ"}
+    outbox = OutboxDeliverer(app.sessions, SystemClock(), {"telegram": helper.channel.send})
+    assert await outbox.flush() == 2  # the helper, and the helpers' group of the unit
+    [notice] = [m for m in helper.sent() if str(m.chat_id) == "-100500"]
+    await helper.feed(
+        {
+            "message": {
+                "message_id": 77,
+                "date": 0,
+                "chat": group,
+                "from": helper.user,
+                "text": "Bạn chọn chính đơn vị cấp tỉnh nhé.",
+                "reply_to_message": {
+                    "message_id": 1000 + helper.sent().index(notice),
+                    "date": 0,
+                    "chat": group,
+                    "text": notice.text,
+                },
+            }
+        }
+    )
+    async with AsyncSession(app.db) as session:
+        texts = [
+            row.payload["text"]
+            for row in (
+                await session.execute(sql_select(Outbox).where(Outbox.chat_id == "902"))
+            ).scalars()
+        ]
+    assert any("Bạn chọn chính đơn vị cấp tỉnh" in text for text in texts)
+    assert helper.sent()[-1].text == "Đã gửi câu trả lời cho phiếu HT-000001."
+    before = len(helper.sent())
+    await helper.feed(
+        {
+            "message": {
+                "message_id": 78,
+                "date": 0,
+                "chat": group,
+                "from": helper.user,
+                "text": "chào cả nhóm",
+            }
+        }
+    )
+    assert len(helper.sent()) == before  # plain group chatter gets no answer

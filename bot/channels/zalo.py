@@ -95,8 +95,12 @@ def render(reply: Reply) -> list[str]:
             lines.append(f"Trả lời {_or(numbers)} hoặc gõ tên mục.")
     if reply.files:
         lines.append("")
-        lines += [f"📎 {file.name}" for file in reply.files]
-        lines.append(FILES_ELSEWHERE)
+        lines += [
+            f"📎 {file.name}: {file.url}" if file.url else f"📎 {file.name}"
+            for file in reply.files
+        ]
+        if not all(file.url for file in reply.files):
+            lines.append(FILES_ELSEWHERE)
     if reply.expects is Expect.FILE:
         lines.append(FILE_HINT)
     elif reply.expects is Expect.PHONE:

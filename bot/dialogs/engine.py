@@ -30,9 +30,11 @@ from bot.dialogs.types import (
     Inbound,
     IncomingFile,
     Option,
+    OutgoingFile,
     Reply,
 )
 from bot.files import FileStore
+from bot.links import FileLinks
 from bot.store.models import ChannelIdentity, Person
 from bot.store.uow import UnitOfWork, VersionConflict
 from bot.support import relayed
@@ -86,6 +88,7 @@ class Services:
     max_file_bytes: int
     helper_groups: dict[str, str] = field(default_factory=dict)
     rate_limit_per_minute: int = 0
+    links: FileLinks | None = None
 
 
 @dataclass(slots=True)
@@ -364,11 +367,18 @@ class Engine:
             return gate
         return target
 
+    def _linked(self, ctx: Ctx) -> tuple[OutgoingFile, ...]:
+        links = self.services.links
+        files: list[OutgoingFile] = ctx.view.get("files", [])
+        if links is None:
+            return tuple(files)
+        return tuple(replace(f, url=links.url_for(f.path, f.name, ctx.now)) for f in files)
+
     async def _render(
         self, ctx: Ctx, step: Step | None, *, notice: str | None = None, message: str | None = None
     ) -> Reply:
         if step is None:
-            return Reply(message or "", files=tuple(ctx.view.get("files", ())))
+            return Reply(message or "", files=self._linked(ctx))
         await step.prepare(ctx)
         options = step.options(ctx)
         page = ctx.state.get("page", 0)
@@ -397,7 +407,7 @@ class Engine:
             text += f"\n(Trang {page + 1}/{pages})"
         keys = {k for option in visible for k in option.keys}
         yes_no = YES_KEYS[0] in keys and NO_KEYS[0] in keys
-        files = tuple(ctx.view.get("files", ()))
+        files = self._linked(ctx)
         return Reply(text, buttons, step.expects, ctx.view.get("alert"), yes_no, files)
 
 

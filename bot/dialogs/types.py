@@ -63,6 +63,7 @@ class OutgoingFile:
     name: str
     mime: str
     photo: bool = False
+    url: str | None = None  # a signed download link, where `serve` is public
 
 
 @dataclass(frozen=True, slots=True)
