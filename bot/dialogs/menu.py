@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from bot import support
 from bot.dialogs.account import profile_complete
+from bot.dialogs.confirm import ConfirmStep, ask_to_confirm
 from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step
 from bot.dialogs.helpdesk import ask
 from bot.dialogs.submission import draft_from, new_draft, summary_card
-from bot.dialogs.types import NO_KEYS, YES_KEYS, Expect, Option
+from bot.dialogs.types import Expect, Option
 from bot.review import NEEDS_INFO, STATUS_NAMES, SUBMITTED, WITHDRAWN, change_status
 from bot.store.models import Submission
 from rules.dates import format_date
@@ -84,10 +85,7 @@ def resume(ctx: Ctx) -> Outcome:
 def cancel(ctx: Ctx) -> Outcome:
     if not ctx.has_draft:
         return Goto("menu", "Bạn không có bản nháp nào để huỷ.")
-    step = ctx.state.get("step")
-    if step != "cancel_confirm":
-        ctx.state["cancel_return"] = step
-    return Goto("cancel_confirm")
+    return ask_to_confirm(ctx, CancelConfirmStep.key)
 
 
 def open_help(ctx: Ctx) -> Outcome:
@@ -97,26 +95,15 @@ def open_help(ctx: Ctx) -> Outcome:
     return Goto("help")
 
 
-class CancelConfirmStep(Step):
+class CancelConfirmStep(ConfirmStep):
     key = "cancel_confirm"
-    expects = Expect.CHOICE
+    yes_label = "Có, huỷ bản nháp"
+    kept = "Đã giữ lại bản nháp."
 
     def text(self, ctx: Ctx) -> str:
         return f"Huỷ bản nháp “{_draft_title(ctx)}”? Nội dung đã nhập sẽ bị xoá."
 
-    def options(self, ctx: Ctx) -> list[Option]:
-        return [
-            Option("Có, huỷ bản nháp", "yes", YES_KEYS),
-            Option("Không, giữ lại", "no", NO_KEYS),
-        ]
-
-    async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
-        back_to = ctx.state.pop("cancel_return", None) or "menu"
-        if value == "no":
-            return Goto(back_to, "Đã giữ lại bản nháp.")
-        if value != "yes":
-            ctx.state["cancel_return"] = back_to
-            return await super().on_choice(ctx, value)
+    async def confirmed(self, ctx: Ctx) -> Outcome:
         ctx.state["draft"] = None
         ctx.state.pop("edit_until", None)
         return Goto("menu", "Đã huỷ bản nháp.")

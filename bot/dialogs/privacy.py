@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, update
 
+from bot.dialogs.confirm import ConfirmStep, ask_to_confirm
 from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step, notice_here
-from bot.dialogs.types import NO_KEYS, YES_KEYS, Expect, Option
+from bot.dialogs.types import Expect, Option
 from bot.review import STATUS_NAMES
 from bot.store.models import (
     ChannelIdentity,
@@ -47,8 +47,7 @@ async def my_data_command(ctx: Ctx, step: Step | None) -> Outcome:
 async def erase_command(ctx: Ctx, step: Step | None) -> Outcome:
     if ctx.identity is None or not ctx.consented:
         return notice_here(step, NOTHING_STORED)
-    ctx.state["erase_return"] = step.key if step else "menu"
-    return Goto("erase_confirm")
+    return ask_to_confirm(ctx, EraseConfirmStep.key)
 
 
 class MyDataStep(Step):
@@ -159,10 +158,10 @@ class ProfileFieldStep(Step):
         return Goto("mydata", f"Đã sửa {label}.")
 
 
-@dataclass(eq=False)
-class EraseConfirmStep(Step):
-    key: str = "erase_confirm"
-    expects: Expect = Expect.CHOICE
+class EraseConfirmStep(ConfirmStep):
+    key = "erase_confirm"
+    yes_label = "Có, xoá dữ liệu của tôi"
+    kept = "Đã giữ nguyên dữ liệu của bạn."
 
     def text(self, ctx: Ctx) -> str:
         return (
@@ -174,24 +173,12 @@ class EraseConfirmStep(Step):
             "Việc này không hoàn tác được."
         )
 
-    def options(self, ctx: Ctx) -> list[Option]:
-        return [
-            Option("Có, xoá dữ liệu của tôi", "yes", YES_KEYS),
-            Option("Không, giữ lại", "no", NO_KEYS),
-        ]
-
-    async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
-        back = ctx.state.pop("erase_return", None) or "menu"
-        if value == "no":
-            return Goto(back, "Đã giữ nguyên dữ liệu của bạn.")
-        if value != "yes":
-            ctx.state["erase_return"] = back
-            return await super().on_choice(ctx, value)
+    async def confirmed(self, ctx: Ctx) -> Outcome:
         await erase(ctx)
         return Goto(
             "consent",
-            "Đã rút lại đồng ý và xoá dữ liệu cá nhân của bạn. Cảm ơn bạn đã "
-            "tham gia Chương trình.",
+            "Đã rút lại đồng ý và xoá dữ liệu cá nhân của bạn. Cảm ơn bạn "
+            "đã tham gia Chương trình.",
         )
 
 

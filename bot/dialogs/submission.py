@@ -9,6 +9,7 @@ from typing import Any
 
 from bot import review
 from bot.dialogs.account import ProfileCardStep
+from bot.dialogs.confirm import ask_to_confirm
 from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step
 from bot.dialogs.fields import ChoiceField, TextField
 from bot.dialogs.types import NO_KEYS, YES_KEYS, Expect, IncomingFile, Option
@@ -222,8 +223,7 @@ class ReviewStep(Step):
         if value == EDIT:
             return Goto("edit_pick")
         if value == CANCEL:
-            ctx.state["cancel_return"] = self.key
-            return Goto("cancel_confirm")
+            return ask_to_confirm(ctx, "cancel_confirm")
         if value == SUBMIT:
             return await submit(ctx)
         return await super().on_choice(ctx, value)
