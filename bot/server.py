@@ -206,6 +206,8 @@ async def poll_telegram(app: App) -> None:
             polling_timeout=app.settings.telegram_polling_timeout,
             allowed_updates=ALLOWED_UPDATES,
             handle_signals=True,
+            # Acknowledge an update only after it is handled, so a crash means re-delivery.
+            handle_as_tasks=False,
         )
     finally:
         stop.set()

@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,10 @@ class FakeTelegram:
         self._message_ids = itertools.count(5000)
         self._runner: web.AppRunner | None = None
         self._delivery: asyncio.Task[None] | None = None
+        self._stalled: set[str] = set()
+        self._release = asyncio.Event()
+        self.stalled_calls = 0
+        self.deliveries: Counter[int] = Counter()
 
     # --- lifecycle ---------------------------------------------------------------------
     @property
@@ -73,12 +78,17 @@ class FakeTelegram:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop(self) -> None:
+        self._release.set()
         if self._delivery:
             self._delivery.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._delivery
         if self._runner:
             await self._runner.cleanup()
+
+    def stall_next(self, method: str) -> None:
+        """The next call of `method` never gets an answer (the bot will be killed meanwhile)."""
+        self._stalled.add(method.lower())
 
     def fail_next(
         self, method: str, status: int, retry_after: int | None = None, times: int = 1
@@ -92,6 +102,10 @@ class FakeTelegram:
         method = request.match_info["method"]
         self.calls.append(method)
         params = await self._params(request)
+        if method.lower() in self._stalled:
+            self._stalled.discard(method.lower())
+            self.stalled_calls += 1
+            await self._release.wait()  # hang until the test server stops
         for index, (name, status, retry_after) in enumerate(self._failures):
             if name.lower() == method.lower():
                 del self._failures[index]
@@ -160,6 +174,8 @@ class FakeTelegram:
             while not (pending := self._pending()) and time.monotonic() < deadline:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())
+        for update in pending:
+            self.deliveries[update["update_id"]] += 1
         return pending
 
     def _pending(self) -> list[dict[str, Any]]:

@@ -1,0 +1,70 @@
+"""Killed between committing an answer and replying: the platform re-delivers, the answer is
+applied once, and the conversation goes on from the right step."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fake_telegram import FakePerson, FakeTelegram
+from tests.test_telegram_e2e import start_telegram_bot
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    server = FakeTelegram()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def conversation(tmp_path: Path) -> tuple[int, dict[str, Any]]:
+    with sqlite3.connect(tmp_path / "bot.db") as conn:
+        version, state = conn.execute("select version, state from conversation").fetchone()
+    return version, json.loads(state)
+
+
+async def test_kill_after_commit_before_reply(telegram: FakeTelegram, tmp_path: Path) -> None:
+    bot = await start_telegram_bot(["run", "telegram"], telegram, tmp_path)
+    person = FakePerson(telegram, 77)
+    try:
+        await person.say("/start")
+        await person.press("Tôi đồng ý")
+        await person.share_contact("+84912820510")
+        await person.press("Nộp sáng kiến mới")
+        telegram.stall_next("sendMessage")
+        update_id = await telegram.push(person._message(text="Trần Văn Kiên"))
+        for _ in range(300):
+            if telegram.stalled_calls:
+                break
+            await asyncio.sleep(0.05)
+        assert telegram.stalled_calls == 1
+        version, state = conversation(tmp_path)
+        assert state["draft"]["author_name"] == "Trần Văn Kiên"  # committed before replying
+    finally:
+        bot.send_signal(signal.SIGKILL)
+        await bot.wait()
+
+    restarted = await start_telegram_bot(["run", "telegram"], telegram, tmp_path)
+    try:
+        for _ in range(600):  # the restarted bot polls the unacknowledged update again
+            if telegram.deliveries[update_id] == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert telegram.deliveries[update_id] == 2
+        await asyncio.sleep(0.5)
+        assert conversation(tmp_path)[0] == version  # and it changed nothing
+        reply = await person.say("1985")
+        assert "Chức vụ" in reply.text  # the name was taken once; now the position
+        draft = conversation(tmp_path)[1]["draft"]
+        assert (draft["author_name"], draft["birth_year"]) == ("Trần Văn Kiên", 1985)
+    finally:
+        restarted.terminate()
+        await restarted.communicate()
