@@ -1,4 +1,4 @@
-"""`python -m bench stats [--rows N] [--engines sqlite,postgres]`: prints figures and ratios."""
+"""`python -m bench stats|throughput|flood ...`: prints figures and ratios (see --help)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,13 @@ def main() -> None:
             "SANGKIEN_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"
         ),
     )
+    burst = sub.add_parser("flood", help="a webhook flood on loopback: memory and answers")
+    burst.add_argument("--calm-chats", type=int, default=180, help="chats sending 50 each")
+    burst.add_argument("--busy-chats", type=int, default=10, help="chats sending 100 each")
     args = parser.parse_args()
+    if args.which == "flood":
+        asyncio.run(_flood(args))
+        return
     if args.which == "throughput":
         asyncio.run(_throughput(args))
         return
@@ -59,6 +65,29 @@ def main() -> None:
     )
     print(
         f"RESULT /stats p50 as a fraction of the {GOAL_MS:.0f} ms goal (lower is better): {ratios}"
+    )
+
+
+async def _flood(args: argparse.Namespace) -> None:
+    from bench.flood import flood
+
+    per_chat = [50] * args.calm_chats + [100] * args.busy_chats
+    with tempfile.TemporaryDirectory() as workdir:
+        result = await flood(Path(workdir), per_chat)
+    answered = sum(result.replies.values())
+    print(
+        f"{result.updates} updates from {len(per_chat)} chats in {result.seconds:.1f} s "
+        f"({result.updates / result.seconds:.0f} updates/s); HTTP {dict(result.statuses)}"
+    )
+    print(
+        f"answered {answered} (one per update: {answered == result.updates}); slowed down "
+        f"{sum(result.slowed.values())} (busy chats over 60 a minute)"
+    )
+    print(f"server RSS {result.rss_before_mb:.0f} MB before, {result.rss_after_mb:.0f} MB after")
+    print(f"machine: {_machine()}")
+    print(
+        f"RESULT flood: answered/updates {answered / result.updates:.2f}, RSS growth "
+        f"{result.rss_after_mb / result.rss_before_mb:.2f}x"
     )
 
 

@@ -291,3 +291,17 @@ async def test_helpers_group_reply_answers_the_ticket(app: App) -> None:
         }
     )
     assert len(helper.sent()) == before  # plain group chatter gets no answer
+
+
+async def test_a_timed_out_send_is_not_sent_twice(app: App) -> None:
+    from aiogram.exceptions import TelegramNetworkError
+
+    user = TelegramUser(app.engine)
+    user.session.fail_next(
+        SendMessage,
+        TelegramNetworkError(SendMessage(chat_id=1, text="x"), "Request timeout error"),
+    )
+    await user.send("/start")
+    assert user.sent(SendMessage) == []  # not retried: Telegram may have shown it already
+    await user.send("/start")
+    assert "Tôi đồng ý" in user.labels()  # the next message works

@@ -188,3 +188,24 @@ async def test_httpx_request_log_is_redacted(caplog: pytest.LogCaptureFixture) -
     handler, _ = replying((200, {"ok": True, "result": {"id": "1", "account_name": "b"}}))
     await client_for(handler).get_me()
     assert TOKEN not in caplog.text
+
+
+async def test_a_send_that_timed_out_is_not_sent_twice() -> None:
+    calls: list[str] = []
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path.rsplit("/", 1)[-1])
+        raise httpx.ReadTimeout("no answer", request=request)
+
+    client = client_for(slow)
+    with pytest.raises(ZaloError) as info:
+        await client.send_message("abc", "xin chào")
+    assert not isinstance(info.value, ZaloTransientError) and calls == ["sendMessage"]
+
+    def refused(request: httpx.Request) -> httpx.Response:
+        calls.append("refused")
+        raise httpx.ConnectError("refused", request=request)
+
+    with pytest.raises(ZaloTransientError):
+        await client_for(refused).send_message("abc", "xin chào")
+    assert calls.count("refused") == 4  # nothing reached Zalo: safe to try again

@@ -17,6 +17,7 @@ from aiogram import Bot, Dispatcher, F, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramNetworkError,
     TelegramRetryAfter,
@@ -24,7 +25,7 @@ from aiogram.exceptions import (
 )
 from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.methods import TelegramMethod
+from aiogram.methods import SendDocument, SendMessage, SendPhoto, TelegramMethod
 from aiogram.types import (
     BotCommand,
     CallbackQuery,
@@ -65,13 +66,19 @@ Sender = Callable[[Bot, TelegramMethod[Any]], Awaitable[Any]]
 
 
 async def retry_middleware(make_request: Sender, bot: Bot, method: TelegramMethod[Any]) -> Any:
-    """Honour 429 retry_after and back off on 5xx and network errors, then give up loudly."""
+    """Honour 429 retry_after and back off on 5xx and network errors, then give up loudly.
+
+    A timed-out message send is not retried: Telegram may have delivered it, and a second copy
+    is worse than a missing one (the answer itself is already saved).
+    """
     for attempt in range(RETRIES):
         try:
             return await make_request(bot, method)
         except TelegramRetryAfter as exc:
             await asyncio.sleep(min(exc.retry_after, 60))
         except (TelegramServerError, TelegramNetworkError) as exc:
+            if _maybe_delivered(method, exc):
+                raise
             log.warning(
                 "telegram %s failed (%s), retry %d",
                 type(method).__name__,
@@ -80,6 +87,11 @@ async def retry_middleware(make_request: Sender, bot: Bot, method: TelegramMetho
             )
             await asyncio.sleep(0.2 * 2**attempt)
     return await make_request(bot, method)
+
+
+def _maybe_delivered(method: TelegramMethod[Any], exc: Exception) -> bool:
+    timed_out = isinstance(exc, TelegramNetworkError) and "timeout" in exc.message.lower()
+    return timed_out and isinstance(method, SendMessage | SendPhoto | SendDocument)
 
 
 def make_bot(token: str, api_base: str) -> Bot:
@@ -161,10 +173,10 @@ class TelegramChannel:
             return
         inbound = await self.message_to_inbound(message, event_update.update_id)
         if isinstance(inbound, str):
-            await self.send(message.chat.id, Reply(inbound))
+            await self._answer(message.chat.id, Reply(inbound))
             return
         for reply in await self.engine.handle(inbound):
-            await self.send(message.chat.id, reply)
+            await self._answer(message.chat.id, reply)
 
     async def message_to_inbound(self, message: Message, update_id: int) -> Inbound | str:
         """The Inbound for this message, or a notice when the message cannot be used."""
@@ -224,7 +236,7 @@ class TelegramChannel:
         for index, reply in enumerate(replies):
             if index == 0 and alert is None and await self._edit(message, reply):
                 continue
-            await self.send(message.chat.id, reply)
+            await self._answer(message.chat.id, reply)
 
     async def _edit(self, message: Message, reply: Reply) -> bool:
         """Show the next screen in place of the pressed one; False when it must be sent."""
@@ -244,6 +256,14 @@ class TelegramChannel:
             # A double tap re-renders the same screen; Telegram calls that an error.
             return "message is not modified" in exc.message
         return True
+
+    async def _answer(self, chat_id: int | str, reply: Reply) -> None:
+        """Reply to the person who wrote. The update is already saved, so a reply that cannot
+        be sent is logged, not raised: raising would make Telegram send the update again."""
+        try:
+            await self.send(chat_id, reply)
+        except (TelegramAPIError, TelegramNetworkError) as exc:
+            log.warning("telegram reply not sent: %s", type(exc).__name__)
 
     async def send(self, chat_id: int | str, reply: Reply) -> list[str]:
         ids = []

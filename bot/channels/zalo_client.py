@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE = "https://bot-api.zaloplatforms.com"
 MAX_TEXT = 2000
 RETRIES = 4
+SENDS = frozenset({"sendMessage", "sendPhoto"})
 
 
 class ZaloError(Exception):
@@ -127,6 +128,10 @@ class ZaloClient:
                 json=payload or {},
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             )
+        except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError) as exc:
+            # The request may have been carried out: sending again could duplicate a message.
+            error = ZaloError if method in SENDS else ZaloTransientError
+            raise error(method, 0, type(exc).__name__) from None
         except httpx.TransportError as exc:
             # `from None`: the original exception text contains the URL, hence the token.
             raise ZaloTransientError(method, 0, type(exc).__name__) from None
