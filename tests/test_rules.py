@@ -296,3 +296,19 @@ def test_no_parser_raises_and_every_rejection_explains(raw: str) -> None:
 def test_file_identification_never_raises(data: bytes) -> None:
     verdict = identify_file(data, 1000)
     assert isinstance(verdict, Ok | Rejected)
+
+
+@given(st.text(max_size=200))
+def test_matching_helpers_never_raise(raw: str) -> None:
+    from rules.faq import best_answer
+    from rules.similar import most_similar, similarity
+    from rules.text import match_key
+
+    version = CATALOG.version("2021")
+    assert isinstance(version.search(raw), list)
+    assert version.exact(raw) is None or version.exact(raw).code in version.units
+    found = best_answer(raw, CAMPAIGNS["1trieu"].faq)
+    assert found is None or 0 <= found < len(CAMPAIGNS["1trieu"].faq)
+    assert 0.0 <= similarity(raw, "Số hoá quy trình tiếp nhận hồ sơ") <= 1.0
+    assert most_similar(raw, raw, [(raw, raw)]) in (None, (0, 1.0))
+    assert match_key(match_key(raw)) == match_key(raw)
