@@ -11,16 +11,13 @@ import itertools
 import os
 import statistics
 import time
-from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher, F
-from aiogram.client.session.base import BaseSession
-from aiogram.methods import SendMessage, TelegramMethod
-from aiogram.types import Chat, Message, Update
+from aiogram.types import Message, Update
 
 from bot.app import build_app
 from bot.channels.telegram import TelegramChannel
@@ -28,43 +25,9 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.store.db import upgrade_async
 from rules.campaigns import TZ
+from tests.telegram_harness import RecordingSession
 
 TOKEN = "123456:BENCH"
-
-
-class CountingSession(BaseSession):
-    """Answers every call like the Bot API would, without a network."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls = 0
-        self._ids = itertools.count(1)
-
-    async def make_request(
-        self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
-    ) -> Any:
-        self.calls += 1
-        if isinstance(method, SendMessage):
-            return Message(
-                message_id=next(self._ids),
-                date=0,
-                chat=Chat(id=int(method.chat_id or 0), type="private"),
-                text=method.text,
-            )
-        return True
-
-    async def stream_content(
-        self,
-        url: str,
-        headers: dict[str, Any] | None = None,
-        timeout: int = 30,
-        chunk_size: int = 65536,
-        raise_for_status: bool = True,
-    ) -> AsyncGenerator[bytes, None]:
-        yield b""
-
-    async def close(self) -> None:
-        return None
 
 
 def _update(update_id: int, user: int, text: str) -> dict[str, Any]:
@@ -126,7 +89,7 @@ async def echo_ceiling(updates: int) -> float:
         await message.answer(message.text or "")
 
     dispatcher.message.register(echo, F.text)
-    bot = Bot(TOKEN, session=CountingSession())
+    bot = Bot(TOKEN, session=RecordingSession(keep=False))
     parsed = [
         Update.model_validate(_update(i, 1000 + i % 100, "xin chào"), context={"bot": bot})
         for i in range(1, updates + 1)
@@ -157,7 +120,7 @@ async def conversation_path(engine: str, url: str, users: int, workdir: Path) ->
         database_url=url, files_dir=workdir / "files", db_pool_size=20, db_max_overflow=0
     )
     app = build_app(settings, FixedClock(datetime(2022, 3, 1, 9, tzinfo=TZ)))
-    bot = Bot(TOKEN, session=CountingSession())
+    bot = Bot(TOKEN, session=RecordingSession(keep=False))
     channel = TelegramChannel(app.engine, bot, settings.max_file_bytes)
     ids = itertools.count(1)
     latencies: list[float] = []

@@ -27,8 +27,10 @@ TOKEN = "123456:TEST-token"
 class RecordingSession(BaseSession):
     """Answers like the Bot API, records every call, can fail the next calls on demand."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: bool = True) -> None:
         super().__init__()
+        self.keep = keep  # benchmarks count calls without keeping them
+        self.calls = 0
         self.requests: list[TelegramMethod[Any]] = []
         self.files: dict[str, bytes] = {}
         self.failures: list[tuple[type, Exception]] = []
@@ -44,7 +46,9 @@ class RecordingSession(BaseSession):
             if isinstance(method, method_type):
                 del self.failures[index]
                 raise error
-        self.requests.append(method)
+        self.calls += 1
+        if self.keep:
+            self.requests.append(method)
         if isinstance(method, GetMe):
             return User(id=123456, is_bot=True, first_name="Sáng kiến", username="sangkien_bot")
         if isinstance(method, SendMessage | EditMessageText):

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.throughput import script
 from bot.store.models import Conversation, Submission
 from tests.fake_telegram import FakeTelegram
 from tests.processes import free_port, stop_bot, wait_healthy
@@ -21,37 +22,6 @@ from tests.test_telegram_e2e import SECRET, start_telegram_bot
 
 pytestmark = pytest.mark.postgres
 CHATS = 6
-
-
-def script(index: int) -> list[str]:
-    return [
-        "/start",
-        "Tôi đồng ý",
-        f"0912 700 {index:03d}",
-        "Nộp sáng kiến mới",
-        f"Người Thứ {['Một', 'Hai', 'Ba', 'Bốn', 'Năm', 'Sáu'][index]}",
-        "1985",
-        "Kỹ sư",
-        "Công ty Cơ khí",
-        "bac giang",
-        "Chọn chính Bắc Giang",
-        "Cán bộ công đoàn",
-        f"Sáng kiến của chat số {index}",
-        "Giải pháp kỹ thuật",
-        "01/10/2021",
-        "01/12/2021",
-        "Mô tả giải pháp cải tiến.",
-        "20 triệu",
-        "bỏ qua",
-        "Giám đốc",
-        "3/QĐ",
-        "05/12/2021",
-        "bỏ qua",
-        "xong",
-        "có",
-        "có",
-        "Gửi sáng kiến",
-    ]
 
 
 @pytest.fixture
@@ -96,7 +66,7 @@ async def test_two_workers_share_chats_exactly_once(
                 nonlocal duplicates
                 user = {"id": 5000 + index, "is_bot": False, "first_name": "Lan"}
                 chat = {"id": 5000 + index, "type": "private"}
-                for text in script(index):
+                for text in script(5000 + index):
                     update = {
                         "update_id": next(ids),
                         "message": {
@@ -125,11 +95,11 @@ async def test_two_workers_share_chats_exactly_once(
         titles = sorted((await conn.execute(select(Submission.title))).scalars())
         states = list((await conn.execute(select(Conversation.state))).scalars())
     await engine.dispose()
-    assert titles == sorted(f"Sáng kiến của chat số {i}" for i in range(CHATS)), logs
+    assert titles == sorted(f"Sáng kiến số {5000 + i}" for i in range(CHATS)), logs
     assert all(state["step"] == "menu" and state.get("draft") is None for state in states)
     busy = [a for a in telegram.actions if "Hệ thống đang bận" in a.text]
     assert busy == []
     for index in range(CHATS):
         replies = [a.text for a in telegram.actions if a.chat_id == 5000 + index]
-        assert len(replies) == len(script(index))  # one reply per update, none twice
+        assert len(replies) == len(script(5000 + index))  # one reply per update, none twice
         assert "Mã hồ sơ: SK-2022-" in replies[-1]
