@@ -157,3 +157,11 @@ def test_operator_commands_grant_stats_export(tmp_path: Path) -> None:
     )
     revoked = run(["revoke", "officer", "0912820510", "--unit", "t24", "--db", db], tmp_path)
     assert "Đã thu hồi" in revoked.stdout
+
+
+def test_chat_creates_the_database_folder(tmp_path: Path) -> None:
+    # A fresh clone has no data/ folder: the default database must still open.
+    db = tmp_path / "not" / "there" / "yet.db"
+    result = run(["chat", "--db", f"sqlite+aiosqlite:///{db}"], tmp_path, "chào\n/thoat\n")
+    assert result.returncode == 0, result.stderr
+    assert "Tôi đồng ý" in result.stdout and db.exists()

@@ -33,14 +33,21 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+def _prepare_sqlite(url: str) -> bool:
+    """For a SQLite file: create its folder (a fresh clone has no data/). True if SQLite."""
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        # aiosqlite logs every statement with its parameters (phone numbers) at DEBUG.
-        logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.root.level))
-        database = parsed.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    # aiosqlite logs every statement with its parameters (phone numbers) at DEBUG.
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.root.level))
+    database = parsed.database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    return True
+
+
+def make_engine(url: str, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+    if _prepare_sqlite(url):
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
@@ -63,6 +70,7 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema to `revision`. Call from synchronous code (no running loop)."""
+    _prepare_sqlite(url)
     command.upgrade(alembic_config(url), revision)
 
 
