@@ -422,3 +422,20 @@ async def test_files_travel_as_signed_links_on_zalo(
         assert escape.status in (403, 404)
     finally:
         await client.close()
+
+
+async def test_console_user_sees_status_changes(app: App, clock: FixedClock) -> None:
+    from bot.channels.console import NAME, ConsoleChannel
+
+    author = FakeChat(app.engine, user_id="console-user", channel=NAME)
+    await login(author)
+    await submit_new(author)
+    boss = await officer(app, clock, "t24")
+    await boss.send("/duyet")
+    await boss.click("✅ Hợp lệ")
+    screen = io.StringIO()
+    console = ConsoleChannel(app.engine, "console-user", io.StringIO(""), screen)
+    outbox = OutboxDeliverer(app.sessions, clock, {NAME: console.deliver}, chat_id="console-user")
+    assert await outbox.flush() == 2  # under review, then accepted
+    assert "🔔 Sáng kiến SK-2022-000001" in screen.getvalue()
+    assert "đã được công nhận hợp lệ" in screen.getvalue()
