@@ -305,3 +305,22 @@ async def test_a_timed_out_send_is_not_sent_twice(app: App) -> None:
     assert user.sent(SendMessage) == []  # not retried: Telegram may have shown it already
     await user.send("/start")
     assert "Tôi đồng ý" in user.labels()  # the next message works
+
+
+async def test_zip_bomb_named_docx_is_refused(app: App) -> None:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+        archive.writestr("word/media/huge.bin", b"\0" * (60 * 1024 * 1024))
+    user = TelegramUser(app.engine)
+    await to_attachments(user)
+    await user.send_document(
+        buffer.getvalue(),
+        "bao-cao.docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    )
+    assert "giải nén quá lớn" in user.last.text

@@ -83,9 +83,11 @@ class ZaloRecorder:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
 
+    cdn = JPEG
+
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if request.url.host.endswith("zdn.vn"):
-            return httpx.Response(200, content=JPEG)
+            return httpx.Response(200, content=self.cdn)
         body = json.loads(request.content or b"{}")
         if request.url.path.endswith("/sendMessage"):
             self.sent.append(body)
@@ -194,3 +196,35 @@ async def test_photo_from_another_host_is_not_fetched(app: App) -> None:
     person = ZaloPerson(app)
     reply = await person.photo("https://attacker.example/evil.jpg")
     assert "Chưa tải được ảnh" in reply
+
+
+async def test_a_photo_that_is_not_an_image_is_refused(app: App) -> None:
+    person = ZaloPerson(app)
+    exe = b"MZ\x90\x00\x03\x00 not a picture"
+    person.recorder.cdn = exe
+    for text in [
+        "chào",
+        "có",
+        "0912 820 510",
+        "1",
+        "Lê Văn Ba",
+        "1980",
+        "Thợ máy",
+        "Xưởng",
+        "ha noi",
+        "cong nhan lao dong trong cac doanh nghiep san xuat, kinh doanh",
+        "Giải pháp giảm tiếng ồn",
+        "1",
+        "01/10/2021",
+        "01/11/2021",
+        "Mô tả",
+        "không",
+        "Giảm tiếng ồn",
+        "Quản đốc",
+        "2/QĐ",
+        "05/11/2021",
+        "không",
+    ]:
+        await person.say(text)
+    assert "ảnh chụp tài liệu" in person.recorder.last
+    assert "Loại tệp này không được nhận" in await person.photo()
