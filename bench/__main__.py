@@ -18,28 +18,27 @@ def _machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def _engine_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engines", default="sqlite,postgres")
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get(
+            "SANGKIEN_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"
+        ),
+        help="an admin DSN; a throw-away database is created and dropped",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     sub = parser.add_subparsers(dest="which", required=True)
     stats = sub.add_parser("stats", help="/stats latency over N seeded submissions")
     stats.add_argument("--rows", type=int, default=2_000_000)
-    stats.add_argument("--engines", default="sqlite,postgres")
-    stats.add_argument(
-        "--pg",
-        default=os.environ.get(
-            "SANGKIEN_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    _engine_arguments(stats)
     speed = sub.add_parser("throughput", help="echo ceiling vs the conversation path")
     speed.add_argument("--users", type=int, default=1000)
     speed.add_argument("--echo-updates", type=int, default=20_000)
-    speed.add_argument("--engines", default="sqlite,postgres")
-    speed.add_argument(
-        "--pg",
-        default=os.environ.get(
-            "SANGKIEN_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    _engine_arguments(speed)
     burst = sub.add_parser("flood", help="a webhook flood on loopback: memory and answers")
     burst.add_argument("--calm-chats", type=int, default=180, help="chats sending 50 each")
     burst.add_argument("--busy-chats", type=int, default=10, help="chats sending 100 each")

@@ -22,6 +22,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.processes import serve_app
+
 ALLOWED_TAGS = ("<b>", "</b>", "<i>", "</i>", "<code>", "</code>")
 
 
@@ -71,11 +73,7 @@ class FakeTelegram:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._file)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_app(app, self.host, self.port)
 
     async def stop(self) -> None:
         self._release.set()

@@ -18,6 +18,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.processes import serve_app
+
 
 @dataclass
 class FakeZalo:
@@ -46,11 +48,7 @@ class FakeZalo:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._api)
         app.router.add_get("/cdn/{name}", self._cdn)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_app(app, self.host, self.port)
 
     async def stop(self) -> None:
         if self._delivery:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import aiohttp.web
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,3 +60,14 @@ async def wait_healthy(http: aiohttp.ClientSession, port: int) -> None:
             pass
         await asyncio.sleep(0.1)
     raise AssertionError("the webhook server did not come up")
+
+
+async def serve_app(
+    app: aiohttp.web.Application, host: str, port: int
+) -> tuple[aiohttp.web.AppRunner, int]:
+    """Start a fake server on loopback; returns its runner and the port it got."""
+    runner = aiohttp.web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = aiohttp.web.TCPSite(runner, host, port)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]

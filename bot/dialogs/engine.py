@@ -168,6 +168,21 @@ def notice_here(step: Step | None, text: str) -> Outcome:
     return Goto(step.key, text) if step else Stay(text)
 
 
+def deny(
+    ctx: Ctx, step: Step | None, action: str, message: str, detail: dict[str, Any] | None = None
+) -> Outcome:
+    """Refuse an action the person's role or scope does not allow, and audit the attempt."""
+    ctx.uow.audit.record(
+        ctx.now,
+        "access.denied",
+        person_id=ctx.person.id if ctx.person else None,
+        channel=ctx.inbound.channel,
+        subject=action,
+        detail=detail,
+    )
+    return notice_here(step, message)
+
+
 CommandHandler = Callable[[Ctx, "Step | None"], Awaitable[Outcome]]
 DB_ERRORS = (OperationalError, DBAPIError, PoolTimeout, ConnectionError, OSError)
 

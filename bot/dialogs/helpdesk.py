@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot import support
 from bot.access import HELPER, Scope, scope_of
-from bot.dialogs.engine import Ctx, Outcome, Stay, Step, notice_here
+from bot.dialogs.engine import Ctx, Outcome, Stay, Step, deny, notice_here
 from bot.store.models import SupportTicket
 from rules.fields import parse_long_text
 from rules.text import clean
@@ -76,10 +76,8 @@ async def _ticket_arg(
 ) -> tuple[Scope, SupportTicket, str] | Outcome:
     """Check the role, parse `<ticket> [text]`, and load the ticket if the scope covers it."""
     scope = await _helper_scope(ctx)
-    person_id = ctx.person.id if ctx.person else None
     if not scope:
-        ctx.uow.audit.record(ctx.now, "access.denied", person_id=person_id, subject=action)
-        return notice_here(step, DENIED)
+        return deny(ctx, step, action, DENIED)
     _command, _, rest = clean(ctx.inbound.text or "").partition(" ")
     number, _, text = rest.partition(" ")
     ticket_id = support.parse_ticket(number) if number else None
@@ -87,14 +85,13 @@ async def _ticket_arg(
     if ticket_id is not None:
         ticket = await support.get_visible(ctx.uow, ctx.services.catalog, scope, ticket_id)
     if ticket is None:
-        ctx.uow.audit.record(
-            ctx.now,
-            "access.denied",
-            person_id=person_id,
-            subject=action,
-            detail={"ticket": number[:20]},
+        return deny(
+            ctx,
+            step,
+            action,
+            NOT_FOUND + f" Cú pháp: {action} HT-000123 …",
+            {"ticket": number[:20]},
         )
-        return notice_here(step, NOT_FOUND + f" Cú pháp: {action} HT-000123 …")
     return scope, ticket, text
 
 
@@ -164,13 +161,7 @@ async def block_command(ctx: Ctx, step: Step | None) -> Outcome:
 async def queue_command(ctx: Ctx, step: Step | None) -> Outcome:
     scope = await _helper_scope(ctx)
     if not scope:
-        ctx.uow.audit.record(
-            ctx.now,
-            "access.denied",
-            person_id=ctx.person.id if ctx.person else None,
-            subject="/ve",
-        )
-        return notice_here(step, DENIED)
+        return deny(ctx, step, "/ve", DENIED)
     tickets = await support.open_in_scope(ctx.uow, ctx.services.catalog, scope)
     if not tickets:
         return notice_here(step, "Không có câu hỏi nào đang mở trong phạm vi của bạn.")
@@ -187,7 +178,7 @@ async def queue_command(ctx: Ctx, step: Step | None) -> Outcome:
 
 async def canned_command(ctx: Ctx, step: Step | None) -> Outcome:
     if not await _helper_scope(ctx):
-        return notice_here(step, DENIED)
+        return deny(ctx, step, "/mau", DENIED)
     canned = ctx.services.campaign.canned
     if not canned:
         return notice_here(step, "Chưa có câu trả lời mẫu.")

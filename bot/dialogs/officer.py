@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.access import DENIED, OFFICER, OUT_OF_SCOPE, SEES_PHONES, Scope, scope_of
-from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step, notice_here
+from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step, deny, notice_here
 from bot.dialogs.submission import draft_from, summary_card
 from bot.dialogs.types import Expect, Option, OutgoingFile
 from bot.review import (
@@ -39,14 +39,6 @@ NOTE_PROMPTS = {
 }
 
 
-async def _deny(ctx: Ctx, step: Step | None, action: str, message: str = DENIED) -> Outcome:
-    person_id = ctx.person.id if ctx.person else None
-    ctx.uow.audit.record(
-        ctx.now, "access.denied", person_id=person_id, channel=ctx.inbound.channel, subject=action
-    )
-    return notice_here(step, message)
-
-
 async def _officer_scope(ctx: Ctx) -> Scope:
     return await scope_of(ctx.uow, ctx.person.id if ctx.person else None, OFFICER)
 
@@ -75,7 +67,7 @@ async def load_next(ctx: Ctx, scope: Scope) -> None:
 async def review_command(ctx: Ctx, step: Step | None) -> Outcome:
     scope = await _officer_scope(ctx)
     if not scope:
-        return await _deny(ctx, step, "/duyet")
+        return deny(ctx, step, "/duyet", DENIED)
     ctx.state["review_skip"] = []
     await load_next(ctx, scope)
     return Goto("duyet")
@@ -134,7 +126,7 @@ class ReviewQueueStep(Step):
         scope = await _officer_scope(ctx)
         item = await ctx.uow.submissions.get(int(ctx.state.get("review_item") or 0))
         if item is None or not scope.covers(ctx.services.catalog, item.unit_code):
-            return await _deny(ctx, self, "duyet", OUT_OF_SCOPE if scope else DENIED)
+            return deny(ctx, self, "duyet", OUT_OF_SCOPE if scope else DENIED)
         if value == SKIP:
             ctx.state["review_skip"] = [*ctx.state.get("review_skip", []), item.id]
             await load_next(ctx, scope)
@@ -180,7 +172,7 @@ class ReviewNoteStep(Step):
             or decision not in NOTE_PROMPTS
             or not scope.covers(ctx.services.catalog, item.unit_code)
         ):
-            return await _deny(ctx, None, "duyet_note", OUT_OF_SCOPE if scope else DENIED)
+            return deny(ctx, None, "duyet_note", OUT_OF_SCOPE if scope else DENIED)
         return await decide(ctx, scope, item, decision, verdict.value)
 
 
@@ -223,11 +215,11 @@ def _unit_of(ctx: Ctx, query: str, scope: Scope) -> str | None:
 async def _scoped(ctx: Ctx, step: Step | None, action: str) -> tuple[Scope, str, Period] | Outcome:
     scope = await _officer_scope(ctx)
     if not scope:
-        return await _deny(ctx, step, action)
+        return deny(ctx, step, action, DENIED)
     parsed = parse_scope_args(ctx, scope)
     if isinstance(parsed, str):
         if parsed == OUT_OF_SCOPE:
-            return await _deny(ctx, step, action, OUT_OF_SCOPE)
+            return deny(ctx, step, action, OUT_OF_SCOPE)
         return notice_here(step, parsed)
     return scope, *parsed
 
