@@ -13,6 +13,7 @@ from bot.dialogs.engine import Engine, Services
 from bot.dialogs.flows import build_engine
 from bot.files import FileStore
 from bot.links import FileLinks
+from bot.store.committer import StateCommitter
 from bot.store.db import make_engine, make_sessionmaker
 from bot.store.uow import UnitOfWork
 from rules.campaigns import Campaign, CampaignError, load_campaigns
@@ -80,5 +81,10 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         links=_links(settings),
     )
     lock = asyncio.Lock() if db.dialect.name == "sqlite" else None
-    engine = build_engine(lambda: UnitOfWork(sessions, lock), services)
+    engine = build_engine(
+        lambda: UnitOfWork(sessions, lock),
+        services,
+        StateCommitter(db, lock),
+        settings.conversation_cache_size,
+    )
     return App(settings, db, sessions, engine)

@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    conversation_cache_size: int = Field(
+        default=10_000,
+        description="chats whose last state is kept in memory to answer without a read; 0: none",
+    )
     campaign: str = "1trieu"
     campaigns_file: Path = ROOT / "campaigns.yaml"
     units_file: Path = ROOT / "units.yaml"

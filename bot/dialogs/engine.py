@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import random
 import secrets
@@ -22,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.clock import Clock
+from bot.dialogs.cache import ConversationCache, Snapshot
 from bot.dialogs.types import (
     NO_KEYS,
     YES_KEYS,
@@ -35,6 +37,7 @@ from bot.dialogs.types import (
 )
 from bot.files import FileStore
 from bot.links import FileLinks
+from bot.store.committer import StateCommitter, StateWrite
 from bot.store.models import ChannelIdentity, Person
 from bot.store.uow import UnitOfWork, VersionConflict
 from bot.support import relayed
@@ -91,19 +94,61 @@ class Services:
     links: FileLinks | None = None
 
 
+class NeedsDatabase(Exception):
+    """A step reached for the database while the engine tried to answer from its cache."""
+
+
 @dataclass(slots=True)
 class Ctx:
-    """Everything a step may use while handling one update."""
+    """Everything a step may use while handling one update.
+
+    Without a unit of work (the engine's fast path) only the conversation state is at hand:
+    touching `uow`, `identity` or `person` raises NeedsDatabase and the update is redone in
+    a transaction of its own.
+    """
 
     inbound: Inbound
-    uow: UnitOfWork
     services: Services
     state: dict[str, Any]
     now: datetime
-    identity: ChannelIdentity | None = None
-    person: Person | None = None
+    unit_of_work: UnitOfWork | None = None
     consented: bool = False
+    cached_signed_in: bool = False
+    loaded_identity: ChannelIdentity | None = None
+    loaded_person: Person | None = None
     view: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def uow(self) -> UnitOfWork:
+        if self.unit_of_work is None:
+            raise NeedsDatabase
+        return self.unit_of_work
+
+    @property
+    def identity(self) -> ChannelIdentity | None:
+        if self.unit_of_work is None:
+            raise NeedsDatabase
+        return self.loaded_identity
+
+    @identity.setter
+    def identity(self, identity: ChannelIdentity | None) -> None:
+        self.loaded_identity = identity
+
+    @property
+    def person(self) -> Person | None:
+        if self.unit_of_work is None:
+            raise NeedsDatabase
+        return self.loaded_person
+
+    @person.setter
+    def person(self, person: Person | None) -> None:
+        self.loaded_person = person
+
+    @property
+    def signed_in(self) -> bool:
+        if self.unit_of_work is None:
+            return self.cached_signed_in
+        return self.loaded_person is not None
 
     @property
     def today(self) -> date:
@@ -192,7 +237,13 @@ def token_for(screen_id: str, value: str) -> str:
 
 
 class Engine:
-    """Walks the step table for every inbound update; see the module docstring."""
+    """Walks the step table for every inbound update; see the module docstring.
+
+    With a committer, an update of a chat whose last state is cached is first tried without
+    reading anything: if its steps need only that state, the new state goes to the group
+    commit. If a step reaches for the database, or the cached state was stale, the update is
+    redone in a transaction of its own, exactly as if the first try never happened.
+    """
 
     def __init__(
         self,
@@ -200,13 +251,25 @@ class Engine:
         commands: Mapping[str, CommandHandler],
         uow_factory: Callable[[], UnitOfWork],
         services: Services,
+        committer: StateCommitter | None = None,
+        cache_size: int = 0,
     ) -> None:
         self._steps = steps
         self._commands = commands
         self._uow = uow_factory
         self.services = services
+        self._committer = committer
+        self._cache = ConversationCache(cache_size if committer is not None else 0)
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
+        try:
+            replies = await self._from_cache(inbound)
+        except DB_ERRORS as exc:
+            log.warning("state batch failed (%s); redoing the update", type(exc).__name__)
+            self._cache.forget(inbound.channel, inbound.chat_id)
+            replies = None
+        if replies is not None:
+            return replies
         for attempt in range(MAX_ATTEMPTS):
             try:
                 return await self._once(inbound)
@@ -219,23 +282,64 @@ class Engine:
                 return [Reply(BUSY)]
         return [Reply(BUSY)]
 
+    async def _from_cache(self, inbound: Inbound) -> list[Reply] | None:
+        """The fast path; None when the update must be handled in a transaction."""
+        if self._committer is None or inbound.chat_id != inbound.user_id:
+            return None  # in a group chat the snapshot's sign-in is not the writer's
+        snapshot = self._cache.get(inbound.channel, inbound.chat_id)
+        if snapshot is None:
+            return None
+        state = json.loads(snapshot.state_json)
+        if _seen(state, inbound):
+            return []
+        ctx = Ctx(
+            inbound,
+            self.services,
+            state,
+            self.services.clock.now(),
+            consented=snapshot.consented,
+            cached_signed_in=snapshot.signed_in,
+        )
+        try:
+            replies = await self._run(ctx)
+        except NeedsDatabase:
+            return None
+        state_json = json.dumps(ctx.state)
+        write = StateWrite(inbound.channel, inbound.chat_id, snapshot.version, state_json, ctx.now)
+        if not await self._committer.write(write):
+            self._cache.forget(inbound.channel, inbound.chat_id)
+            return None
+        self._remember(ctx, state_json, snapshot.version + 1)
+        return replies
+
     async def _once(self, inbound: Inbound) -> list[Reply]:
         async with self._uow() as uow:
             state, version = await uow.conversations.load(inbound.channel, inbound.chat_id)
-            seen: list[str] = state.setdefault("seen", [])
-            if inbound.update_id is not None and inbound.update_id in seen:
+            if _seen(state, inbound):
                 return []
-            ctx = Ctx(inbound, uow, self.services, state, self.services.clock.now())
-            if self._flooding(state):
-                replies = [Reply(SLOW_DOWN)]
-            else:
-                await self._load_identity(ctx)
-                replies = await self._dispatch(ctx)
-            if inbound.update_id is not None:
-                state["seen"] = [*seen, inbound.update_id][-SEEN_UPDATES:]
-            await uow.conversations.save(inbound.channel, inbound.chat_id, state, version, ctx.now)
+            now = self.services.clock.now()
+            ctx = Ctx(inbound, self.services, state, now, unit_of_work=uow)
+            replies = await self._run(ctx)
+            await uow.conversations.save(inbound.channel, inbound.chat_id, ctx.state, version, now)
             await uow.commit()
+        self._remember(ctx, json.dumps(ctx.state), version + 1)
         return replies
+
+    async def _run(self, ctx: Ctx) -> list[Reply]:
+        if self._flooding(ctx.state):
+            replies = [Reply(SLOW_DOWN)]
+        else:
+            if ctx.unit_of_work is not None:
+                await self._load_identity(ctx)
+            replies = await self._dispatch(ctx)
+        update_id = ctx.inbound.update_id
+        if update_id is not None:
+            ctx.state["seen"] = [*ctx.state.get("seen", []), update_id][-SEEN_UPDATES:]
+        return replies
+
+    def _remember(self, ctx: Ctx, state_json: str, version: int) -> None:
+        snapshot = Snapshot(state_json, version, ctx.consented, ctx.signed_in)
+        self._cache.put(ctx.inbound.channel, ctx.inbound.chat_id, snapshot)
 
     def _flooding(self, state: dict[str, Any]) -> bool:
         """Per-chat rate limit over the last minute of real time (not the business clock)."""
@@ -255,7 +359,7 @@ class Engine:
     def gate(self, ctx: Ctx) -> str | None:
         if not ctx.consented:
             return "consent"
-        if ctx.person is None:
+        if not ctx.signed_in:
             return "phone"
         return None
 
@@ -424,6 +528,11 @@ class Engine:
         yes_no = YES_KEYS[0] in keys and NO_KEYS[0] in keys
         files = self._linked(ctx)
         return Reply(text, buttons, step.expects, ctx.view.get("alert"), yes_no, files)
+
+
+def _seen(state: dict[str, Any], inbound: Inbound) -> bool:
+    """True for a re-delivered update (the platform retried): it is answered already."""
+    return inbound.update_id is not None and inbound.update_id in state.get("seen", [])
 
 
 def _command_of(text: str | None) -> str | None:

@@ -50,6 +50,7 @@ from bot.dialogs.privacy import (
     my_data_command,
 )
 from bot.dialogs.submission import submission_steps
+from bot.store.committer import StateCommitter
 from bot.store.uow import UnitOfWork
 
 # Shown by channels that can register commands (Telegram's setMyCommands).
@@ -135,5 +136,10 @@ def commands() -> dict[str, CommandHandler]:
     }
 
 
-def build_engine(uow_factory: Callable[[], UnitOfWork], services: Services) -> Engine:
-    return Engine(all_steps(), commands(), uow_factory, services)
+def build_engine(
+    uow_factory: Callable[[], UnitOfWork],
+    services: Services,
+    committer: StateCommitter | None = None,
+    cache_size: int = 0,
+) -> Engine:
+    return Engine(all_steps(), commands(), uow_factory, services, committer, cache_size)
