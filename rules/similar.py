@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from itertools import pairwise
 
 from rules.text import match_key
@@ -10,6 +11,7 @@ from rules.text import match_key
 THRESHOLD = 0.6
 
 
+@lru_cache(maxsize=2048)  # each new initiative is compared with the same recent ones
 def _shingles(text: str) -> frozenset[tuple[str, str]]:
     words = match_key(text).split()
     if len(words) < 2:

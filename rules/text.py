@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Zero-width, bidi and other format characters that render as nothing but break matching.
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
@@ -42,6 +43,7 @@ def has_letter(text: str) -> bool:
 _NOT_WORD = re.compile(r"[^\w ]+")
 
 
+@lru_cache(maxsize=8192)  # option labels and stored titles are matched again and again
 def match_key(text: str) -> str:
     """`fold` without symbols: '✔ Chọn chính Bắc Giang' -> 'chon chinh bac giang'."""
     return _SPACES.sub(" ", _NOT_WORD.sub(" ", fold(text))).strip()

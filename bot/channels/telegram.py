@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import Bot, Dispatcher, F, Router
+from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
@@ -23,6 +23,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.filters import Filter
 from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.methods import SendDocument, SendMessage, SendPhoto, TelegramMethod
@@ -126,6 +127,23 @@ def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | ReplyKeyboard
     ]
 
 
+class InChat(Filter):
+    """Messages of these chat types (with `replies`, only text replies to a message).
+
+    A coroutine on purpose: aiogram runs plain callables such as `F.chat.type == ...` in a
+    worker thread, a thread hop for every update.
+    """
+
+    def __init__(self, *chat_types: str, replies: bool = False) -> None:
+        self.chat_types = frozenset(chat_types)
+        self.replies = replies
+
+    async def __call__(self, message: Message) -> bool:
+        if message.chat.type not in self.chat_types:
+            return False
+        return not self.replies or (message.reply_to_message is not None and bool(message.text))
+
+
 def _base(message: Message, update_id: int) -> dict[str, Any]:
     assert message.from_user is not None
     return {
@@ -150,14 +168,9 @@ class TelegramChannel:
         self.bot = bot
         self.max_file_bytes = min(max_file_bytes, DOWNLOAD_CAP)
         router = Router(name=NAME)
-        router.message.register(self.on_message, F.chat.type == "private")
+        router.message.register(self.on_message, InChat("private"))
         # In a helpers' group only replies to the bot's ticket notifications are read.
-        router.message.register(
-            self.on_message,
-            F.chat.type.in_({"group", "supergroup"}),
-            F.reply_to_message.as_("replied"),
-            F.text,
-        )
+        router.message.register(self.on_message, InChat("group", "supergroup", replies=True))
         router.callback_query.register(self.on_callback)
         self.dispatcher = Dispatcher(events_isolation=isolation or SimpleEventIsolation())
         self.dispatcher.include_router(router)

@@ -261,6 +261,10 @@ class Engine:
         self._committer = committer
         self._cache = ConversationCache(cache_size if committer is not None else 0)
 
+    @property
+    def cached_chats(self) -> int:
+        return len(self._cache)
+
     async def handle(self, inbound: Inbound) -> list[Reply]:
         try:
             replies = await self._from_cache(inbound)

@@ -197,12 +197,15 @@ async def erase(ctx: Ctx) -> None:
         )
         identity_ids = sorted({*identity_ids, *(i.id for i in identities)})
         for identity in identities:
+            # Emptied, not deleted: versions only grow, so no cached copy can match again.
             await session.execute(
-                delete(Conversation).where(
+                update(Conversation)
+                .where(
                     Conversation.channel == identity.channel,
                     Conversation.chat_id == identity.external_id,
                     Conversation.chat_id != ctx.inbound.chat_id,
                 )
+                .values(state={}, version=Conversation.version + 1, updated_at=now)
             )
             identity.person_id = None
         await session.execute(

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,20 +32,47 @@ class VersionConflict(Exception):
     """Another worker wrote the conversation first; the caller retries."""
 
 
+# The statements run on every update, built once: building them costs more than running them.
+_LOAD_CONVERSATION = (
+    select(Conversation.state, Conversation.version)
+    .where(Conversation.channel == bindparam("channel"), Conversation.chat_id == bindparam("chat"))
+    # PostgreSQL queues other workers on this chat until we commit; SQLite's BEGIN IMMEDIATE
+    # already serialises writers. The version check stays the guard.
+    .with_for_update()
+)
+_SAVE_CONVERSATION = (
+    update(Conversation)
+    .where(
+        Conversation.channel == bindparam("in_channel"),
+        Conversation.chat_id == bindparam("chat"),
+        Conversation.version == bindparam("expected"),
+    )
+    .values(state=bindparam("state"), version=bindparam("next"), updated_at=bindparam("at"))
+    .execution_options(synchronize_session=False)
+)
+_LOGIN = (
+    select(
+        ChannelIdentity,
+        Person,
+        select(Consent.id)
+        .where(Consent.identity_id == ChannelIdentity.id, Consent.withdrawn_at.is_(None))
+        .exists(),
+    )
+    .outerjoin(Person, Person.id == ChannelIdentity.person_id)
+    .where(
+        ChannelIdentity.channel == bindparam("channel"),
+        ChannelIdentity.external_id == bindparam("external_id"),
+    )
+)
+
+
 class Conversations:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def load(self, channel: str, chat_id: str) -> tuple[dict[str, Any], int]:
-        row = (
-            await self._session.execute(
-                select(Conversation.state, Conversation.version)
-                .where(Conversation.channel == channel, Conversation.chat_id == chat_id)
-                # PostgreSQL queues other workers on this chat until we commit; SQLite's
-                # BEGIN IMMEDIATE already serialises writers. The version check stays the guard.
-                .with_for_update()
-            )
-        ).first()
+        params = {"channel": channel, "chat": chat_id}
+        row = (await self._session.execute(_LOAD_CONVERSATION, params)).first()
         return (dict(row.state), row.version) if row else ({}, 0)
 
     async def save(
@@ -63,16 +90,15 @@ class Conversations:
             except IntegrityError as exc:
                 raise VersionConflict(chat_id) from exc
             return
-        result = await self._session.execute(
-            update(Conversation)
-            .where(
-                Conversation.channel == channel,
-                Conversation.chat_id == chat_id,
-                Conversation.version == version,
-            )
-            .values(state=state, version=version + 1, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        params = {
+            "in_channel": channel,
+            "chat": chat_id,
+            "expected": version,
+            "state": state,
+            "next": version + 1,
+            "at": now,
+        }
+        result = await self._session.execute(_SAVE_CONVERSATION, params)
         if getattr(result, "rowcount", 0) != 1:
             raise VersionConflict(chat_id)
 
@@ -105,20 +131,8 @@ class People:
         self, channel: str, external_id: str
     ) -> tuple[ChannelIdentity | None, bool, Person | None]:
         """The identity, whether it holds a live consent, and its person, in one query."""
-        consented = (
-            select(Consent.id)
-            .where(Consent.identity_id == ChannelIdentity.id, Consent.withdrawn_at.is_(None))
-            .exists()
-        )
-        row = (
-            await self._session.execute(
-                select(ChannelIdentity, Person, consented)
-                .outerjoin(Person, Person.id == ChannelIdentity.person_id)
-                .where(
-                    ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
-                )
-            )
-        ).first()
+        params = {"channel": channel, "external_id": external_id}
+        row = (await self._session.execute(_LOGIN, params)).first()
         if row is None:
             return None, False, None
         identity, person, has_consent = row

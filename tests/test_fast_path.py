@@ -1,0 +1,149 @@
+"""Answers from the cached conversation state: committed in groups, never trusted when stale."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from bot.app import App, build_app
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.dialogs.engine import BUSY
+from bot.store.committer import StateCommitter, StateWrite
+from bot.store.models import Conversation
+from tests.fakechat import FakeChat
+from tests.flow import login
+
+
+@contextmanager
+def statements(db: AsyncEngine) -> Iterator[list[str]]:
+    """The SQL this engine sends while the block runs."""
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        seen.append(" ".join(str(args[2]).split()).upper())
+
+    event.listen(db.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.sync_engine, "before_cursor_execute", record)
+
+
+async def stored(db: AsyncEngine, chat_id: str) -> tuple[dict[str, Any], int]:
+    async with AsyncSession(db) as session:
+        row = (
+            await session.execute(
+                select(Conversation.state, Conversation.version).where(
+                    Conversation.chat_id == chat_id
+                )
+            )
+        ).one()
+    return dict(row.state), int(row.version)
+
+
+@pytest.fixture
+async def any_app(
+    any_db_url: str, make_settings: Callable[..., Settings], clock: FixedClock
+) -> AsyncIterator[App]:
+    application = build_app(make_settings(any_db_url), clock)
+    yield application
+    await application.close()
+
+
+async def test_a_plain_answer_reads_nothing_and_is_stored_before_the_reply(any_app: App) -> None:
+    chat = FakeChat(any_app.engine, user_id="fast-1")
+    await login(chat)
+    await chat.click("Nộp sáng kiến mới")
+    _, version = await stored(any_app.db, "fast-1")
+
+    with statements(any_app.db) as sent:
+        await chat.send("Trần Văn Bình")
+    assert "Năm sinh" in chat.text
+    assert not [s for s in sent if s.startswith("SELECT")], sent
+    assert len([s for s in sent if s.startswith("UPDATE CONVERSATION")]) == 1
+    state, now_version = await stored(any_app.db, "fast-1")
+    assert state["draft"]["author_name"] == "Trần Văn Bình" and now_version == version + 1
+
+    with statements(any_app.db) as sent:
+        await chat.send("1990")
+    assert "Chức vụ" in chat.text and not [s for s in sent if s.startswith("SELECT")]
+    state, _ = await stored(any_app.db, "fast-1")
+    assert state["draft"]["birth_year"] == 1990 and state["step"] == "position"
+
+
+async def test_a_chat_moved_on_by_another_worker_is_redone_from_the_database(
+    any_db_url: str, make_settings: Callable[..., Settings], clock: FixedClock
+) -> None:
+    first, second = (build_app(make_settings(any_db_url), clock) for _ in range(2))
+    on_first = FakeChat(first.engine, user_id="moving")
+    on_second = FakeChat(second.engine, user_id="moving")
+    await login(on_first)
+    await on_first.click("Nộp sáng kiến mới")
+    await on_first.send("Lê Thị Hoa")  # the first worker now caches the chat
+    await on_second.send("1979")  # the second worker moves it on
+    await on_second.send("Kỹ thuật viên")
+
+    with statements(first.db) as sent:
+        await on_first.send("Nhà máy nhiệt điện")  # answered from a stale copy at first
+    assert "Đơn vị" in on_first.text or "đơn vị" in on_first.text, on_first.text
+    assert any(s.startswith("SELECT") for s in sent)  # it was redone from the database
+    state, _ = await stored(first.db, "moving")
+    draft = state["draft"]
+    assert (draft["author_name"], draft["birth_year"]) == ("Lê Thị Hoa", 1979)
+    assert (draft["position"], draft["workplace"]) == ("Kỹ thuật viên", "Nhà máy nhiệt điện")
+    replies = on_first.replies + on_second.replies
+    assert not any(BUSY in reply.text for reply in replies)
+    await first.close()
+    await second.close()
+
+
+async def test_group_commit_writes_winners_once_and_refuses_stale_versions(any_app: App) -> None:
+    chats = [FakeChat(any_app.engine, user_id=f"batch-{i}") for i in range(3)]
+    for index, chat in enumerate(chats):
+        await login(chat, f"09128206{index:02d}")
+    versions = [(await stored(any_app.db, f"batch-{i}"))[1] for i in range(3)]
+    committer = StateCommitter(any_app.db)
+    at = datetime.now().astimezone()
+
+    def write(index: int, version: int, mark: str) -> StateWrite:
+        state = json.dumps({"step": "menu", "mark": mark})
+        return StateWrite("fake", f"batch-{index}", version, state, at)
+
+    with statements(any_app.db) as sent:
+        results = await asyncio.gather(
+            committer.write(write(0, versions[0], "fresh")),
+            committer.write(write(1, versions[1] - 1, "stale")),
+            committer.write(write(2, versions[2], "first")),
+            committer.write(write(2, versions[2], "second")),
+        )
+    assert results == [True, False, True, False]
+    assert len([s for s in sent if s.startswith("UPDATE CONVERSATION")]) == 1
+    marks = [(await stored(any_app.db, f"batch-{i}"))[0].get("mark") for i in range(3)]
+    assert marks == ["fresh", None, "first"]
+    assert (await stored(any_app.db, "batch-0"))[1] == versions[0] + 1
+
+
+async def test_a_small_cache_still_answers_every_chat(
+    db_url: str, make_settings: Callable[..., Settings], clock: FixedClock
+) -> None:
+    app = build_app(make_settings(db_url, conversation_cache_size=1), clock)
+    chats = [FakeChat(app.engine, user_id=f"small-{i}") for i in range(3)]
+    for index, chat in enumerate(chats):
+        await login(chat, f"09128207{index:02d}")
+        await chat.click("Nộp sáng kiến mới")
+    for chat in chats:
+        await chat.send("Phạm Minh Đức")
+    for chat in chats:
+        await chat.send("1992")
+        assert "Chức vụ" in chat.text
+    assert app.engine.cached_chats == 1
+    await app.close()
