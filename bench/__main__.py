@@ -38,6 +38,12 @@ def main() -> None:
     speed = sub.add_parser("throughput", help="echo ceiling vs the conversation path")
     speed.add_argument("--users", type=int, default=1000)
     speed.add_argument("--echo-updates", type=int, default=20_000)
+    speed.add_argument(
+        "--history",
+        type=int,
+        default=100_000,
+        help="finished conversations after the timed ones, for RSS (0: skip)",
+    )
     _engine_arguments(speed)
     burst = sub.add_parser("flood", help="a webhook flood on loopback: memory and answers")
     burst.add_argument("--calm-chats", type=int, default=180, help="chats sending 50 each")
@@ -94,8 +100,13 @@ async def _throughput(args: argparse.Namespace) -> None:
     from bench.stats_bench import _pg_database
     from bench.throughput import conversation_path, describe, echo_ceiling
 
+    filtered = await echo_ceiling(args.echo_updates, filtered=True)
     ceiling = await echo_ceiling(args.echo_updates)
-    print(f"echo ceiling: {ceiling:.0f} updates/s (aiogram dispatcher, recorded session)")
+    print(
+        f"echo ceiling: {ceiling:.0f} updates/s (aiogram dispatcher, recorded session, no "
+        f"filter; {filtered:.0f} updates/s with an F.text filter)",
+        flush=True,
+    )
     ratios = []
     with tempfile.TemporaryDirectory() as workdir:
         for engine in args.engines.split(","):
@@ -104,7 +115,9 @@ async def _throughput(args: argparse.Namespace) -> None:
             else:
                 url, drop = await _pg_database(args.pg)
             try:
-                result = await conversation_path(engine, url, args.users, Path(workdir))
+                result = await conversation_path(
+                    engine, url, args.users, Path(workdir), args.history
+                )
             finally:
                 if drop is not None:
                     await drop()

@@ -82,13 +82,18 @@ def rss_mb() -> float:
     return 0.0
 
 
-async def echo_ceiling(updates: int) -> float:
+async def echo_ceiling(updates: int, filtered: bool = False) -> float:
+    """aiogram's bare echo: one handler, no filter (with `filtered`, the usual `F.text`,
+    which aiogram evaluates in a worker thread)."""
     dispatcher = Dispatcher()
 
     async def echo(message: Message) -> None:
         await message.answer(message.text or "")
 
-    dispatcher.message.register(echo, F.text)
+    if filtered:
+        dispatcher.message.register(echo, F.text)
+    else:
+        dispatcher.message.register(echo)
     bot = Bot(TOKEN, session=RecordingSession(keep=False))
     parsed = [
         Update.model_validate(_update(i, 1000 + i % 100, "xin chào"), context={"bot": bot})
@@ -108,43 +113,81 @@ class PathResult:
     seconds: float
     latencies_ms: list[float]
     rss_mb: float
+    history: list[tuple[int, float]]  # (finished conversations, RSS MB) after each wave
 
     @property
     def rate(self) -> float:
         return self.updates / self.seconds
 
 
-async def conversation_path(engine: str, url: str, users: int, workdir: Path) -> PathResult:
-    await upgrade_async(url)
-    settings = Settings(
-        database_url=url, files_dir=workdir / "files", db_pool_size=20, db_max_overflow=0
-    )
-    app = build_app(settings, FixedClock(datetime(2022, 3, 1, 9, tzinfo=TZ)))
-    bot = Bot(TOKEN, session=RecordingSession(keep=False))
-    channel = TelegramChannel(app.engine, bot, settings.max_file_bytes)
-    ids = itertools.count(1)
-    latencies: list[float] = []
+class Driver:
+    """Scripted users through the Telegram adapter, the real engine and the real store."""
 
-    async def person(user: int) -> None:
+    def __init__(self, url: str, workdir: Path) -> None:
+        self.settings = Settings(
+            database_url=url, files_dir=workdir / "files", db_pool_size=20, db_max_overflow=0
+        )
+        self.app = build_app(self.settings, FixedClock(datetime(2022, 3, 1, 9, tzinfo=TZ)))
+        self.bot = Bot(TOKEN, session=RecordingSession(keep=False))
+        self.channel = TelegramChannel(self.app.engine, self.bot, self.settings.max_file_bytes)
+        self.ids = itertools.count(1)
+        self.next_user = 10_000
+
+    async def wave(self, users: int, latencies: list[float] | None = None) -> None:
+        """`users` new people at once, each through a whole submission."""
+        first, self.next_user = self.next_user, self.next_user + users
+        await asyncio.gather(
+            *(self._person(user, latencies) for user in range(first, first + users))
+        )
+
+    async def _person(self, user: int, latencies: list[float] | None) -> None:
         for text in script(user):
-            update = Update.model_validate(_update(next(ids), user, text), context={"bot": bot})
+            update = Update.model_validate(
+                _update(next(self.ids), user, text), context={"bot": self.bot}
+            )
             start = time.perf_counter()
-            await channel.dispatcher.feed_update(bot, update)
-            latencies.append((time.perf_counter() - start) * 1000)
+            await self.channel.dispatcher.feed_update(self.bot, update)
+            if latencies is not None:
+                latencies.append((time.perf_counter() - start) * 1000)
 
+
+async def conversation_path(
+    engine: str, url: str, users: int, workdir: Path, history: int = 0
+) -> PathResult:
+    """`users` at once for the speed; then `history` more conversations, in waves of
+    `users`, with RSS after each wave (the cache and every memo are bounded)."""
+    await upgrade_async(url)
+    driver = Driver(url, workdir)
+    latencies: list[float] = []
     began = time.perf_counter()
-    await asyncio.gather(*(person(10_000 + u) for u in range(users)))
+    await driver.wave(users, latencies)
     seconds = time.perf_counter() - began
-    await app.close()
-    return PathResult(engine, users, len(latencies), seconds, latencies, rss_mb())
+    rss_after_speed = rss_mb()
+    checkpoints = [(users, rss_after_speed)]
+    while checkpoints[-1][0] < users + history:
+        await driver.wave(users)
+        checkpoints.append((checkpoints[-1][0] + users, rss_mb()))
+        if len(checkpoints) % 10 == 0:
+            print(
+                f"  {checkpoints[-1][0]} conversations, RSS {checkpoints[-1][1]:.0f} MB",
+                flush=True,
+            )
+    await driver.app.close()
+    return PathResult(
+        engine, users, len(latencies), seconds, latencies, rss_after_speed, checkpoints
+    )
 
 
 def describe(result: PathResult, ceiling: float) -> str:
     ordered = sorted(result.latencies_ms)
     p99 = ordered[int(len(ordered) * 0.99) - 1]
-    return (
+    line = (
         f"{result.engine:9} {result.users} users, {result.updates} updates in "
         f"{result.seconds:.1f} s = {result.rate:.0f} updates/s "
         f"(ratio to echo {result.rate / ceiling:.2f}); latency p50 "
         f"{statistics.median(ordered):.1f} ms, p99 {p99:.1f} ms; RSS {result.rss_mb:.0f} MB"
     )
+    if len(result.history) > 1:
+        done, rss = result.history[-1]
+        line += f"; after {done} finished conversations RSS {rss:.0f} MB"
+    return line
