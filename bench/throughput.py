@@ -18,12 +18,14 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher, F
 from aiogram.types import Message, Update
+from sqlalchemy import func, select
 
 from bot.app import build_app
 from bot.channels.telegram import TelegramChannel
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.store.db import upgrade_async
+from bot.store.models import Submission
 from rules.campaigns import TZ
 from tests.telegram_harness import RecordingSession
 
@@ -114,6 +116,7 @@ class PathResult:
     latencies_ms: list[float]
     rss_mb: float
     history: list[tuple[int, float]]  # (finished conversations, RSS MB) after each wave
+    filed: int  # submissions in the database after the timed users: one each when none failed
 
     @property
     def rate(self) -> float:
@@ -140,6 +143,10 @@ class Driver:
             *(self._person(user, latencies) for user in range(first, first + users))
         )
 
+    async def filed(self) -> int:
+        async with self.app.sessions() as session:
+            return int(await session.scalar(select(func.count()).select_from(Submission)) or 0)
+
     async def _person(self, user: int, latencies: list[float] | None) -> None:
         for text in script(user):
             update = Update.model_validate(
@@ -162,6 +169,7 @@ async def conversation_path(
     began = time.perf_counter()
     await driver.wave(users, latencies)
     seconds = time.perf_counter() - began
+    filed = await driver.filed()
     rss_after_speed = rss_mb()
     checkpoints = [(users, rss_after_speed)]
     while checkpoints[-1][0] < users + history:
@@ -174,7 +182,7 @@ async def conversation_path(
             )
     await driver.app.close()
     return PathResult(
-        engine, users, len(latencies), seconds, latencies, rss_after_speed, checkpoints
+        engine, users, len(latencies), seconds, latencies, rss_after_speed, checkpoints, filed
     )
 
 
@@ -185,7 +193,8 @@ def describe(result: PathResult, ceiling: float) -> str:
         f"{result.engine:9} {result.users} users, {result.updates} updates in "
         f"{result.seconds:.1f} s = {result.rate:.0f} updates/s "
         f"(ratio to echo {result.rate / ceiling:.2f}); latency p50 "
-        f"{statistics.median(ordered):.1f} ms, p99 {p99:.1f} ms; RSS {result.rss_mb:.0f} MB"
+        f"{statistics.median(ordered):.1f} ms, p99 {p99:.1f} ms; submissions filed "
+        f"{result.filed}/{result.users}; RSS {result.rss_mb:.0f} MB"
     )
     if len(result.history) > 1:
         done, rss = result.history[-1]
