@@ -1,7 +1,7 @@
 """A webhook flood on loopback: many chats posting at once to a real `serve` process.
 
-Used by `python -m bench flood` (10,000 updates, memory figures) and by tests/test_flood.py
-(a smaller flood that checks every update is answered once).
+Used by `python -m bench flood` (10,000 updates, figures) and by tests/test_flood.py
+(the same flood, checking every update is answered once).
 """
 
 from __future__ import annotations
