@@ -47,15 +47,15 @@ async def find_similar(
     exclude_id: int | None = None,
 ) -> Similar | None:
     candidates = [
-        s
-        for s in await uow.submissions.similar_candidates(person_id, unit_code)
-        if s.id != exclude_id and s.code
+        row
+        for row in await uow.submissions.similar_candidates(person_id, unit_code)
+        if row[0] != exclude_id
     ]
-    found = most_similar(title, description, [(s.title, s.description) for s in candidates])
+    found = most_similar(title, description, [(row[2], row[3]) for row in candidates])
     if found is None:
         return None
-    match = candidates[found[0]]
-    return Similar(str(match.code), match.title)
+    _, code, match_title, _ = candidates[found[0]]
+    return Similar(code, match_title)
 
 
 async def file(

@@ -235,18 +235,20 @@ class Submissions:
 
     async def similar_candidates(
         self, person_id: int, unit_code: str, limit: int = 200
-    ) -> list[Submission]:
-        """Recent submissions by the same person or of the same unit, for near-duplicates."""
+    ) -> list[tuple[int, str, str, str]]:
+        """(id, code, title, description) of recent filed submissions by the same person or
+        of the same unit, for near-duplicates; plain rows, not 200 tracked objects."""
         rows = await self._session.execute(
-            select(Submission)
+            select(Submission.id, Submission.code, Submission.title, Submission.description)
             .where(
                 (Submission.person_id == person_id) | (Submission.unit_code == unit_code),
                 Submission.status != "withdrawn",
+                Submission.code.is_not(None),
             )
             .order_by(Submission.id.desc())
             .limit(limit)
         )
-        return list(rows.scalars())
+        return [(row.id, str(row.code), row.title, row.description) for row in rows]
 
     async def attachments(self, submission_id: int) -> list[Attachment]:
         rows = await self._session.execute(
