@@ -98,13 +98,19 @@ async def _flood(args: argparse.Namespace) -> None:
 
 async def _throughput(args: argparse.Namespace) -> None:
     from bench.stats_bench import _pg_database
-    from bench.throughput import conversation_path, describe, echo_ceiling
+    from bench.throughput import adapter_ceiling, conversation_path, describe, echo_ceiling
 
     filtered = await echo_ceiling(args.echo_updates, filtered=True)
     ceiling = await echo_ceiling(args.echo_updates)
+    adapter = await adapter_ceiling(args.echo_updates)
     print(
         f"echo ceiling: {ceiling:.0f} updates/s (aiogram dispatcher, recorded session, no "
         f"filter; {filtered:.0f} updates/s with an F.text filter)",
+        flush=True,
+    )
+    print(
+        f"our Telegram adapter over a canned one-screen engine (no engine, no database): "
+        f"{adapter:.0f} updates/s (ratio {adapter / ceiling:.2f})",
         flush=True,
     )
     ratios = []

@@ -24,6 +24,7 @@ from bot.app import build_app
 from bot.channels.telegram import TelegramChannel
 from bot.clock import FixedClock
 from bot.config import Settings
+from bot.dialogs.types import Button, Expect, Inbound, Reply
 from bot.store.db import upgrade_async
 from bot.store.models import Submission
 from rules.campaigns import TZ
@@ -104,6 +105,33 @@ async def echo_ceiling(updates: int, filtered: bool = False) -> float:
     began = time.perf_counter()
     for update in parsed:
         await dispatcher.feed_update(bot, update)
+    return updates / (time.perf_counter() - began)
+
+
+class _CannedEngine:
+    """Answers every update with one fixed screen: the adapter's own cost, nothing else."""
+
+    reply = Reply(
+        "Chọn đối tượng của sáng kiến:",
+        tuple(Button(i, f"Lựa chọn số {i}", f"token{i}") for i in range(1, 6)),
+        Expect.CHOICE,
+    )
+
+    async def handle(self, inbound: Inbound) -> list[Reply]:
+        return [self.reply]
+
+
+async def adapter_ceiling(updates: int) -> float:
+    """Our Telegram adapter (filters, Inbound, a five-button keyboard) over a canned engine."""
+    bot = Bot(TOKEN, session=RecordingSession(keep=False))
+    channel = TelegramChannel(_CannedEngine(), bot, 1024)  # duck-typed: only handle() is used
+    parsed = [
+        Update.model_validate(_update(i, 1000 + i % 100, "xin chào"), context={"bot": bot})
+        for i in range(1, updates + 1)
+    ]
+    began = time.perf_counter()
+    for update in parsed:
+        await channel.dispatcher.feed_update(bot, update)
     return updates / (time.perf_counter() - began)
 
 

@@ -13,7 +13,7 @@ from bot.dialogs.engine import Engine, Services
 from bot.dialogs.flows import build_engine
 from bot.files import FileStore
 from bot.links import FileLinks
-from bot.store.committer import StateCommitter
+from bot.store.committer import StateCommitter, batching_supported
 from bot.store.db import make_engine, make_sessionmaker
 from bot.store.uow import UnitOfWork
 from rules.campaigns import Campaign, CampaignError, load_campaigns
@@ -84,7 +84,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     engine = build_engine(
         lambda: UnitOfWork(sessions, lock),
         services,
-        StateCommitter(db, lock),
+        StateCommitter(db, lock) if batching_supported(db) else None,
         settings.conversation_cache_size,
     )
     return App(settings, db, sessions, engine)

@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -133,13 +134,30 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     return make
 
 
+@asynccontextmanager
+async def running_app(settings: Settings, clock: FixedClock) -> AsyncIterator[App]:
+    application = build_app(settings, clock)
+    try:
+        yield application
+    finally:
+        await application.close()
+
+
 @pytest.fixture
 async def app(
     db_url: str, make_settings: Callable[..., Settings], clock: FixedClock
 ) -> AsyncIterator[App]:
-    application = build_app(make_settings(db_url), clock)
-    yield application
-    await application.close()
+    async with running_app(make_settings(db_url), clock) as application:
+        yield application
+
+
+@pytest.fixture
+async def any_app(
+    any_db_url: str, make_settings: Callable[..., Settings], clock: FixedClock
+) -> AsyncIterator[App]:
+    """The app on SQLite, and again on PostgreSQL."""
+    async with running_app(make_settings(any_db_url), clock) as application:
+        yield application
 
 
 @pytest.fixture

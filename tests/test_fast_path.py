@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bot.app import App, build_app
+from bot.app import App
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.dialogs.engine import BUSY
 from bot.store.committer import StateCommitter, StateWrite
 from bot.store.models import Conversation
+from tests.conftest import running_app
 from tests.fakechat import FakeChat
 from tests.flow import login
 
@@ -50,15 +50,6 @@ async def stored(db: AsyncEngine, chat_id: str) -> tuple[dict[str, Any], int]:
     return dict(row.state), int(row.version)
 
 
-@pytest.fixture
-async def any_app(
-    any_db_url: str, make_settings: Callable[..., Settings], clock: FixedClock
-) -> AsyncIterator[App]:
-    application = build_app(make_settings(any_db_url), clock)
-    yield application
-    await application.close()
-
-
 async def test_a_plain_answer_reads_nothing_and_is_stored_before_the_reply(any_app: App) -> None:
     chat = FakeChat(any_app.engine, user_id="fast-1")
     await login(chat)
@@ -83,7 +74,14 @@ async def test_a_plain_answer_reads_nothing_and_is_stored_before_the_reply(any_a
 async def test_a_chat_moved_on_by_another_worker_is_redone_from_the_database(
     any_db_url: str, make_settings: Callable[..., Settings], clock: FixedClock
 ) -> None:
-    first, second = (build_app(make_settings(any_db_url), clock) for _ in range(2))
+    async with (
+        running_app(make_settings(any_db_url), clock) as first,
+        running_app(make_settings(any_db_url), clock) as second,
+    ):
+        await _moved_on_elsewhere(first, second)
+
+
+async def _moved_on_elsewhere(first: App, second: App) -> None:
     on_first = FakeChat(first.engine, user_id="moving")
     on_second = FakeChat(second.engine, user_id="moving")
     await login(on_first)
@@ -102,8 +100,6 @@ async def test_a_chat_moved_on_by_another_worker_is_redone_from_the_database(
     assert (draft["position"], draft["workplace"]) == ("Kỹ thuật viên", "Nhà máy nhiệt điện")
     replies = on_first.replies + on_second.replies
     assert not any(BUSY in reply.text for reply in replies)
-    await first.close()
-    await second.close()
 
 
 async def test_group_commit_writes_winners_once_and_refuses_stale_versions(any_app: App) -> None:
@@ -135,15 +131,14 @@ async def test_group_commit_writes_winners_once_and_refuses_stale_versions(any_a
 async def test_a_small_cache_still_answers_every_chat(
     db_url: str, make_settings: Callable[..., Settings], clock: FixedClock
 ) -> None:
-    app = build_app(make_settings(db_url, conversation_cache_size=1), clock)
-    chats = [FakeChat(app.engine, user_id=f"small-{i}") for i in range(3)]
-    for index, chat in enumerate(chats):
-        await login(chat, f"09128207{index:02d}")
-        await chat.click("Nộp sáng kiến mới")
-    for chat in chats:
-        await chat.send("Phạm Minh Đức")
-    for chat in chats:
-        await chat.send("1992")
-        assert "Chức vụ" in chat.text
-    assert app.engine.cached_chats == 1
-    await app.close()
+    async with running_app(make_settings(db_url, conversation_cache_size=1), clock) as app:
+        chats = [FakeChat(app.engine, user_id=f"small-{i}") for i in range(3)]
+        for index, chat in enumerate(chats):
+            await login(chat, f"09128207{index:02d}")
+            await chat.click("Nộp sáng kiến mới")
+        for chat in chats:
+            await chat.send("Phạm Minh Đức")
+        for chat in chats:
+            await chat.send("1992")
+            assert "Chức vụ" in chat.text
+        assert app.engine.cached_chats == 1

@@ -1,8 +1,10 @@
 """The engine: load state -> step.handle(inbound) -> persist -> replies.
 
-One update is one transaction. The conversation record is written with a compare-and-set on
-its version, so a worker that lost a race retries, and an update id already seen is a no-op.
-Every accepted answer is committed before the reply leaves this module.
+The conversation record is written with a compare-and-set on its version, so a worker that
+lost a race redoes the update, and an update id already seen is a no-op. An update runs either
+on a cached copy of the state with its write group-committed (the fast path), or in a
+transaction of its own (the careful path). Either way every accepted answer is committed
+before the reply leaves this module.
 """
 
 from __future__ import annotations
@@ -118,16 +120,19 @@ class Ctx:
     loaded_person: Person | None = None
     view: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def uow(self) -> UnitOfWork:
+    def _require_database(self) -> None:
         if self.unit_of_work is None:
             raise NeedsDatabase
+
+    @property
+    def uow(self) -> UnitOfWork:
+        self._require_database()
+        assert self.unit_of_work is not None
         return self.unit_of_work
 
     @property
     def identity(self) -> ChannelIdentity | None:
-        if self.unit_of_work is None:
-            raise NeedsDatabase
+        self._require_database()
         return self.loaded_identity
 
     @identity.setter
@@ -136,8 +141,7 @@ class Ctx:
 
     @property
     def person(self) -> Person | None:
-        if self.unit_of_work is None:
-            raise NeedsDatabase
+        self._require_database()
         return self.loaded_person
 
     @person.setter

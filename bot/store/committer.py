@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -57,6 +58,14 @@ class StateWrite:
     version: int
     state_json: str
     at: datetime
+
+
+def batching_supported(engine: AsyncEngine) -> bool:
+    """SQLite learned `UPDATE … FROM` in 3.33 and `RETURNING` in 3.35; older ones (Debian 11
+    ships 3.34) keep to one transaction per update."""
+    if engine.dialect.name != "sqlite":
+        return True
+    return sqlite3.sqlite_version_info >= (3, 35)
 
 
 class StateCommitter:
