@@ -323,7 +323,7 @@ class FakeTelegram:
             if a.chat_id == chat_id and a.reply_markup and "inline_keyboard" in a.reply_markup
         ][-1]
 
-    async def wait_for_reply(self, chat_id: int, seen: int, timeout: float = 15) -> BotAction:
+    async def wait_for_reply(self, chat_id: int, seen: int, timeout: float = 60) -> BotAction:
         """Wait until the bot acted in this chat after `seen` actions, then until it is quiet."""
         deadline = time.monotonic() + timeout
         while len([a for a in self.actions if a.chat_id == chat_id]) <= seen:

@@ -165,7 +165,7 @@ class FakeZalo:
         self._photos[name] = data
         return f"{self.base_url}/cdn/{name}"
 
-    async def wait_for_reply(self, chat_id: str, seen: int, timeout: float = 15) -> str:
+    async def wait_for_reply(self, chat_id: str, seen: int, timeout: float = 60) -> str:
         deadline = time.monotonic() + timeout
         while len(self.to(chat_id)) <= seen:
             if time.monotonic() > deadline:

@@ -51,7 +51,7 @@ async def stop_bot(process: asyncio.subprocess.Process) -> str:
 
 
 async def wait_healthy(http: aiohttp.ClientSession, port: int) -> None:
-    for _ in range(200):
+    for _ in range(600):  # a hang guard: on a loaded machine the bot starts slowly
         try:
             async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
                 if response.status == 200 and (await response.json())["status"] == "ok":

@@ -41,7 +41,7 @@ async def test_kill_after_commit_before_reply(telegram: FakeTelegram, tmp_path: 
         await person.press("Nộp sáng kiến mới")
         telegram.stall_next("sendMessage")
         update_id = await telegram.push(person._message(text="Trần Văn Kiên"))
-        for _ in range(300):
+        for _ in range(1200):  # a hang guard: a loaded machine starts processes slowly
             if telegram.stalled_calls:
                 break
             await asyncio.sleep(0.05)
@@ -54,7 +54,7 @@ async def test_kill_after_commit_before_reply(telegram: FakeTelegram, tmp_path: 
 
     restarted = await start_telegram_bot(["run", "telegram"], telegram, tmp_path)
     try:
-        for _ in range(600):  # the restarted bot polls the unacknowledged update again
+        for _ in range(1200):  # the restarted bot polls the unacknowledged update again
             if telegram.deliveries[update_id] == 2:
                 break
             await asyncio.sleep(0.05)
