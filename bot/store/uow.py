@@ -476,11 +476,11 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            await self.session.rollback()
+            await self.session.rollback()  # nothing left after a commit; ends the transaction
         finally:
-            await self.session.close()
             if self._lock is not None:
-                self._lock.release()
+                self._lock.release()  # the pool's reset of the idle connection needs no lock
+            await self.session.close()
 
     async def commit(self) -> None:
         await self.session.commit()
