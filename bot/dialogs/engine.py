@@ -149,6 +149,11 @@ class Ctx:
         self.loaded_person = person
 
     @property
+    def person_id(self) -> int | None:
+        person = self.person
+        return person.id if person else None
+
+    @property
     def signed_in(self) -> bool:
         if self.unit_of_work is None:
             return self.cached_signed_in
@@ -224,7 +229,7 @@ def deny(
     ctx.uow.audit.record(
         ctx.now,
         "access.denied",
-        person_id=ctx.person.id if ctx.person else None,
+        person_id=ctx.person_id,
         channel=ctx.inbound.channel,
         subject=action,
         detail=detail,

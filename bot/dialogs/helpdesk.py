@@ -68,7 +68,7 @@ async def ask(ctx: Ctx, question: str) -> Outcome:
 
 
 async def _helper_scope(ctx: Ctx) -> Scope:
-    return await scope_of(ctx.uow, ctx.person.id if ctx.person else None, HELPER)
+    return await scope_of(ctx.uow, ctx.person_id, HELPER)
 
 
 async def _ticket_arg(

@@ -40,7 +40,7 @@ NOTE_PROMPTS = {
 
 
 async def _officer_scope(ctx: Ctx) -> Scope:
-    return await scope_of(ctx.uow, ctx.person.id if ctx.person else None, OFFICER)
+    return await scope_of(ctx.uow, ctx.person_id, OFFICER)
 
 
 async def load_next(ctx: Ctx, scope: Scope) -> None:
@@ -59,7 +59,7 @@ async def load_next(ctx: Ctx, scope: Scope) -> None:
             submission,
             UNDER_REVIEW,
             None,
-            ctx.person.id if ctx.person else None,
+            ctx.person_id,
             ctx.now,
         )
 
@@ -273,7 +273,7 @@ async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
     ctx.uow.audit.record(
         ctx.now,
         "export",
-        person_id=ctx.person.id if ctx.person else None,
+        person_id=ctx.person_id,
         channel=ctx.inbound.channel,
         subject=unit,
         detail={"rows": files.rows},
