@@ -164,22 +164,32 @@ class Driver:
         self.ids = itertools.count(1)
         self.next_user = 10_000
 
+    def people(self, users: int) -> list[list[Update]]:
+        """`users` new people's updates, parsed ahead like the echo's (parsing is not timed)."""
+        first, self.next_user = self.next_user, self.next_user + users
+        return [
+            [
+                Update.model_validate(
+                    _update(next(self.ids), user, text), context={"bot": self.bot}
+                )
+                for text in script(user)
+            ]
+            for user in range(first, first + users)
+        ]
+
     async def wave(self, users: int, latencies: list[float] | None = None) -> None:
         """`users` new people at once, each through a whole submission."""
-        first, self.next_user = self.next_user, self.next_user + users
-        await asyncio.gather(
-            *(self._person(user, latencies) for user in range(first, first + users))
-        )
+        await self.run(self.people(users), latencies)
+
+    async def run(self, people: list[list[Update]], latencies: list[float] | None = None) -> None:
+        await asyncio.gather(*(self._person(updates, latencies) for updates in people))
 
     async def filed(self) -> int:
         async with self.app.sessions() as session:
             return int(await session.scalar(select(func.count()).select_from(Submission)) or 0)
 
-    async def _person(self, user: int, latencies: list[float] | None) -> None:
-        for text in script(user):
-            update = Update.model_validate(
-                _update(next(self.ids), user, text), context={"bot": self.bot}
-            )
+    async def _person(self, updates: list[Update], latencies: list[float] | None) -> None:
+        for update in updates:
             start = time.perf_counter()
             await self.channel.dispatcher.feed_update(self.bot, update)
             if latencies is not None:
@@ -194,9 +204,11 @@ async def conversation_path(
     await upgrade_async(url)
     driver = Driver(url, workdir)
     latencies: list[float] = []
+    people = driver.people(users)
     began = time.perf_counter()
-    await driver.wave(users, latencies)
+    await driver.run(people, latencies)
     seconds = time.perf_counter() - began
+    del people
     filed = await driver.filed()
     rss_after_speed = rss_mb()
     checkpoints = [(users, rss_after_speed)]

@@ -16,11 +16,11 @@ from bot.app import App
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.dialogs.engine import BUSY
-from bot.store.committer import StateCommitter, StateWrite
-from bot.store.models import Conversation
+from bot.store.committer import Profile, StateCommitter, StateWrite
+from bot.store.models import Conversation, Person
 from tests.conftest import running_app
 from tests.fakechat import FakeChat
-from tests.flow import login
+from tests.flow import fill_profile, login
 
 
 @contextmanager
@@ -110,9 +110,12 @@ async def test_group_commit_writes_winners_once_and_refuses_stale_versions(any_a
     committer = StateCommitter(any_app.db)
     at = datetime.now().astimezone()
 
+    people = [await person_of_phone(any_app.db, f"09128206{i:02d}") for i in range(3)]
+
     def write(index: int, version: int, mark: str) -> StateWrite:
         state = json.dumps({"step": "menu", "mark": mark})
-        return StateWrite("fake", f"batch-{index}", version, state, at)
+        profile = Profile(people[index].id, full_name=mark)
+        return StateWrite("fake", f"batch-{index}", version, state, at, profile)
 
     with statements(any_app.db) as sent:
         results = await asyncio.gather(
@@ -126,6 +129,75 @@ async def test_group_commit_writes_winners_once_and_refuses_stale_versions(any_a
     marks = [(await stored(any_app.db, f"batch-{i}"))[0].get("mark") for i in range(3)]
     assert marks == ["fresh", None, "first"]
     assert (await stored(any_app.db, "batch-0"))[1] == versions[0] + 1
+    names = [(await person_of_phone(any_app.db, f"09128206{i:02d}")).full_name for i in range(3)]
+    assert names == ["fresh", None, "first"]  # a profile is saved only with a winning state
+
+
+async def person_of_phone(db: AsyncEngine, phone: str) -> Person:
+    """The person who signed in with `phone` (typed as 09…, stored as +849…)."""
+    stored_as = "+84" + phone[1:]
+    async with AsyncSession(db) as session:
+        query = select(Person).where(Person.phone == stored_as)
+        return (await session.execute(query)).scalar_one()
+
+
+async def test_saved_details_are_offered_and_saved_with_the_state_alone(any_app: App) -> None:
+    chat = FakeChat(any_app.engine, user_id="profile-1")
+    await login(chat, "0912820601")
+    with statements(any_app.db) as sent:
+        await chat.click("Nộp sáng kiến mới")  # is there a saved profile? the cache knows
+    assert "Họ và tên" in chat.text and not [s for s in sent if s.startswith("SELECT")]
+    await fill_profile(chat)
+    assert "Đơn vị: " in chat.text
+    person = await person_of_phone(any_app.db, "0912820601")
+    assert (person.full_name, person.birth_year) == ("Nguyễn Thị Ngọc Tú", 1985)
+    assert (person.workplace, person.unit_code) == ("Bệnh viện Đa khoa tỉnh Bắc Giang", "t24")
+
+    await chat.send("/menu")
+    await chat.click("Huỷ bản nháp")
+    await chat.click("Có, huỷ bản nháp")
+    with statements(any_app.db) as sent:
+        await chat.click("Nộp sáng kiến mới")
+    assert "Thông tin của bạn đã lưu" in chat.text and "Nguyễn Thị Ngọc Tú" in chat.text
+    assert not [s for s in sent if s.startswith("SELECT")], sent
+
+
+async def test_the_unit_answer_saves_the_profile_in_the_same_statement_batch(
+    any_app: App,
+) -> None:
+    chat = FakeChat(any_app.engine, user_id="profile-2")
+    await login(chat, "0912820602")
+    await chat.click("Nộp sáng kiến mới")
+    for answer in ("Đỗ Văn Nam", "1980", "Tổ trưởng", "Công ty Than", "bac giang"):
+        await chat.send(answer)
+    with statements(any_app.db) as sent:
+        await chat.click("Chọn chính Bắc Giang")
+    assert not [s for s in sent if s.startswith("SELECT")], sent
+    assert len([s for s in sent if s.startswith("UPDATE PERSON")]) == 1
+    assert (await person_of_phone(any_app.db, "0912820602")).full_name == "Đỗ Văn Nam"
+
+
+async def test_details_corrected_in_a_linked_chat_are_not_offered_stale(any_app: App) -> None:
+    telegram = FakeChat(any_app.engine, user_id="tg-stale", channel="telegram")
+    zalo = FakeChat(any_app.engine, user_id="zl-stale", channel="zalo")
+    await login(telegram, "0912820603")
+    await telegram.click("Nộp sáng kiến mới")
+    await fill_profile(telegram)
+    await telegram.send("/menu")
+    await telegram.click("Huỷ bản nháp")
+    await telegram.click("Có, huỷ bản nháp")  # Telegram's cached copy: Nguyễn Thị Ngọc Tú
+    await telegram.send("/lienket")
+    code = telegram.text.split("Mã liên kết của bạn: ")[1][:6]
+    await zalo.send("chào")
+    await zalo.click("Tôi đồng ý")
+    await zalo.send(f"/lienket {code}")
+    await zalo.send("/dulieu")
+    await zalo.click("Sửa họ và tên")
+    await zalo.send("Nguyễn Thị Ngọc Hà")
+    assert "Đã sửa" in zalo.text
+
+    await telegram.click("Nộp sáng kiến mới")
+    assert "Nguyễn Thị Ngọc Hà" in telegram.text and "Ngọc Tú" not in telegram.text
 
 
 async def test_a_small_cache_still_answers_every_chat(

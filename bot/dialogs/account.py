@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step
 from bot.dialogs.types import NO_KEYS, YES_KEYS, Expect, Option
@@ -99,7 +99,6 @@ class PhoneStep(Step):
 
 
 USE_PROFILE, EDIT_PROFILE = "use", "edit"
-PROFILE_FIELDS = ("author_name", "birth_year", "position", "workplace", "unit_code")
 
 
 @dataclass(eq=False)
@@ -111,14 +110,13 @@ class ProfileCardStep(Step):
     expects: Expect = Expect.CHOICE
 
     def text(self, ctx: Ctx) -> str:
-        person = ctx.person
-        assert person is not None
-        catalog = ctx.services.catalog
-        unit = catalog.describe(person.unit_code)
+        profile = ctx.profile
+        assert profile is not None
+        unit = ctx.services.catalog.describe(profile.unit_code)
         return (
             "Thông tin của bạn đã lưu:\n"
-            f"• Họ và tên: {person.full_name}\n• Năm sinh: {person.birth_year}\n"
-            f"• Chức vụ: {person.position}\n• Nơi công tác: {person.workplace}\n"
+            f"• Họ và tên: {profile.full_name}\n• Năm sinh: {profile.birth_year}\n"
+            f"• Chức vụ: {profile.position}\n• Nơi công tác: {profile.workplace}\n"
             f"• Đơn vị: {unit}\n\nDùng thông tin này cho sáng kiến mới?"
         )
 
@@ -126,39 +124,41 @@ class ProfileCardStep(Step):
         return [Option("Dùng thông tin này", USE_PROFILE), Option("Sửa thông tin", EDIT_PROFILE)]
 
     async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
-        person = ctx.person
-        assert person is not None
+        profile = ctx.profile
+        assert profile is not None
         if value == EDIT_PROFILE:
             return Goto("name")
         if value != USE_PROFILE:
             return await super().on_choice(ctx, value)
         ctx.draft.update(
-            author_name=person.full_name,
-            birth_year=person.birth_year,
-            position=person.position,
-            workplace=person.workplace,
-            unit_code=person.unit_code,
+            author_name=profile.full_name,
+            birth_year=profile.birth_year,
+            position=profile.position,
+            workplace=profile.workplace,
+            unit_code=profile.unit_code,
         )
         return Goto("target_group")
 
 
 def profile_complete(ctx: Ctx) -> bool:
-    person = ctx.person
+    profile = ctx.profile
     return (
-        person is not None
-        and all((person.full_name, person.birth_year, person.position, person.workplace))
-        and person.unit_code in ctx.services.catalog.units
+        profile is not None
+        and all((profile.full_name, profile.birth_year, profile.position, profile.workplace))
+        and profile.unit_code in ctx.services.catalog.units
     )
 
 
 def save_profile(ctx: Ctx) -> None:
-    """Copy the personal details of the draft onto the person, for next time."""
-    person, draft = ctx.person, ctx.draft
-    assert person is not None
-    person.full_name = draft["author_name"]
-    person.birth_year = draft["birth_year"]
-    person.position = draft["position"]
-    person.workplace = draft["workplace"]
-    person.unit_code = draft["unit_code"]
-    person.catalog = ctx.services.catalog.code
-    person.updated_at = ctx.now
+    """Keep the personal details of the draft for next time (written with the state)."""
+    profile, draft = ctx.profile, ctx.draft
+    assert profile is not None
+    ctx.saved_profile = replace(
+        profile,
+        full_name=draft["author_name"],
+        birth_year=draft["birth_year"],
+        position=draft["position"],
+        workplace=draft["workplace"],
+        unit_code=draft["unit_code"],
+        catalog=ctx.services.catalog.code,
+    )

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from bot.store.committer import Profile
+
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
@@ -18,7 +20,7 @@ class Snapshot:
     state_json: str
     version: int
     consented: bool
-    signed_in: bool
+    profile: Profile | None  # None: not signed in
 
 
 class ConversationCache:

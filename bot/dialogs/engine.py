@@ -39,7 +39,7 @@ from bot.dialogs.types import (
 )
 from bot.files import FileStore
 from bot.links import FileLinks
-from bot.store.committer import StateCommitter, StateWrite
+from bot.store.committer import Profile, StateCommitter, StateWrite
 from bot.store.models import ChannelIdentity, Person
 from bot.store.uow import UnitOfWork, VersionConflict
 from bot.support import relayed
@@ -104,9 +104,10 @@ class NeedsDatabase(Exception):
 class Ctx:
     """Everything a step may use while handling one update.
 
-    Without a unit of work (the engine's fast path) only the conversation state is at hand:
-    touching `uow`, `identity` or `person` raises NeedsDatabase and the update is redone in
-    a transaction of its own.
+    Without a unit of work (the engine's fast path) only the conversation state and the
+    cached profile are at hand: touching `uow`, `identity` or `person` raises NeedsDatabase
+    and the update is redone in a transaction of its own. A step saves the person's details by
+    setting `saved_profile`; the engine writes them with the state, on either path.
     """
 
     inbound: Inbound
@@ -115,7 +116,8 @@ class Ctx:
     now: datetime
     unit_of_work: UnitOfWork | None = None
     consented: bool = False
-    cached_signed_in: bool = False
+    cached_profile: Profile | None = None
+    saved_profile: Profile | None = None
     loaded_identity: ChannelIdentity | None = None
     loaded_person: Person | None = None
     view: dict[str, Any] = field(default_factory=dict)
@@ -156,8 +158,17 @@ class Ctx:
     @property
     def signed_in(self) -> bool:
         if self.unit_of_work is None:
-            return self.cached_signed_in
+            return self.cached_profile is not None
         return self.loaded_person is not None
+
+    @property
+    def profile(self) -> Profile | None:
+        """The person's saved details as this update leaves them; None when not signed in."""
+        if self.saved_profile is not None:
+            return self.saved_profile
+        if self.unit_of_work is None:
+            return self.cached_profile
+        return Profile.of(self.loaded_person) if self.loaded_person is not None else None
 
     @property
     def today(self) -> date:
@@ -311,14 +322,21 @@ class Engine:
             state,
             self.services.clock.now(),
             consented=snapshot.consented,
-            cached_signed_in=snapshot.signed_in,
+            cached_profile=snapshot.profile,
         )
         try:
             replies = await self._run(ctx)
         except NeedsDatabase:
             return None
         state_json = json.dumps(ctx.state)
-        write = StateWrite(inbound.channel, inbound.chat_id, snapshot.version, state_json, ctx.now)
+        write = StateWrite(
+            inbound.channel,
+            inbound.chat_id,
+            snapshot.version,
+            state_json,
+            ctx.now,
+            profile=ctx.saved_profile,
+        )
         if not await self._committer.write(write):
             self._cache.forget(inbound.channel, inbound.chat_id)
             return None
@@ -333,6 +351,8 @@ class Engine:
             now = self.services.clock.now()
             ctx = Ctx(inbound, self.services, state, now, unit_of_work=uow)
             replies = await self._run(ctx)
+            if ctx.saved_profile is not None and ctx.loaded_person is not None:
+                ctx.saved_profile.copy_to(ctx.loaded_person, now)
             await uow.conversations.save(inbound.channel, inbound.chat_id, ctx.state, version, now)
             await uow.commit()
         self._remember(ctx, json.dumps(ctx.state), version + 1)
@@ -351,7 +371,7 @@ class Engine:
         return replies
 
     def _remember(self, ctx: Ctx, state_json: str, version: int) -> None:
-        snapshot = Snapshot(state_json, version, ctx.consented, ctx.signed_in)
+        snapshot = Snapshot(state_json, version, ctx.consented, ctx.profile)
         self._cache.put(ctx.inbound.channel, ctx.inbound.chat_id, snapshot)
 
     def _flooding(self, state: dict[str, Any]) -> bool:

@@ -152,6 +152,7 @@ class ProfileFieldStep(Step):
             return Stay(verdict.message)
         setattr(ctx.person, name, verdict.value)
         ctx.person.updated_at = ctx.now
+        await outdate_linked_chats(ctx, await _identities_of(ctx, ctx.person.id), empty=False)
         ctx.uow.audit.record(
             ctx.now, "profile.corrected", person_id=ctx.person.id, detail={"field": name}
         )
@@ -182,31 +183,44 @@ class EraseConfirmStep(ConfirmStep):
         )
 
 
+async def _identities_of(ctx: Ctx, person_id: int) -> list[ChannelIdentity]:
+    query = select(ChannelIdentity).where(ChannelIdentity.person_id == person_id)
+    return list((await ctx.uow.session.execute(query)).scalars())
+
+
+async def outdate_linked_chats(
+    ctx: Ctx, identities: list[ChannelIdentity], *, empty: bool
+) -> None:
+    """Move the person's other chats on by one version, so that no worker answers them from a
+    cached copy holding the old details; with `empty`, also forget where they were. Versions
+    only grow (rows are emptied, never deleted), so an old copy can never match again."""
+    here = (ctx.inbound.channel, ctx.inbound.chat_id)
+    values: dict[str, Any] = {"version": Conversation.version + 1, "updated_at": ctx.now}
+    if empty:
+        values["state"] = {}
+    for identity in identities:
+        if (identity.channel, identity.external_id) == here:
+            continue
+        await ctx.uow.session.execute(
+            update(Conversation)
+            .where(
+                Conversation.channel == identity.channel,
+                Conversation.chat_id == identity.external_id,
+            )
+            .values(values)
+        )
+
+
 async def erase(ctx: Ctx) -> None:
     """Withdraw consent on every linked account and erase or anonymise the person's data."""
     session, now = ctx.uow.session, ctx.now
     person = ctx.person
     identity_ids = [ctx.identity.id] if ctx.identity else []
     if person is not None:
-        identities = list(
-            (
-                await session.execute(
-                    select(ChannelIdentity).where(ChannelIdentity.person_id == person.id)
-                )
-            ).scalars()
-        )
+        identities = await _identities_of(ctx, person.id)
         identity_ids = sorted({*identity_ids, *(i.id for i in identities)})
+        await outdate_linked_chats(ctx, identities, empty=True)
         for identity in identities:
-            # Emptied, not deleted: versions only grow, so no cached copy can match again.
-            await session.execute(
-                update(Conversation)
-                .where(
-                    Conversation.channel == identity.channel,
-                    Conversation.chat_id == identity.external_id,
-                    Conversation.chat_id != ctx.inbound.chat_id,
-                )
-                .values(state={}, version=Conversation.version + 1, updated_at=now)
-            )
             identity.person_id = None
         await session.execute(
             update(Submission)

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import bindparam, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.store.models import Instant
+from bot.store.models import Instant, Person
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +49,53 @@ RETURNING c.channel, c.chat_id
 """
 
 
+PROFILE_FIELDS = ("full_name", "birth_year", "position", "workplace", "unit_code", "catalog")
+_SAVE_PROFILE = (
+    update(Person)
+    .where(Person.id == bindparam("person"))
+    .values({name: bindparam(f"new_{name}") for name in (*PROFILE_FIELDS, "updated_at")})
+    .execution_options(synchronize_session=False)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """The signed-in person's saved details: kept with the chat's cached state, so offering
+    them again and saving them need no transaction of their own."""
+
+    person_id: int
+    full_name: str | None = None
+    birth_year: int | None = None
+    position: str | None = None
+    workplace: str | None = None
+    unit_code: str | None = None
+    catalog: str | None = None
+
+    @classmethod
+    def of(cls, person: Person) -> Profile:
+        return cls(person.id, *(getattr(person, name) for name in PROFILE_FIELDS))
+
+    def copy_to(self, person: Person, now: datetime) -> None:
+        for name in PROFILE_FIELDS:
+            setattr(person, name, getattr(self, name))
+        person.updated_at = now
+
+    def parameters(self, now: datetime) -> dict[str, Any]:
+        values = {f"new_{name}": getattr(self, name) for name in PROFILE_FIELDS}
+        return {"person": self.person_id, "new_updated_at": now, **values}
+
+
 @dataclass(frozen=True, slots=True)
 class StateWrite:
-    """Replace the state of (channel, chat_id) if it is still at `version`."""
+    """Replace the state of (channel, chat_id) if it is still at `version`; with `profile`,
+    save the person's details in the same transaction when (and only when) the state wins."""
 
     channel: str
     chat_id: str
     version: int
     state_json: str
     at: datetime
+    profile: Profile | None = None
 
 
 def batching_supported(engine: AsyncEngine) -> bool:
@@ -120,10 +158,12 @@ class StateCommitter:
         try:
             async with self._engine.begin() as connection:
                 rows = (await connection.execute(statement, params)).all()
+                written = {(row[0], row[1]) for row in rows}
+                await _save_profiles(connection, items, written)
         finally:
             if self._lock is not None:
                 self._lock.release()
-        return {(row[0], row[1]) for row in rows}
+        return written
 
     def _statement(self, items: list[StateWrite]) -> tuple[Any, dict[str, Any]]:
         at = max(item.at for item in items)
@@ -139,6 +179,20 @@ class StateCommitter:
         rows = json.dumps([[i.channel, i.chat_id, i.version, i.state_json] for i in items])
         statement = text(SQLITE_UPDATE).bindparams(bindparam("at", type_=Instant()))
         return statement, {"rows": rows, "at": at}
+
+
+async def _save_profiles(
+    connection: AsyncConnection,
+    items: dict[tuple[str, str], StateWrite],
+    written: set[tuple[str, str]],
+) -> None:
+    saves = [
+        item.profile.parameters(item.at)
+        for key, item in items.items()
+        if item.profile is not None and key in written
+    ]
+    if saves:
+        await connection.execute(_SAVE_PROFILE, saves)
 
 
 def _first_per_chat(items: list[StateWrite]) -> dict[tuple[str, str], StateWrite]:
