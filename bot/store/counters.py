@@ -39,7 +39,35 @@ def scopes_of(catalog: CatalogVersion, unit_code: str) -> list[str]:
 
 
 def _insert(session: AsyncSession) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def _upserts() -> dict[str, Any]:
+    """Per dialect, built once: a statement built per call is compiled per call."""
+    statements = {}
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert)):
+        statement = insert(StatCounter)
+        statements[name] = statement.on_conflict_do_update(
+            index_elements=["campaign", "scope", "week", "dim", "value"],
+            set_={"n": StatCounter.n + statement.excluded.n},
+        )
+    return statements
+
+
+def _first_participations() -> dict[str, Any]:
+    """Per dialect: insert (campaign, scope, person) rows, returning the scopes that were new."""
+    return {
+        name: insert(Participation).on_conflict_do_nothing().returning(Participation.scope)
+        for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+    }
+
+
+_UPSERT = _upserts()
+_FIRST_PARTICIPATION = _first_participations()
 
 
 async def bump(session: AsyncSession, deltas: Counter[Key]) -> None:
@@ -49,14 +77,8 @@ async def bump(session: AsyncSession, deltas: Counter[Key]) -> None:
         for k, n in sorted(deltas.items())
         if n
     ]
-    if not rows:
-        return
-    statement = _insert(session)(StatCounter)
-    statement = statement.on_conflict_do_update(
-        index_elements=["campaign", "scope", "week", "dim", "value"],
-        set_={"n": StatCounter.n + statement.excluded.n},
-    )
-    await session.execute(statement, rows)
+    if rows:
+        await session.execute(_UPSERT[_dialect(session)], rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,20 +133,13 @@ async def count_new(
 ) -> None:
     counted = Counted.of(submission)
     deltas = _deltas(catalog, counted, +1)
-    scopes = scopes_of(catalog, submission.unit_code)
-    statement = (
-        _insert(session)(Participation)
-        .values(
-            [
-                {"campaign": submission.campaign, "scope": s, "person_id": submission.person_id}
-                for s in scopes
-            ]
-        )
-        .on_conflict_do_nothing()
-        .returning(Participation.scope)
-    )
+    rows = [
+        {"campaign": submission.campaign, "scope": scope, "person_id": submission.person_id}
+        for scope in scopes_of(catalog, submission.unit_code)
+    ]
+    first = await session.execute(_FIRST_PARTICIPATION[_dialect(session)], rows)
     week = week_of(submission.submitted_at)
-    for scope in (await session.execute(statement)).scalars():
+    for scope in first.scalars():
         deltas[(submission.campaign, scope, week, "people", "")] += 1
         deltas[(submission.campaign, scope, TOTAL, "people", "")] += 1
     await bump(session, deltas)

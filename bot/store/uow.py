@@ -64,6 +64,19 @@ _LOGIN = (
         ChannelIdentity.external_id == bindparam("external_id"),
     )
 )
+_BY_DRAFT = select(Submission).where(Submission.draft_id == bindparam("draft"))
+SIMILAR_WINDOW = 200
+_SIMILAR_CANDIDATES = (
+    select(Submission.id, Submission.code, Submission.title, Submission.description)
+    .where(
+        (Submission.person_id == bindparam("person"))
+        | (Submission.unit_code == bindparam("unit")),
+        Submission.status != "withdrawn",
+        Submission.code.is_not(None),
+    )
+    .order_by(Submission.id.desc())
+    .limit(SIMILAR_WINDOW)
+)
 
 
 class Conversations:
@@ -181,9 +194,7 @@ class Submissions:
         self._session = session
 
     async def by_draft(self, draft_id: str) -> Submission | None:
-        return (
-            await self._session.execute(select(Submission).where(Submission.draft_id == draft_id))
-        ).scalar_one_or_none()
+        return (await self._session.execute(_BY_DRAFT, {"draft": draft_id})).scalar_one_or_none()
 
     async def add(
         self, submission: Submission, attachments: list[Attachment], prefix: str
@@ -234,20 +245,13 @@ class Submissions:
         ).scalar_one_or_none()
 
     async def similar_candidates(
-        self, person_id: int, unit_code: str, limit: int = 200
+        self, person_id: int, unit_code: str
     ) -> list[tuple[int, str, str, str]]:
-        """(id, code, title, description) of recent filed submissions by the same person or
-        of the same unit, for near-duplicates; plain rows, not 200 tracked objects."""
-        rows = await self._session.execute(
-            select(Submission.id, Submission.code, Submission.title, Submission.description)
-            .where(
-                (Submission.person_id == person_id) | (Submission.unit_code == unit_code),
-                Submission.status != "withdrawn",
-                Submission.code.is_not(None),
-            )
-            .order_by(Submission.id.desc())
-            .limit(limit)
-        )
+        """(id, code, title, description) of the SIMILAR_WINDOW latest filed submissions by
+        the same person or of the same unit, for near-duplicates; plain rows, not tracked
+        objects."""
+        params = {"person": person_id, "unit": unit_code}
+        rows = await self._session.execute(_SIMILAR_CANDIDATES, params)
         return [(row.id, str(row.code), row.title, row.description) for row in rows]
 
     async def attachments(self, submission_id: int) -> list[Attachment]:
