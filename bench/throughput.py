@@ -20,7 +20,7 @@ from aiogram import Bot, Dispatcher, F
 from aiogram.types import Message, Update
 from sqlalchemy import func, select
 
-from bot.app import build_app
+from bot.app import build_app, settle_heap
 from bot.channels.telegram import TelegramChannel
 from bot.clock import FixedClock
 from bot.config import Settings
@@ -163,6 +163,7 @@ class Driver:
         self.channel = TelegramChannel(self.app.engine, self.bot, self.settings.max_file_bytes)
         self.ids = itertools.count(1)
         self.next_user = 10_000
+        settle_heap()  # as `sangkien serve` does
 
     def people(self, users: int) -> list[list[Update]]:
         """`users` new people's updates, parsed ahead like the echo's (parsing is not timed)."""

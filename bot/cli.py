@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from bot.app import ConfigError, build_app, load_rules, make_clock
+from bot.app import ConfigError, build_app, load_rules, make_clock, settle_heap
 from bot.channels.console import NAME as CONSOLE
 from bot.channels.console import ConsoleChannel
 from bot.clock import parse_now
@@ -140,6 +140,7 @@ async def _poll(settings: Settings, platform: str) -> None:
     from bot.server import poll_telegram, poll_zalo
 
     app = build_app(settings)
+    settle_heap()
     await (poll_telegram(app) if platform == "telegram" else poll_zalo(app))
 
 
@@ -182,6 +183,7 @@ def _run_server(settings: Settings, host: str, port: int, reuse_port: bool) -> N
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     web_app = build_web_app(build_app(settings))
+    settle_heap()
     web.run_app(
         web_app, host=host, port=port, print=None, handle_signals=True, reuse_port=reuse_port
     )

@@ -102,6 +102,26 @@ async def _moved_on_elsewhere(first: App, second: App) -> None:
     assert not any(BUSY in reply.text for reply in replies)
 
 
+async def test_a_stale_copy_is_not_trusted_by_an_update_that_needs_the_database(
+    any_db_url: str, make_settings: Callable[..., Settings], clock: FixedClock
+) -> None:
+    async with (
+        running_app(make_settings(any_db_url), clock) as first,
+        running_app(make_settings(any_db_url), clock) as second,
+    ):
+        on_first = FakeChat(first.engine, user_id="stale-careful")
+        on_second = FakeChat(second.engine, user_id="stale-careful")
+        await login(on_first)
+        await on_first.click("Nộp sáng kiến mới")
+        await on_first.send("Lê Thị Hoa")  # the first worker caches the chat
+        await on_second.send("1979")  # the second moves it on
+
+        await on_first.send("/dulieu")  # needs the database: starts from the stale copy
+        assert "Họ và tên" in on_first.text and BUSY not in on_first.text
+        state, _ = await stored(first.db, "stale-careful")
+        assert state["draft"]["birth_year"] == 1979  # the second worker's answer is kept
+
+
 async def test_group_commit_writes_winners_once_and_refuses_stale_versions(any_app: App) -> None:
     chats = [FakeChat(any_app.engine, user_id=f"batch-{i}") for i in range(3)]
     for index, chat in enumerate(chats):

@@ -298,8 +298,10 @@ class Engine:
             try:
                 return await self._once(inbound)
             except (VersionConflict, IntegrityError):
-                # Another worker won a race on this chat (or created the same row): start over.
+                # Another worker won a race on this chat (or created the same row): start over
+                # from what the database holds.
                 log.info("write conflict, retry %d", attempt + 1)
+                self._cache.forget(inbound.channel, inbound.chat_id)
                 await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
             except DB_ERRORS as exc:
                 log.error("database unavailable: %s", type(exc).__name__)
@@ -345,7 +347,7 @@ class Engine:
 
     async def _once(self, inbound: Inbound) -> list[Reply]:
         async with self._uow() as uow:
-            state, version = await uow.conversations.load(inbound.channel, inbound.chat_id)
+            state, version = await self._state_of(uow, inbound)
             if _seen(state, inbound):
                 return []
             now = self.services.clock.now()
@@ -357,6 +359,11 @@ class Engine:
             await uow.commit()
         self._remember(ctx, json.dumps(ctx.state), version + 1)
         return replies
+
+    async def _state_of(self, uow: UnitOfWork, inbound: Inbound) -> tuple[dict[str, Any], int]:
+        snapshot = self._cache.get(inbound.channel, inbound.chat_id)
+        cached = (snapshot.state_json, snapshot.version) if snapshot else None
+        return await uow.conversations.load(inbound.channel, inbound.chat_id, cached)
 
     async def _run(self, ctx: Ctx) -> list[Reply]:
         if self._flooding(ctx.state):

@@ -48,7 +48,9 @@ def _prepare_sqlite(url: str) -> bool:
 
 def make_engine(url: str, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
     if _prepare_sqlite(url):
-        engine = create_async_engine(url)
+        # Sessions and connections end their own transactions before handing a connection
+        # back; the pool's extra rollback would cost one more trip to aiosqlite's thread.
+        engine = create_async_engine(url, pool_reset_on_return=None)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine

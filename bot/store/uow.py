@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import secrets
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -83,7 +84,16 @@ class Conversations:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def load(self, channel: str, chat_id: str) -> tuple[dict[str, Any], int]:
+    async def load(
+        self, channel: str, chat_id: str, cached: tuple[str, int] | None = None
+    ) -> tuple[dict[str, Any], int]:
+        """The chat's state and version. With `cached` (the JSON and version of its last
+        known write), SQLite, whose writers are serialised, takes it without a read: the save's
+        compare-and-set checks it. PostgreSQL reads and locks the row all the same: the lock
+        keeps two workers' transactions on one chat from interleaving (or deadlocking on the
+        other rows both touch)."""
+        if cached is not None and self._session.get_bind().dialect.name == "sqlite":
+            return json.loads(cached[0]), cached[1]
         params = {"channel": channel, "chat": chat_id}
         row = (await self._session.execute(_LOAD_CONVERSATION, params)).first()
         return (dict(row.state), row.version) if row else ({}, 0)
