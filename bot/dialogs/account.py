@@ -50,7 +50,9 @@ class ConsentStep(Step):
         if value != AGREE:
             return Stay("Vui lòng chọn “Tôi đồng ý” hoặc “Không đồng ý”.")
         inbound = ctx.inbound
-        identity = await ctx.uow.people.ensure_identity(inbound.channel, inbound.user_id, ctx.now)
+        identity = ctx.identity or await ctx.uow.people.add_identity(
+            inbound.channel, inbound.user_id, ctx.now
+        )
         await ctx.uow.people.add_consent(identity.id, CONSENT_VERSION, CONSENT_SHA256, ctx.now)
         ctx.uow.audit.record(
             ctx.now,

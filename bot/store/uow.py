@@ -130,21 +130,9 @@ class People:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def identity(self, channel: str, external_id: str) -> ChannelIdentity | None:
-        return (
-            await self._session.execute(
-                select(ChannelIdentity).where(
-                    ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
-                )
-            )
-        ).scalar_one_or_none()
-
-    async def ensure_identity(
-        self, channel: str, external_id: str, now: datetime
-    ) -> ChannelIdentity:
-        found = await self.identity(channel, external_id)
-        if found:
-            return found
+    async def add_identity(self, channel: str, external_id: str, now: datetime) -> ChannelIdentity:
+        """A new account; one that another worker has just added fails the transaction with an
+        IntegrityError, which the engine retries."""
         identity = ChannelIdentity(channel=channel, external_id=external_id, created_at=now)
         self._session.add(identity)
         await self._session.flush()
