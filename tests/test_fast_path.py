@@ -220,6 +220,20 @@ async def test_details_corrected_in_a_linked_chat_are_not_offered_stale(any_app:
     assert "Nguyễn Thị Ngọc Hà" in telegram.text and "Ngọc Tú" not in telegram.text
 
 
+async def test_without_a_cache_the_profile_is_saved_in_the_answers_transaction(
+    db_url: str, make_settings: Callable[..., Settings], clock: FixedClock
+) -> None:
+    async with running_app(make_settings(db_url, conversation_cache_size=0), clock) as app:
+        chat = FakeChat(app.engine, user_id="profile-careful")
+        await login(chat, "0912820604")
+        await chat.click("Nộp sáng kiến mới")
+        with statements(app.db) as sent:
+            await fill_profile(chat)
+        assert len([s for s in sent if s.startswith("UPDATE CONVERSATION")]) == 6
+        person = await person_of_phone(app.db, "0912820604")
+        assert (person.full_name, person.unit_code) == ("Nguyễn Thị Ngọc Tú", "t24")
+
+
 async def test_a_small_cache_still_answers_every_chat(
     db_url: str, make_settings: Callable[..., Settings], clock: FixedClock
 ) -> None:
