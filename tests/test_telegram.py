@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import (
     AnswerCallbackQuery,
@@ -15,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
+from bot.channels.telegram import ChatIsolation
 from bot.store.models import Attachment, Person, Submission
 from tests.flow import DESCRIPTION, PDF_BYTES
 from tests.telegram_harness import TelegramUser
@@ -324,3 +327,23 @@ async def test_zip_bomb_named_docx_is_refused(app: App) -> None:
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     )
     assert "giải nén quá lớn" in user.last.text
+
+
+async def test_chats_are_answered_one_update_at_a_time_and_their_locks_let_go(
+    app: App,
+) -> None:
+    user = TelegramUser(app.engine)
+    isolation = user.channel.dispatcher.fsm.events_isolation
+    assert isinstance(isolation, ChatIsolation)
+
+    async def first_message(chat_id: int) -> None:
+        user.user = {**user.user, "id": chat_id}
+        user.chat = {**user.chat, "id": chat_id}
+        await user.feed(user.message(text="chào"))
+
+    chats = range(9000, 9050)
+    await asyncio.gather(*(first_message(chat_id) for chat_id in chats))
+    await asyncio.gather(user.send("/start"), user.send("/start"))  # two at once in one chat
+    assert {int(m.chat_id) for m in user.sent(SendMessage)} == set(chats)
+    assert len(user.sent(SendMessage)) == 52  # every update answered, none dropped
+    assert isolation.chats == 0  # no lock kept for chats that have gone quiet

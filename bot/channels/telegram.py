@@ -10,7 +10,9 @@ import asyncio
 import html
 import io
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
@@ -24,8 +26,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.filters import Filter
-from aiogram.fsm.storage.base import BaseEventIsolation
-from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
 from aiogram.methods import SendDocument, SendMessage, SendPhoto, TelegramMethod
 from aiogram.types import (
     BotCommand,
@@ -154,6 +155,42 @@ def _base(message: Message, update_id: int) -> dict[str, Any]:
     }
 
 
+@dataclass(slots=True)
+class _ChatLock:
+    lock: asyncio.Lock
+    users: int = 0  # holding it or waiting for it
+
+
+class ChatIsolation(BaseEventIsolation):
+    """One chat's updates one at a time, as aiogram's SimpleEventIsolation does; but that one
+    keeps a lock for every chat it has ever seen, so its memory grows with the number of
+    people. Here a chat's lock is dropped as soon as nobody holds it or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Hashable, _ChatLock] = {}
+
+    @asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncIterator[None]:
+        entry = self._locks.get(key)
+        if entry is None:
+            entry = self._locks[key] = _ChatLock(asyncio.Lock())
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                del self._locks[key]
+
+    @property
+    def chats(self) -> int:
+        return len(self._locks)
+
+    async def close(self) -> None:
+        self._locks.clear()
+
+
 class TelegramChannel:
     """Holds the aiogram Bot and Dispatcher; feeds the engine; sends what it answers."""
 
@@ -172,7 +209,7 @@ class TelegramChannel:
         # In a helpers' group only replies to the bot's ticket notifications are read.
         router.message.register(self.on_message, InChat("group", "supergroup", replies=True))
         router.callback_query.register(self.on_callback)
-        self.dispatcher = Dispatcher(events_isolation=isolation or SimpleEventIsolation())
+        self.dispatcher = Dispatcher(events_isolation=isolation or ChatIsolation())
         self.dispatcher.include_router(router)
 
     async def register_commands(self) -> None:
