@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.store.db import make_engine
 from tests.fake_telegram import FakePerson, FakeTelegram
 from tests.test_telegram_e2e import start_telegram_bot
 
@@ -68,3 +69,15 @@ async def test_kill_after_commit_before_reply(telegram: FakeTelegram, tmp_path: 
     finally:
         restarted.terminate()
         await restarted.communicate()
+
+
+async def test_sqlite_commits_reach_the_disk(tmp_path: Path) -> None:
+    """synchronous=FULL in WAL mode: a committed answer survives a power cut too."""
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/bot.db")
+    try:
+        async with engine.connect() as connection:
+            journal = await connection.exec_driver_sql("PRAGMA journal_mode")
+            synchronous = await connection.exec_driver_sql("PRAGMA synchronous")
+            assert (journal.scalar(), synchronous.scalar()) == ("wal", 2)
+    finally:
+        await engine.dispose()
