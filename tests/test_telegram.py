@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
-from bot.channels.telegram import ChatIsolation
+from bot.dialogs.types import Inbound, Reply
 from bot.store.models import Attachment, Person, Submission
 from tests.flow import DESCRIPTION, PDF_BYTES
 from tests.telegram_harness import TelegramUser
@@ -333,8 +333,7 @@ async def test_chats_are_answered_one_update_at_a_time_and_their_locks_let_go(
     app: App,
 ) -> None:
     user = TelegramUser(app.engine)
-    isolation = user.channel.dispatcher.fsm.events_isolation
-    assert isinstance(isolation, ChatIsolation)
+    isolation = user.channel.isolation
 
     async def first_message(chat_id: int) -> None:
         user.user = {**user.user, "id": chat_id}
@@ -347,3 +346,33 @@ async def test_chats_are_answered_one_update_at_a_time_and_their_locks_let_go(
     assert {int(m.chat_id) for m in user.sent(SendMessage)} == set(chats)
     assert len(user.sent(SendMessage)) == 52  # every update answered, none dropped
     assert isolation.chats == 0  # no lock kept for chats that have gone quiet
+    assert len(user.channel.dispatcher.storage.storage) == 0  # nor aiogram FSM records
+
+
+class _SlowEngine:
+    """Answers after a pause and notes how many updates of each chat it has in hand."""
+
+    def __init__(self) -> None:
+        self.busy: dict[str, int] = {}
+        self.most: dict[str, int] = {}
+
+    async def handle(self, inbound: Inbound) -> list[Reply]:
+        chat = inbound.chat_id
+        self.busy[chat] = self.busy.get(chat, 0) + 1
+        self.most[chat] = max(self.most.get(chat, 0), self.busy[chat])
+        await asyncio.sleep(0.01)
+        self.busy[chat] -= 1
+        return [Reply(f"xong {inbound.text}")]
+
+
+async def test_one_chat_waits_for_its_previous_update_other_chats_do_not() -> None:
+    engine = _SlowEngine()
+    user = TelegramUser(engine)  # type: ignore[arg-type]  # only handle() is used
+    other = {"id": 4242, "type": "private", "first_name": "Minh"}
+    minh = {"id": 4242, "is_bot": False, "first_name": "Minh"}
+    updates = [user.message(text=f"tin {i}") for i in range(3)]
+    updates.append(user.message(text="tin khác", chat=other, **{"from": minh}))
+    await asyncio.gather(*(user.feed(update) for update in updates))
+    assert engine.most == {"777": 1, "4242": 1}
+    texts = [m.text for m in user.sent(SendMessage) if str(m.chat_id) == "777"]
+    assert texts == ["xong tin 0", "xong tin 1", "xong tin 2"]  # in the order they came

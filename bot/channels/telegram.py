@@ -10,14 +10,15 @@ import asyncio
 import html
 import io
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from aiogram import Bot, Dispatcher, Router
+from aiogram import BaseMiddleware, Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.dispatcher.middlewares.user_context import EVENT_CONTEXT_KEY, EventContext
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
@@ -26,7 +27,6 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.filters import Filter
-from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
 from aiogram.methods import SendDocument, SendMessage, SendPhoto, TelegramMethod
 from aiogram.types import (
     BotCommand,
@@ -37,6 +37,7 @@ from aiogram.types import (
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
+    TelegramObject,
     Update,
 )
 
@@ -161,19 +162,36 @@ class _ChatLock:
     users: int = 0  # holding it or waiting for it
 
 
-class ChatIsolation(BaseEventIsolation):
-    """One chat's updates one at a time, as aiogram's SimpleEventIsolation does; but that one
-    keeps a lock for every chat it has ever seen, so its memory grows with the number of
-    people. Here a chat's lock is dropped as soon as nobody holds it or waits for it."""
+class ChatIsolation(BaseMiddleware):
+    """One chat's updates one at a time (an outer middleware on the dispatcher's updates).
+
+    It stands in for aiogram's FSM middleware, which we switch off: our state lives in the
+    database, and aiogram's in-memory FSM storage keeps a record (about 400 bytes) for every
+    chat it has ever seen, as its SimpleEventIsolation keeps a lock. Here a chat's lock is
+    dropped as soon as nobody holds it or waits for it.
+    """
 
     def __init__(self) -> None:
-        self._locks: dict[Hashable, _ChatLock] = {}
+        self._locks: dict[int, _ChatLock] = {}
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        context: EventContext | None = data.get(EVENT_CONTEXT_KEY)
+        chat_id = context.chat_id if context is not None else None
+        if chat_id is None:
+            return await handler(event, data)
+        async with self._lock(chat_id):
+            return await handler(event, data)
 
     @asynccontextmanager
-    async def lock(self, key: StorageKey) -> AsyncIterator[None]:
-        entry = self._locks.get(key)
+    async def _lock(self, chat_id: int) -> AsyncIterator[None]:
+        entry = self._locks.get(chat_id)
         if entry is None:
-            entry = self._locks[key] = _ChatLock(asyncio.Lock())
+            entry = self._locks[chat_id] = _ChatLock(asyncio.Lock())
         entry.users += 1
         try:
             async with entry.lock:
@@ -181,14 +199,11 @@ class ChatIsolation(BaseEventIsolation):
         finally:
             entry.users -= 1
             if entry.users == 0:
-                del self._locks[key]
+                del self._locks[chat_id]
 
     @property
     def chats(self) -> int:
         return len(self._locks)
-
-    async def close(self) -> None:
-        self._locks.clear()
 
 
 class TelegramChannel:
@@ -199,7 +214,6 @@ class TelegramChannel:
         engine: Engine,
         bot: Bot,
         max_file_bytes: int,
-        isolation: BaseEventIsolation | None = None,
     ) -> None:
         self.engine = engine
         self.bot = bot
@@ -209,7 +223,9 @@ class TelegramChannel:
         # In a helpers' group only replies to the bot's ticket notifications are read.
         router.message.register(self.on_message, InChat("group", "supergroup", replies=True))
         router.callback_query.register(self.on_callback)
-        self.dispatcher = Dispatcher(events_isolation=isolation or ChatIsolation())
+        self.dispatcher = Dispatcher(disable_fsm=True)
+        self.isolation = ChatIsolation()  # after aiogram's user context, which it reads
+        self.dispatcher.update.outer_middleware(self.isolation)
         self.dispatcher.include_router(router)
 
     async def register_commands(self) -> None:
