@@ -16,7 +16,7 @@ from bot.channels.console import ConsoleChannel
 from bot.clock import parse_now
 from bot.config import Settings
 from bot.outbox import OutboxDeliverer
-from bot.store.db import upgrade
+from bot.store.db import is_sqlite, upgrade
 from rules.dates import parse_date
 from rules.verdict import Rejected
 
@@ -144,6 +144,18 @@ async def _poll(settings: Settings, platform: str) -> None:
     await (poll_telegram(app) if platform == "telegram" else poll_zalo(app))
 
 
+def _check_workers(settings: Settings, workers: int) -> None:
+    if workers < 1:
+        raise ValueError("--workers phải từ 1 trở lên")
+    if workers > 1 and is_sqlite(settings.database_url):
+        # Each process would cache and batch on its own against one file lock: slow, and
+        # "database is locked" under load. Several workers share PostgreSQL.
+        raise ConfigError(
+            "nhiều tiến trình (--workers) cần PostgreSQL; đặt SANGKIEN_DATABASE_URL="
+            "postgresql+asyncpg://… hoặc chạy một tiến trình"
+        )
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     host, port = args.host or settings.host, args.port or settings.port
     if args.workers <= 1:
@@ -209,6 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             upgrade(settings.database_url)
             print("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
             return 0
+        if args.command == "serve":
+            _check_workers(settings, args.workers)
         load_rules(settings)
         upgrade(settings.database_url)
         if args.command in ("grant", "revoke", "stats", "export"):

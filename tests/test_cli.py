@@ -165,3 +165,13 @@ def test_chat_creates_the_database_folder(tmp_path: Path) -> None:
     result = run(["chat", "--db", f"sqlite+aiosqlite:///{db}"], tmp_path, "chào\n/thoat\n")
     assert result.returncode == 0, result.stderr
     assert "Tôi đồng ý" in result.stdout and db.exists()
+
+
+def test_several_workers_need_postgresql(tmp_path: Path) -> None:
+    db = f"sqlite+aiosqlite:///{tmp_path / 'one.db'}"
+    result = run(["serve", "--workers", "2", "--db", db], tmp_path, SANGKIEN_TELEGRAM_TOKEN="1:x")
+    assert result.returncode == 2
+    assert "cần PostgreSQL" in result.stderr
+    assert not (tmp_path / "one.db").exists()  # refused before touching anything
+    result = run(["serve", "--workers", "0", "--db", db], tmp_path)
+    assert result.returncode == 2 and "--workers phải từ 1" in result.stderr

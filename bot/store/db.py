@@ -35,14 +35,17 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
 def _prepare_sqlite(url: str) -> bool:
     """For a SQLite file: create its folder (a fresh clone has no data/). True if SQLite."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
+    if not is_sqlite(url):
         return False
     # aiosqlite logs every statement with its parameters (phone numbers) at DEBUG.
     logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.root.level))
-    database = parsed.database
+    database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     return True
