@@ -145,6 +145,7 @@ class PathResult:
     rss_mb: float
     history: list[tuple[int, float]]  # (finished conversations, RSS MB) after each wave
     filed: int  # submissions in the database after the timed users: one each when none failed
+    filed_in_all: int  # the same after the history waves
 
     @property
     def rate(self) -> float:
@@ -221,9 +222,18 @@ async def conversation_path(
                 f"  {checkpoints[-1][0]} conversations, RSS {checkpoints[-1][1]:.0f} MB",
                 flush=True,
             )
+    filed_in_all = await driver.filed()
     await driver.app.close()
     return PathResult(
-        engine, users, len(latencies), seconds, latencies, rss_after_speed, checkpoints, filed
+        engine,
+        users,
+        len(latencies),
+        seconds,
+        latencies,
+        rss_after_speed,
+        checkpoints,
+        filed,
+        filed_in_all,
     )
 
 
@@ -239,5 +249,8 @@ def describe(result: PathResult, ceiling: float) -> str:
     )
     if len(result.history) > 1:
         done, rss = result.history[-1]
-        line += f"; after {done} finished conversations RSS {rss:.0f} MB"
+        line += (
+            f"; after {done} conversations ({result.filed_in_all} submissions filed) "
+            f"RSS {rss:.0f} MB"
+        )
     return line
