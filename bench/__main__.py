@@ -45,6 +45,9 @@ def main() -> None:
         help="finished conversations after the timed ones, for RSS (0: skip)",
     )
     _engine_arguments(speed)
+    steps = sub.add_parser("steps", help="CPU per update of one submission, nothing overlapping")
+    steps.add_argument("--people", type=int, default=300)
+    _engine_arguments(steps)
     burst = sub.add_parser("flood", help="a webhook flood on loopback: memory and answers")
     burst.add_argument("--calm-chats", type=int, default=180, help="chats sending 50 each")
     burst.add_argument("--busy-chats", type=int, default=10, help="chats sending 100 each")
@@ -54,6 +57,9 @@ def main() -> None:
         return
     if args.which == "throughput":
         asyncio.run(_throughput(args))
+        return
+    if args.which == "steps":
+        asyncio.run(_steps(args))
         return
     campaign, catalog = load_rules(Settings())
     from bench.stats_bench import GOAL_MS, run
@@ -94,6 +100,25 @@ async def _flood(args: argparse.Namespace) -> None:
         f"RESULT flood: answered/updates {answered / result.updates:.2f}, RSS growth "
         f"{result.rss_after_mb / result.rss_before_mb:.2f}x"
     )
+
+
+async def _steps(args: argparse.Namespace) -> None:
+    from bench.stats_bench import _pg_database
+    from bench.steps import describe, step_costs
+
+    with tempfile.TemporaryDirectory() as workdir:
+        for engine in args.engines.split(","):
+            if engine == "sqlite":
+                url, drop = f"sqlite+aiosqlite:///{workdir}/steps.db", None
+            else:
+                url, drop = await _pg_database(args.pg)
+            try:
+                costs = await step_costs(url, args.people, Path(workdir))
+            finally:
+                if drop is not None:
+                    await drop()
+            print("\n".join(describe(engine, costs)), flush=True)
+    print(f"machine: {_machine()}")
 
 
 async def _throughput(args: argparse.Namespace) -> None:

@@ -1,0 +1,96 @@
+"""Where the CPU of one submission goes: people one after another (nothing overlaps), each
+update's wall time and the CPU time of the event-loop thread, by its place in the script.
+
+Concurrent people share the group commit of cached answers, so what one answer costs under
+load is its own CPU without that commit; the careful updates (a transaction each) share
+nothing.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.throughput import Driver, script
+from bot.store.committer import StateCommitter
+from bot.store.db import upgrade_async
+
+CAREFUL = {0: "first message", 1: "consent", 2: "phone", 25: "filing"}
+
+
+@dataclass
+class StepCost:
+    text: str
+    wall_us: float
+    cpu_us: float  # of the event-loop thread, where the bot's Python runs
+    commit_us: float  # of that, inside the group commit
+
+
+@contextmanager
+def _commit_cpu() -> Iterator[list[float]]:
+    """CPU seconds spent in each group commit while inside (one person at a time, so the
+    event-loop thread runs nothing else meanwhile)."""
+    spent: list[float] = []
+    original = StateCommitter._commit
+
+    async def timed(self: StateCommitter, items: Any) -> Any:
+        start = time.thread_time()
+        try:
+            return await original(self, items)
+        finally:
+            spent.append(time.thread_time() - start)
+
+    StateCommitter._commit = timed  # type: ignore[method-assign]
+    try:
+        yield spent
+    finally:
+        StateCommitter._commit = original  # type: ignore[method-assign]
+
+
+async def step_costs(url: str, people: int, workdir: Path) -> list[StepCost]:
+    """Median cost of each of the script's updates over the later three quarters of
+    `people` (the first quarter warms the caches)."""
+    await upgrade_async(url)
+    driver = Driver(url, workdir)
+    samples: list[list[tuple[float, float, float]]] = [[] for _ in script(0)]
+    with _commit_cpu() as commits:
+        for updates in driver.people(people):
+            for index, update in enumerate(updates):
+                wall, cpu, before = time.perf_counter(), time.thread_time(), sum(commits)
+                await driver.channel.dispatcher.feed_update(driver.bot, update)
+                cost = (time.perf_counter() - wall, time.thread_time() - cpu)
+                samples[index].append((*cost, sum(commits) - before))
+    await driver.app.close()
+    warm = people // 4
+    return [
+        StepCost(text, *(statistics.median(s[i] for s in steps[warm:]) * 1e6 for i in range(3)))
+        for text, steps in zip(script(0), samples, strict=True)
+    ]
+
+
+def describe(engine: str, costs: list[StepCost]) -> list[str]:
+    lines = [
+        f"{engine}: median per update, one person at a time: wall / event-loop CPU "
+        f"(of which the group commit)"
+    ]
+    for index, cost in enumerate(costs):
+        tag = f"  [{CAREFUL[index]}: a transaction of its own]" if index in CAREFUL else ""
+        lines.append(
+            f"  {index:2} {cost.text[:22]:22} {cost.wall_us:6.0f} / {cost.cpu_us:5.0f} "
+            f"({cost.commit_us:4.0f}) µs{tag}"
+        )
+    careful = sum(costs[i].cpu_us for i in CAREFUL)
+    cached = [c for i, c in enumerate(costs) if i not in CAREFUL]
+    own = sum(c.cpu_us - c.commit_us for c in cached)
+    lines.append(
+        f"  per submission: the {len(CAREFUL)} careful updates {careful / 1000:.1f} ms of CPU; "
+        f"the {len(cached)} cached answers {own / 1000:.1f} ms of their own plus "
+        f"{sum(c.commit_us for c in cached) / 1000:.1f} ms of one-row group commits, which "
+        f"concurrent people share"
+    )
+    return lines
