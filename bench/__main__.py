@@ -8,6 +8,7 @@ import os
 import platform
 import statistics
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.app import load_rules
@@ -48,6 +49,8 @@ def main() -> None:
     steps = sub.add_parser("steps", help="CPU per update of one submission, nothing overlapping")
     steps.add_argument("--people", type=int, default=300)
     _engine_arguments(steps)
+    floor = sub.add_parser("statements", help="CPU of one statement through SQLAlchemy")
+    _engine_arguments(floor)
     burst = sub.add_parser("flood", help="a webhook flood on loopback: memory and answers")
     burst.add_argument("--calm-chats", type=int, default=180, help="chats sending 50 each")
     burst.add_argument("--busy-chats", type=int, default=10, help="chats sending 100 each")
@@ -60,6 +63,9 @@ def main() -> None:
         return
     if args.which == "steps":
         asyncio.run(_steps(args))
+        return
+    if args.which == "statements":
+        asyncio.run(_statements(args))
         return
     campaign, catalog = load_rules(Settings())
     from bench.stats_bench import GOAL_MS, run
@@ -102,27 +108,46 @@ async def _flood(args: argparse.Namespace) -> None:
     )
 
 
-async def _steps(args: argparse.Namespace) -> None:
+async def _each_engine(
+    args: argparse.Namespace, run: Callable[[str, str, Path], Awaitable[str]]
+) -> None:
+    """`run(engine, url, workdir)` on a throw-away database of each engine; prints its text."""
     from bench.stats_bench import _pg_database
-    from bench.steps import describe, step_costs
 
     with tempfile.TemporaryDirectory() as workdir:
         for engine in args.engines.split(","):
             if engine == "sqlite":
-                url, drop = f"sqlite+aiosqlite:///{workdir}/steps.db", None
+                url, drop = f"sqlite+aiosqlite:///{workdir}/{engine}.db", None
             else:
                 url, drop = await _pg_database(args.pg)
             try:
-                costs = await step_costs(url, args.people, Path(workdir))
+                print(await run(engine, url, Path(workdir)), flush=True)
             finally:
                 if drop is not None:
                     await drop()
-            print("\n".join(describe(engine, costs)), flush=True)
     print(f"machine: {_machine()}")
 
 
+async def _steps(args: argparse.Namespace) -> None:
+    from bench.steps import describe, step_costs
+
+    async def run(engine: str, url: str, workdir: Path) -> str:
+        return "\n".join(describe(engine, await step_costs(url, args.people, workdir)))
+
+    await _each_engine(args, run)
+
+
+async def _statements(args: argparse.Namespace) -> None:
+    from bench.statements import statement_costs
+
+    async def run(engine: str, url: str, workdir: Path) -> str:
+        costs = await statement_costs(url)
+        return "\n".join(f"{engine:9} {name:34} {us:5.0f} µs" for name, us in costs.items())
+
+    await _each_engine(args, run)
+
+
 async def _throughput(args: argparse.Namespace) -> None:
-    from bench.stats_bench import _pg_database
     from bench.throughput import adapter_ceiling, conversation_path, describe, echo_ceiling
 
     filtered = await echo_ceiling(args.echo_updates, filtered=True)
@@ -139,22 +164,13 @@ async def _throughput(args: argparse.Namespace) -> None:
         flush=True,
     )
     ratios = []
-    with tempfile.TemporaryDirectory() as workdir:
-        for engine in args.engines.split(","):
-            if engine == "sqlite":
-                url, drop = f"sqlite+aiosqlite:///{workdir}/speed.db", None
-            else:
-                url, drop = await _pg_database(args.pg)
-            try:
-                result = await conversation_path(
-                    engine, url, args.users, Path(workdir), args.history
-                )
-            finally:
-                if drop is not None:
-                    await drop()
-            print(describe(result, ceiling), flush=True)
-            ratios.append(f"{engine} {result.rate / ceiling:.2f}")
-    print(f"machine: {_machine()}")
+
+    async def run(engine: str, url: str, workdir: Path) -> str:
+        result = await conversation_path(engine, url, args.users, workdir, args.history)
+        ratios.append(f"{engine} {result.rate / ceiling:.2f}")
+        return describe(result, ceiling)
+
+    await _each_engine(args, run)
     print(f"RESULT conversation path / echo ceiling (goal 0.50): {', '.join(ratios)}")
 
 
