@@ -55,17 +55,14 @@ def main() -> None:
     burst.add_argument("--calm-chats", type=int, default=180, help="chats sending 50 each")
     burst.add_argument("--busy-chats", type=int, default=10, help="chats sending 100 each")
     args = parser.parse_args()
-    if args.which == "flood":
-        asyncio.run(_flood(args))
-        return
-    if args.which == "throughput":
-        asyncio.run(_throughput(args))
-        return
-    if args.which == "steps":
-        asyncio.run(_steps(args))
-        return
-    if args.which == "statements":
-        asyncio.run(_statements(args))
+    runners = {
+        "flood": _flood,
+        "throughput": _throughput,
+        "steps": _steps,
+        "statements": _statements,
+    }
+    if args.which in runners:
+        asyncio.run(runners[args.which](args))
         return
     campaign, catalog = load_rules(Settings())
     from bench.stats_bench import GOAL_MS, run
