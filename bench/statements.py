@@ -1,5 +1,6 @@
 """What one statement costs through SQLAlchemy's asyncio layer: the floor under the careful
-path's transactions (event-loop CPU per call, so a busy machine moves it little)."""
+path's transactions. Event-loop CPU per call: other processes move it little, but the price of
+thread wake-ups and system calls on the machine moves it a lot (2-3x within hours here)."""
 
 from __future__ import annotations
 
