@@ -20,8 +20,6 @@ from bench.throughput import Driver, script
 from bot.store.committer import StateCommitter
 from bot.store.db import upgrade_async
 
-CAREFUL = {0: "first message", 1: "consent", 2: "phone", 25: "filing"}
-
 
 @dataclass
 class StepCost:
@@ -29,6 +27,11 @@ class StepCost:
     wall_us: float
     cpu_us: float  # of the event-loop thread, where the bot's Python runs
     commit_us: float  # of that, inside the group commit
+
+    @property
+    def careful(self) -> bool:
+        """Run in a transaction of its own: it did not go through the group commit."""
+        return self.commit_us == 0
 
 
 @contextmanager
@@ -79,16 +82,17 @@ def describe(engine: str, costs: list[StepCost]) -> list[str]:
         f"(of which the group commit)"
     ]
     for index, cost in enumerate(costs):
-        tag = f"  [{CAREFUL[index]}: a transaction of its own]" if index in CAREFUL else ""
+        tag = "  [a transaction of its own]" if cost.careful else ""
         lines.append(
             f"  {index:2} {cost.text[:22]:22} {cost.wall_us:6.0f} / {cost.cpu_us:5.0f} "
             f"({cost.commit_us:4.0f}) µs{tag}"
         )
-    careful = sum(costs[i].cpu_us for i in CAREFUL)
-    cached = [c for i, c in enumerate(costs) if i not in CAREFUL]
+    careful = [c for c in costs if c.careful]
+    cached = [c for c in costs if not c.careful]
     own = sum(c.cpu_us - c.commit_us for c in cached)
     lines.append(
-        f"  per submission: the {len(CAREFUL)} careful updates {careful / 1000:.1f} ms of CPU; "
+        f"  per submission: the {len(careful)} careful updates "
+        f"{sum(c.cpu_us for c in careful) / 1000:.1f} ms of CPU; "
         f"the {len(cached)} cached answers {own / 1000:.1f} ms of their own plus "
         f"{sum(c.commit_us for c in cached) / 1000:.1f} ms of one-row group commits, which "
         f"concurrent people share"
