@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import random
 import secrets
@@ -39,6 +38,7 @@ from bot.dialogs.types import (
 )
 from bot.files import FileStore
 from bot.links import FileLinks
+from bot.store import jsontext
 from bot.store.committer import Profile, StateCommitter, StateWrite
 from bot.store.models import ChannelIdentity, Person
 from bot.store.uow import UnitOfWork, VersionConflict
@@ -315,7 +315,7 @@ class Engine:
         snapshot = self._cache.get(inbound.channel, inbound.chat_id)
         if snapshot is None:
             return None
-        state = json.loads(snapshot.state_json)
+        state = jsontext.loads(snapshot.state_json)
         if _seen(state, inbound):
             return []
         ctx = Ctx(
@@ -330,7 +330,7 @@ class Engine:
             replies = await self._run(ctx)
         except NeedsDatabase:
             return None
-        state_json = json.dumps(ctx.state)
+        state_json = jsontext.dumps(ctx.state)
         write = StateWrite(
             inbound.channel,
             inbound.chat_id,
@@ -357,7 +357,7 @@ class Engine:
                 ctx.saved_profile.copy_to(ctx.loaded_person, now)
             await uow.conversations.save(inbound.channel, inbound.chat_id, ctx.state, version, now)
             await uow.commit()
-        self._remember(ctx, json.dumps(ctx.state), version + 1)
+        self._remember(ctx, jsontext.dumps(ctx.state), version + 1)
         return replies
 
     async def _state_of(self, uow: UnitOfWork, inbound: Inbound) -> tuple[dict[str, Any], int]:

@@ -10,7 +10,6 @@ the caller learns which of its writes lost a race and redoes those the careful w
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sqlite3
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 from sqlalchemy import bindparam, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.store import jsontext
 from bot.store.models import Instant, Person
 
 log = logging.getLogger(__name__)
@@ -176,7 +176,7 @@ class StateCommitter:
                 "at": at,
             }
             return text(POSTGRES_UPDATE).bindparams(bindparam("at", type_=Instant())), params
-        rows = json.dumps([[i.channel, i.chat_id, i.version, i.state_json] for i in items])
+        rows = jsontext.dumps([[i.channel, i.chat_id, i.version, i.state_json] for i in items])
         statement = text(SQLITE_UPDATE).bindparams(bindparam("at", type_=Instant()))
         return statement, {"rows": rows, "at": at}
 

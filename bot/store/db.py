@@ -13,7 +13,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from bot.store import jsontext
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+_JSON = {"json_serializer": jsontext.dumps, "json_deserializer": jsontext.loads}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -55,12 +58,12 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 10) -> AsyncE
     if _prepare_sqlite(url):
         # Sessions and connections end their own transactions before handing a connection
         # back; the pool's extra rollback would cost one more trip to aiosqlite's thread.
-        engine = create_async_engine(url, pool_reset_on_return=None)
+        engine = create_async_engine(url, pool_reset_on_return=None, **_JSON)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, **_JSON
     )
 
 

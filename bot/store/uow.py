@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import secrets
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -14,6 +13,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.store import jsontext
 from bot.store.models import (
     Attachment,
     AuditLog,
@@ -99,7 +99,7 @@ class Conversations:
         keeps two workers' transactions on one chat from interleaving (or deadlocking on the
         other rows both touch)."""
         if cached is not None and self._session.get_bind().dialect.name == "sqlite":
-            return json.loads(cached[0]), cached[1]
+            return jsontext.loads(cached[0]), cached[1]
         params = {"channel": channel, "chat": chat_id}
         row = (await self._session.execute(_LOAD_CONVERSATION, params)).first()
         return (dict(row.state), row.version) if row else ({}, 0)
