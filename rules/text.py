@@ -9,22 +9,23 @@ from functools import lru_cache
 # Zero-width, bidi and other format characters that render as nothing but break matching.
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
 _SPACES = re.compile(r"\s+")
+# Unicode's control characters (category Cc) are exactly these: C0, DEL and C1.
+_CONTROLS_BUT_TAB_NEWLINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROLS_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 _FOLD_EXTRA = str.maketrans({"đ": "d", "Đ": "d"})
 
 
 def clean(text: str) -> str:
     """NFC-normalise, drop invisible and control characters, collapse white space."""
     text = unicodedata.normalize("NFC", text)
-    text = _INVISIBLE.sub("", text)
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    text = _CONTROLS_BUT_TAB_NEWLINE.sub("", _INVISIBLE.sub("", text))
     return _SPACES.sub(" ", text).strip()
 
 
 def clean_multiline(text: str) -> str:
     """Like `clean` but keeps line breaks (for descriptions)."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    text = _INVISIBLE.sub("", text)
-    text = "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch) != "Cc")
+    text = _CONTROLS_BUT_NEWLINE.sub("", _INVISIBLE.sub("", text))
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 

@@ -17,7 +17,7 @@ from rules.campaigns import TZ, CampaignError, check_end, load_campaigns
 from rules.dates import parse_date
 from rules.files import DOCX, JPEG, PDF, PNG, identify_file
 from rules.phone import mask_phone, parse_phone
-from rules.text import clean, fold
+from rules.text import clean, clean_multiline, fold
 from rules.units import CatalogError, load_catalog
 from rules.verdict import Ok, Rejected
 
@@ -145,6 +145,20 @@ def test_names() -> None:
 def test_long_text_says_by_how_much() -> None:
     verdict = rf.parse_long_text("a" * 2013, "phần mô tả", 2000)
     assert isinstance(verdict, Rejected) and "vượt 13 ký tự" in verdict.message
+
+
+@given(st.text(max_size=300))
+def test_clean_drops_exactly_the_control_characters(raw: str) -> None:
+    """Control characters (Unicode category Cc) go, but tab and newline become spaces; in
+    descriptions line breaks stay. Nothing else is dropped."""
+    normal = unicodedata.normalize("NFC", raw)
+    assert all(unicodedata.category(ch) != "Cc" for ch in clean(raw))
+    assert all(ch == "\n" or unicodedata.category(ch) != "Cc" for ch in clean_multiline(raw))
+    without = "".join(ch for ch in normal if ch in "\t\n" or unicodedata.category(ch) != "Cc")
+    assert clean(raw) == clean(without)
+    lines = normal.replace("\r\n", "\n").replace("\r", "\n")
+    without_lines = "".join(ch for ch in lines if ch == "\n" or unicodedata.category(ch) != "Cc")
+    assert clean_multiline(raw) == clean_multiline(without_lines)
 
 
 def test_clean_and_fold() -> None:
