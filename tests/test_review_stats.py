@@ -170,6 +170,20 @@ async def test_near_duplicate_is_flagged(app: App, clock: FixedClock) -> None:
     assert "Gần giống sáng kiến đã gửi: SK-2022-000001" in boss.text
 
 
+async def test_near_duplicate_of_the_unit_not_of_a_withdrawn_one(any_app: App) -> None:
+    first, second, third = (FakeChat(any_app.engine, user_id=f"u-{n}") for n in range(3))
+    for chat, phone in ((first, "0912000001"), (second, "0912000002"), (third, "0912000003")):
+        await login(chat, phone)
+    await submit_new(first, "Số hoá quy trình tiếp nhận hồ sơ")
+    flagged = await submit_new(second, "Số hoá quy trình tiếp nhận hồ sơ bệnh nhân")
+    assert "tương tự: SK-2022-000001" in flagged  # another person of the same unit
+    await first.send("/cuatoi")
+    await first.click("SK-2022-000001")
+    await first.click("Rút sáng kiến")
+    third_text = await submit_new(third, "Số hoá quy trình tiếp nhận hồ sơ")
+    assert "tương tự: SK-2022-000002" in third_text  # the withdrawn first one is not offered
+
+
 SEED = [  # unit, group, type, days after 2022-03-01, final status
     ("t24", "can_bo_cong_doan", "quan_ly", 0, "submitted"),
     ("t24", "can_bo_cong_doan", "ky_thuat", 1, ACCEPTED),

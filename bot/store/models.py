@@ -113,6 +113,8 @@ class Submission(Base):
     __table_args__ = (
         Index("ix_submission_campaign_unit", "campaign", "unit_code"),
         Index("ix_submission_person_id", "person_id"),
+        # The near-duplicate check reads a unit's latest filings, newest first.
+        Index("ix_submission_unit_id", "unit_code", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
