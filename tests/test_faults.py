@@ -45,3 +45,27 @@ async def test_database_outage_keeps_the_draft(
     assert "Tiếp tục bản nháp" in chat.labels[0]
     await app.close()
     await proxy.cut()
+
+
+@pytest.mark.postgres
+async def test_a_restarted_database_goes_unnoticed(
+    clean_postgres_url: str, make_settings: Callable[..., Settings], clock: FixedClock
+) -> None:
+    """Every pooled connection dies at once (the server restarted); nobody is told “bận”."""
+    url = make_url(clean_postgres_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    app = build_app(make_settings(proxied), clock)
+    known = FakeChat(app.engine, user_id="before-restart")
+    await login(known)
+
+    await proxy.cut()
+    await proxy.start()
+    newcomer = FakeChat(app.engine, user_id="after-restart")
+    await newcomer.send("chào")  # no cached state: straight to a transaction of its own
+    assert "Tôi đồng ý" in newcomer.labels, newcomer.text
+    await known.click("Nộp sáng kiến mới")
+    assert "Dùng thông tin này" in known.labels or "Họ và tên" in known.text, known.text
+    await app.close()
+    await proxy.cut()

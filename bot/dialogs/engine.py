@@ -294,6 +294,7 @@ class Engine:
             replies = None
         if replies is not None:
             return replies
+        reconnected = False
         for attempt in range(MAX_ATTEMPTS):
             try:
                 return await self._once(inbound)
@@ -304,6 +305,11 @@ class Engine:
                 self._cache.forget(inbound.channel, inbound.chat_id)
                 await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
             except DB_ERRORS as exc:
+                if _connection_lost(exc) and not reconnected:
+                    # The pool has dropped its connections from before the loss (the server
+                    # restarted, say): once more on a new one, as a pre-ping would have done.
+                    reconnected = True
+                    continue
                 log.error("database unavailable: %s", type(exc).__name__)
                 return [Reply(BUSY)]
         return [Reply(BUSY)]
@@ -568,6 +574,10 @@ class Engine:
         yes_no = YES_KEYS[0] in keys and NO_KEYS[0] in keys
         files = self._linked(ctx)
         return Reply(text, buttons, step.expects, ctx.view.get("alert"), yes_no, files)
+
+
+def _connection_lost(exc: Exception) -> bool:
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def _seen(state: dict[str, Any], inbound: Inbound) -> bool:

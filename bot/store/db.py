@@ -62,9 +62,9 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 10) -> AsyncE
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, **_JSON
-    )
+    # No pre-ping: it costs a round trip per checkout; the engine redoes an update once when
+    # its connection turns out dead, which also makes the pool drop its older connections.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, **_JSON)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
