@@ -9,12 +9,15 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bench.seed import seed_postgres, seed_sqlite
 from bot.stats.views import Period, stats
 from bot.store.counters import rebuild
 from bot.store.db import make_engine, make_sessionmaker, upgrade_async
+from bot.store.models import Submission
+from bot.store.uow import Submissions
 from rules.campaigns import Campaign
 from rules.units import CatalogVersion
 
@@ -29,6 +32,7 @@ class Timing:
     rebuild_s: float
     country_ms: list[float]
     province_ms: list[float]
+    similar_ms: dict[str, float]  # the filing's near-duplicate read, by unit (with its filings)
 
     def line(self) -> str:
         def cell(values: list[float]) -> str:
@@ -36,13 +40,15 @@ class Timing:
 
         return (
             f"{self.engine:9} seed {self.seed_s:6.1f} s  rebuild {self.rebuild_s:6.1f} s  "
-            f"country {cell(self.country_ms)}  province {cell(self.province_ms)}"
+            f"country {cell(self.country_ms)}  province {cell(self.province_ms)}\n"
+            f"          near-duplicate candidates at filing, median: "
+            + ", ".join(f"{unit} {ms:.1f} ms" for unit, ms in self.similar_ms.items())
         )
 
 
 async def _measure(
     url: str, campaign: Campaign, catalog: CatalogVersion, province: str
-) -> tuple[float, list[float], list[float]]:
+) -> tuple[float, list[float], list[float], dict[str, float]]:
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     began = time.perf_counter()
@@ -58,8 +64,35 @@ async def _measure(
                 figures = await stats(session, campaign, catalog, scope, Period())
                 sink.append((time.perf_counter() - start) * 1000)
     print(f"  {figures.scope_label}: {figures.total:,} submissions counted")
+    similar = await _similar_ms(engine)
     await engine.dispose()
-    return rebuilt, timings["*"], timings[province]
+    return rebuilt, timings["*"], timings[province], similar
+
+
+async def _similar_ms(engine: AsyncEngine) -> dict[str, float]:
+    """The read of a filing's near-duplicate candidates, for the unit with the most filings,
+    the one with the fewest, and a unit with none yet."""
+    async with AsyncSession(engine) as session:
+        counts = (
+            await session.execute(
+                select(Submission.unit_code, func.count()).group_by(Submission.unit_code)
+            )
+        ).all()
+        ordered = sorted(counts, key=lambda row: row[1])
+        units = {
+            f"{ordered[-1][0]} ({ordered[-1][1]:,})": ordered[-1][0],
+            f"{ordered[0][0]} ({ordered[0][1]:,})": ordered[0][0],
+            "a unit with none (0)": "-",
+        }
+        result = {}
+        for label, unit in units.items():
+            samples = []
+            for _ in range(QUERIES):
+                start = time.perf_counter()
+                await Submissions(session).similar_candidates(0, unit)
+                samples.append((time.perf_counter() - start) * 1000)
+            result[label] = statistics.median(samples)
+    return result
 
 
 async def run(
@@ -84,13 +117,13 @@ async def run(
             await upgrade_async(url)
             seeded = await seed_postgres(url, campaign, catalog, count, people)
         try:
-            rebuilt, country, province = await _measure(url, campaign, catalog, "t24")
+            rebuilt, country, province, similar = await _measure(url, campaign, catalog, "t24")
         finally:
             if name == "sqlite":
                 path.unlink(missing_ok=True)
             else:
                 await drop()
-        results.append(Timing(name, seeded, rebuilt, country, province))
+        results.append(Timing(name, seeded, rebuilt, country, province, similar))
         print(results[-1].line(), flush=True)
     return results
 
