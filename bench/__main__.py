@@ -163,9 +163,11 @@ async def _throughput(args: argparse.Namespace) -> None:
     ratios = []
 
     async def run(engine: str, url: str, workdir: Path) -> str:
-        result = await conversation_path(engine, url, args.users, workdir, args.history)
-        ratios.append(f"{engine} {result.rate / ceiling:.2f}")
-        return describe(result, ceiling)
+        result = await conversation_path(
+            engine, url, args.users, workdir, args.history, args.echo_updates
+        )
+        ratios.append(f"{engine} {result.ratio:.2f}")
+        return describe(result)
 
     await _each_engine(args, run)
     print(f"RESULT conversation path / echo ceiling (goal 0.50): {', '.join(ratios)}")

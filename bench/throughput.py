@@ -146,10 +146,17 @@ class PathResult:
     history: list[tuple[int, float]]  # (finished conversations, RSS MB) after each wave
     filed: int  # submissions in the database after the timed users: one each when none failed
     filed_in_all: int  # the same after the history waves
+    echo_around: tuple[float, float]  # the bare echo right before and right after the users
 
     @property
     def rate(self) -> float:
         return self.updates / self.seconds
+
+    @property
+    def ratio(self) -> float:
+        """To the mean of the echoes around the run: this machine's speed drifts within
+        minutes, and the echo measured at the start may no longer be the ceiling."""
+        return self.rate / statistics.mean(self.echo_around)
 
 
 class Driver:
@@ -199,20 +206,28 @@ class Driver:
 
 
 async def conversation_path(
-    engine: str, url: str, users: int, workdir: Path, history: int = 0
+    engine: str,
+    url: str,
+    users: int,
+    workdir: Path,
+    history: int = 0,
+    echo_updates: int = 20_000,
 ) -> PathResult:
-    """`users` at once for the speed; then `history` more conversations, in waves of
-    `users`, with RSS after each wave (the cache and every memo are bounded)."""
+    """`users` at once for the speed, between two runs of the bare echo; then `history` more
+    conversations, in waves of `users`, with RSS after each wave (the cache and every memo
+    are bounded)."""
     await upgrade_async(url)
     driver = Driver(url, workdir)
     latencies: list[float] = []
     people = driver.people(users)
+    echo_before = await echo_ceiling(echo_updates)
     began = time.perf_counter()
     await driver.run(people, latencies)
     seconds = time.perf_counter() - began
     del people
     filed = await driver.filed()
     rss_after_speed = rss_mb()
+    echo_after = await echo_ceiling(echo_updates)
     checkpoints = [(users, rss_after_speed)]
     while checkpoints[-1][0] < users + history:
         await driver.wave(users)
@@ -234,16 +249,19 @@ async def conversation_path(
         checkpoints,
         filed,
         filed_in_all,
+        (echo_before, echo_after),
     )
 
 
-def describe(result: PathResult, ceiling: float) -> str:
+def describe(result: PathResult) -> str:
     ordered = sorted(result.latencies_ms)
     p99 = ordered[int(len(ordered) * 0.99) - 1]
+    before, after = result.echo_around
     line = (
         f"{result.engine:9} {result.users} users, {result.updates} updates in "
         f"{result.seconds:.1f} s = {result.rate:.0f} updates/s "
-        f"(ratio to echo {result.rate / ceiling:.2f}); latency p50 "
+        f"(ratio {result.ratio:.2f} to the echo, {before:.0f} before and {after:.0f} "
+        f"after); latency p50 "
         f"{statistics.median(ordered):.1f} ms, p99 {p99:.1f} ms; submissions filed "
         f"{result.filed}/{result.users}; RSS {result.rss_mb:.0f} MB"
     )
