@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.app import build_app
+from bot.app import App, build_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.dialogs.engine import BUSY
@@ -16,35 +17,46 @@ from tests.flow import login
 from tests.tcpproxy import TcpProxy
 
 
-@pytest.mark.postgres
-async def test_database_outage_keeps_the_draft(
-    clean_postgres_url: str, make_settings: Callable[..., Settings], clock: FixedClock
-) -> None:
-    url = make_url(clean_postgres_url)
+@asynccontextmanager
+async def behind_a_proxy(
+    database_url: str, make_settings: Callable[..., Settings], clock: FixedClock
+) -> AsyncIterator[tuple[App, TcpProxy]]:
+    """The app reaching PostgreSQL through a proxy the test can cut and restore."""
+    url = make_url(database_url)
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     await proxy.start()
     proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     app = build_app(make_settings(proxied), clock)
-    chat = FakeChat(app.engine, user_id="outage-user")
-    await login(chat)
-    await chat.click("Nộp sáng kiến mới")
-    await chat.send("Vũ Thị Lan")
+    try:
+        yield app, proxy
+    finally:
+        await app.close()
+        await proxy.cut()
 
-    await proxy.cut()
-    await chat.send("1987")
-    assert chat.text == BUSY
-    await chat.send("Kế toán")
-    assert chat.text == BUSY
 
-    await proxy.start()
-    await chat.send("1987")
-    assert "Chức vụ" in chat.text
-    await chat.send("Kế toán")
-    assert "Nơi công tác" in chat.text
-    await chat.send("/menu")
-    assert "Tiếp tục bản nháp" in chat.labels[0]
-    await app.close()
-    await proxy.cut()
+@pytest.mark.postgres
+async def test_database_outage_keeps_the_draft(
+    clean_postgres_url: str, make_settings: Callable[..., Settings], clock: FixedClock
+) -> None:
+    async with behind_a_proxy(clean_postgres_url, make_settings, clock) as (app, proxy):
+        chat = FakeChat(app.engine, user_id="outage-user")
+        await login(chat)
+        await chat.click("Nộp sáng kiến mới")
+        await chat.send("Vũ Thị Lan")
+
+        await proxy.cut()
+        await chat.send("1987")
+        assert chat.text == BUSY
+        await chat.send("Kế toán")
+        assert chat.text == BUSY
+
+        await proxy.start()
+        await chat.send("1987")
+        assert "Chức vụ" in chat.text
+        await chat.send("Kế toán")
+        assert "Nơi công tác" in chat.text
+        await chat.send("/menu")
+        assert "Tiếp tục bản nháp" in chat.labels[0]
 
 
 @pytest.mark.postgres
@@ -52,20 +64,14 @@ async def test_a_restarted_database_goes_unnoticed(
     clean_postgres_url: str, make_settings: Callable[..., Settings], clock: FixedClock
 ) -> None:
     """Every pooled connection dies at once (the server restarted); nobody is told “bận”."""
-    url = make_url(clean_postgres_url)
-    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
-    await proxy.start()
-    proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    app = build_app(make_settings(proxied), clock)
-    known = FakeChat(app.engine, user_id="before-restart")
-    await login(known)
+    async with behind_a_proxy(clean_postgres_url, make_settings, clock) as (app, proxy):
+        known = FakeChat(app.engine, user_id="before-restart")
+        await login(known)
 
-    await proxy.cut()
-    await proxy.start()
-    newcomer = FakeChat(app.engine, user_id="after-restart")
-    await newcomer.send("chào")  # no cached state: straight to a transaction of its own
-    assert "Tôi đồng ý" in newcomer.labels, newcomer.text
-    await known.click("Nộp sáng kiến mới")
-    assert "Dùng thông tin này" in known.labels or "Họ và tên" in known.text, known.text
-    await app.close()
-    await proxy.cut()
+        await proxy.cut()
+        await proxy.start()
+        newcomer = FakeChat(app.engine, user_id="after-restart")
+        await newcomer.send("chào")  # no cached state: straight to a transaction of its own
+        assert "Tôi đồng ý" in newcomer.labels, newcomer.text
+        await known.click("Nộp sáng kiến mới")
+        assert "Dùng thông tin này" in known.labels or "Họ và tên" in known.text, known.text
