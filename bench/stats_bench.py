@@ -84,12 +84,13 @@ async def _similar_ms(engine: AsyncEngine) -> dict[str, float]:
             f"{ordered[0][0]} ({ordered[0][1]:,})": ordered[0][0],
             "a unit with none (0)": "-",
         }
+        submissions = Submissions(session)
         result = {}
         for label, unit in units.items():
             samples = []
             for _ in range(QUERIES):
                 start = time.perf_counter()
-                await Submissions(session).similar_candidates(0, unit)
+                await submissions.similar_candidates(0, unit)
                 samples.append((time.perf_counter() - start) * 1000)
             result[label] = statistics.median(samples)
     return result
