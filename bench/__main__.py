@@ -1,4 +1,5 @@
-"""`python -m bench stats|throughput|flood ...`: prints figures and ratios (see --help)."""
+"""`python -m bench stats|throughput|steps|similar|statements|flood ...`: prints figures and
+ratios (see --help)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,10 @@ def main() -> None:
     steps = sub.add_parser("steps", help="CPU per update of one submission, nothing overlapping")
     steps.add_argument("--people", type=int, default=300)
     _engine_arguments(steps)
+    near = sub.add_parser("similar", help="the near-duplicate check of one filing")
+    near.add_argument("--units", type=int, default=20)
+    near.add_argument("--filings", type=int, default=100)
+    _engine_arguments(near)
     floor = sub.add_parser("statements", help="CPU of one statement through SQLAlchemy")
     _engine_arguments(floor)
     burst = sub.add_parser("flood", help="a webhook flood on loopback: memory and answers")
@@ -60,6 +65,7 @@ def main() -> None:
         "throughput": _throughput,
         "steps": _steps,
         "statements": _statements,
+        "similar": _similar,
     }
     if args.which in runners:
         asyncio.run(runners[args.which](args))
@@ -142,6 +148,27 @@ async def _statements(args: argparse.Namespace) -> None:
         return "\n".join(f"{engine:9} {name:34} {us:5.0f} µs" for name, us in costs.items())
 
     await _each_engine(args, run)
+
+
+async def _similar(args: argparse.Namespace) -> None:
+    from bench.similar_bench import filing_costs
+
+    ratios = []
+
+    async def run(engine: str, url: str, workdir: Path) -> str:
+        costs = await filing_costs(url, args.units, args.filings)
+        stored, legacy = costs.values()
+        ratios.append(f"{engine} {legacy.cpu_ms / stored.cpu_ms:.1f}x")
+        return "\n".join(
+            f"{engine:9} {name:24} {cost.wall_ms:6.2f} ms wall, {cost.cpu_ms:6.2f} ms CPU "
+            f"per filing"
+            for name, cost in costs.items()
+        )
+
+    await _each_engine(args, run)
+    print(
+        "RESULT near-duplicate check, CPU without / with stored fingerprints: " + ", ".join(ratios)
+    )
 
 
 async def _throughput(args: argparse.Namespace) -> None:

@@ -13,8 +13,10 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from rules.campaigns import TZ, Campaign
+from rules.similar import fingerprint
 from rules.units import CatalogVersion
 
+DESCRIPTION = "Mô tả ngắn"
 STATUSES = (
     ["submitted"] * 5
     + ["under_review"] * 2
@@ -53,6 +55,7 @@ COLUMNS = (
     "status",
     "status_note",
     "similar_to",
+    "fingerprint",
     "submitted_at",
     "updated_at",
 )
@@ -72,6 +75,7 @@ def rows(
     for index in range(1, count + 1):
         at = start + timedelta(seconds=rng.random() * span)
         phase = "gd1" if at < datetime(2022, 6, 1, tzinfo=TZ) else "gd2"
+        title = f"Sáng kiến số {index}"
         yield (
             index,
             f"SK-{at.year}-{index:06d}",
@@ -84,10 +88,10 @@ def rows(
             rng.choices(units, weights)[0],
             rng.choice(groups),
             rng.choice(kinds),
-            f"Sáng kiến số {index}",
+            title,
             day,
             day,
-            "Mô tả ngắn",
+            DESCRIPTION,
             None,
             "Lợi ích",
             "Giám đốc",
@@ -103,6 +107,7 @@ def rows(
             rng.choice(STATUSES),
             None,
             None,
+            fingerprint(title, DESCRIPTION),
             at,
             None,
         )

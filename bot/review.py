@@ -8,7 +8,7 @@ from datetime import datetime
 from bot.store.counters import Counted, count_change, count_new
 from bot.store.models import Attachment, StatusChange, Submission
 from bot.store.uow import UnitOfWork
-from rules.similar import most_similar
+from rules.similar import fingerprint, most_similar
 from rules.units import CatalogVersion
 
 SUBMITTED, UNDER_REVIEW, NEEDS_INFO = "submitted", "under_review", "needs_info"
@@ -38,20 +38,14 @@ class Similar:
     title: str
 
 
-async def find_similar(
-    uow: UnitOfWork,
-    person_id: int,
-    unit_code: str,
-    title: str,
-    description: str,
-    exclude_id: int | None = None,
-) -> Similar | None:
-    candidates = [
-        row
-        for row in await uow.submissions.similar_candidates(person_id, unit_code)
-        if row[0] != exclude_id
-    ]
-    found = most_similar(title, description, [(row[2], row[3]) for row in candidates])
+async def find_similar(uow: UnitOfWork, submission: Submission) -> Similar | None:
+    """The closest of the latest filings by the same person or of the same unit, if near
+    enough to be worth a second look."""
+    stored = submission.fingerprint or fingerprint(submission.title, submission.description)
+    candidates = await uow.submissions.similar_candidates(
+        submission.person_id, submission.unit_code
+    )
+    found = most_similar(submission.title, stored, [(row[2], row[3]) for row in candidates])
     if found is None:
         return None
     _, code, match_title, _ = candidates[found[0]]

@@ -44,7 +44,12 @@ def has_letter(text: str) -> bool:
 _NOT_WORD = re.compile(r"[^\w ]+")
 
 
-@lru_cache(maxsize=8192)  # option labels and stored titles are matched again and again
-def match_key(text: str) -> str:
+def fold_words(text: str) -> str:
     """`fold` without symbols: '✔ Chọn chính Bắc Giang' -> 'chon chinh bac giang'."""
     return _SPACES.sub(" ", _NOT_WORD.sub(" ", fold(text))).strip()
+
+
+@lru_cache(maxsize=8192)
+def match_key(text: str) -> str:
+    """`fold_words` of a short text matched again and again (an option label, a title)."""
+    return fold_words(text)

@@ -28,13 +28,17 @@ async def fill_profile(chat: FakeChat, name: str = "nguyễn thị ngọc tú") 
     await chat.click("Chọn chính Bắc Giang")
 
 
-async def fill_initiative(chat: FakeChat, title: str = "Số hoá quy trình tiếp nhận hồ sơ") -> None:
+async def fill_initiative(
+    chat: FakeChat,
+    title: str = "Số hoá quy trình tiếp nhận hồ sơ",
+    description: str = DESCRIPTION,
+) -> None:
     await chat.click("Cán bộ, viên chức, người lao động các đơn vị sự nghiệp")
     await chat.send(title)
     await chat.click("Giải pháp quản lý")
     await chat.send("01/10/2021")
     await chat.send("2022-02-28")
-    await chat.send(DESCRIPTION)
+    await chat.send(description)
     await chat.send("150 triệu")
     await chat.send("Giảm thời gian chờ của người bệnh")
     await chat.send("Hội đồng sáng kiến Bệnh viện Đa khoa tỉnh Bắc Giang")
@@ -49,7 +53,11 @@ async def fill_initiative(chat: FakeChat, title: str = "Số hoá quy trình ti�
     assert "TÓM TẮT SÁNG KIẾN" in chat.text, chat.text
 
 
-async def submit_new(chat: FakeChat, title: str = "Số hoá quy trình tiếp nhận hồ sơ") -> str:
+async def submit_new(
+    chat: FakeChat,
+    title: str = "Số hoá quy trình tiếp nhận hồ sơ",
+    description: str = DESCRIPTION,
+) -> str:
     """From the main menu to a filed submission; returns the confirmation text."""
     await chat.send("/menu")
     await chat.click("Nộp sáng kiến mới")
@@ -57,6 +65,6 @@ async def submit_new(chat: FakeChat, title: str = "Số hoá quy trình tiếp n
         await chat.click("Dùng thông tin này")
     else:
         await fill_profile(chat)
-    await fill_initiative(chat, title)
+    await fill_initiative(chat, title, description)
     await chat.click("Gửi sáng kiến")
     return chat.text

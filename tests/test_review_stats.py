@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import admin
@@ -182,6 +182,26 @@ async def test_near_duplicate_of_the_unit_not_of_a_withdrawn_one(any_app: App) -
     await first.click("Rút sáng kiến")
     third_text = await submit_new(third, "Số hoá quy trình tiếp nhận hồ sơ")
     assert "tương tự: SK-2022-000002" in third_text  # the withdrawn first one is not offered
+
+
+async def test_near_duplicates_by_fingerprint_and_of_older_rows(any_app: App) -> None:
+    first, second, third = (FakeChat(any_app.engine, user_id=f"f-{n}") for n in range(3))
+    for chat, phone in ((first, "0912000011"), (second, "0912000012"), (third, "0912000013")):
+        await login(chat, phone)
+    await submit_new(first, "Số hoá quy trình tiếp nhận hồ sơ")
+    [filed] = await rows(any_app, Submission)
+    assert filed.fingerprint  # kept with the filing
+    other = await submit_new(
+        second,
+        "Lắp cảm biến nhiệt cho tủ điện phân xưởng",
+        "Tủ điện hay quá nhiệt vào mùa hè. Gắn cảm biến báo về điện thoại tổ trưởng ca.",
+    )
+    assert "tương tự" not in other  # same unit, another initiative
+    async with AsyncSession(any_app.db) as session, session.begin():
+        # as rows filed before fingerprints were kept (revision 0006) have them
+        await session.execute(update(Submission).values(fingerprint=None))
+    flagged = await submit_new(third, "Số hoá quy trình tiếp nhận hồ sơ bệnh nhân")
+    assert "tương tự: SK-2022-000001" in flagged
 
 
 SEED = [  # unit, group, type, days after 2022-03-01, final status

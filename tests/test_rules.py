@@ -315,7 +315,7 @@ def test_file_identification_never_raises(data: bytes) -> None:
 @given(st.text(max_size=200))
 def test_matching_helpers_never_raise(raw: str) -> None:
     from rules.faq import best_answer
-    from rules.similar import most_similar, similarity
+    from rules.similar import fingerprint, most_similar
     from rules.text import match_key
 
     version = CATALOG.version("2021")
@@ -323,6 +323,31 @@ def test_matching_helpers_never_raise(raw: str) -> None:
     assert version.exact(raw) is None or version.exact(raw).code in version.units
     found = best_answer(raw, CAMPAIGNS["1trieu"].faq)
     assert found is None or 0 <= found < len(CAMPAIGNS["1trieu"].faq)
-    assert 0.0 <= similarity(raw, "Số hoá quy trình tiếp nhận hồ sơ") <= 1.0
-    assert most_similar(raw, raw, [(raw, raw)]) in (None, (0, 1.0))
+    other = fingerprint("Số hoá quy trình", "tiếp nhận hồ sơ")
+    assert most_similar(raw, fingerprint(raw, raw), [(raw, other)]) in (None, (0, 1.0))
+    assert most_similar(raw, fingerprint(raw, raw), [(raw, fingerprint(raw, raw))]) in (
+        None,  # no words at all
+        (0, 1.0),
+    )
     assert match_key(match_key(raw)) == match_key(raw)
+
+
+WORDS = st.sampled_from(["số", "hoá", "Quy", "trình", "hồ", "sơ", "bệnh", "nhân", "🔧", "."])
+
+
+@given(st.lists(WORDS, max_size=30), st.lists(WORDS, max_size=30))
+def test_fingerprints_score_as_the_word_pairs_do(first: list[str], second: list[str]) -> None:
+    """The stored fingerprints give the Jaccard overlap of the two texts' word pairs."""
+    from itertools import pairwise
+
+    from rules.similar import fingerprint, pair_hashes, similarity
+    from rules.text import match_key
+
+    def pairs(words: list[str]) -> set[tuple[str, str]]:
+        folded = match_key(" ".join(words)).split()
+        return set(pairwise(folded)) if len(folded) > 1 else {(w, "") for w in folded}
+
+    a, b = pairs(first), pairs(second)
+    expected = len(a & b) / len(a | b) if a and b else 0.0
+    mine = pair_hashes("", " ".join(first))
+    assert similarity(mine, fingerprint(" ".join(second), "")) == pytest.approx(expected)

@@ -20,6 +20,7 @@ from rules import fields as rf
 from rules.campaigns import Phase, check_end
 from rules.dates import check_not_future, format_date, parse_date
 from rules.files import ACCEPTED_TEXT, identify_file
+from rules.similar import fingerprint
 from rules.text import fold
 from rules.verdict import Ok, Rejected, Verdict
 
@@ -348,6 +349,7 @@ def _apply_draft(ctx: Ctx, submission: Submission) -> list[Attachment]:
     submission.started_on = date.fromisoformat(d["started_on"])
     submission.ended_on = date.fromisoformat(d["ended_on"])
     submission.description = d["description"]
+    submission.fingerprint = fingerprint(d["title"], d["description"])
     submission.benefit_vnd = d.get("benefit_vnd")
     submission.benefit_social = d.get("benefit_social")
     submission.recognized_by = d["recognized_by"]
@@ -388,9 +390,7 @@ async def _file(ctx: Ctx, phase: Phase) -> Submission:
         submitted_at=ctx.now,
     )
     attachments = _apply_draft(ctx, submission)
-    similar = await review.find_similar(
-        ctx.uow, person.id, submission.unit_code, submission.title, submission.description
-    )
+    similar = await review.find_similar(ctx.uow, submission)
     submission.similar_to = similar.code if similar else None
     await review.file(
         ctx.uow, services.catalog, submission, attachments, services.campaign.code_prefix

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -147,6 +148,8 @@ class Submission(Base):
     status: Mapped[str] = mapped_column(String(24), default="submitted")
     status_note: Mapped[str | None] = mapped_column(Text)
     similar_to: Mapped[str | None] = mapped_column(String(24))
+    # rules.similar.fingerprint of title and description; None on rows filed before 0006.
+    fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
     submitted_at: Mapped[datetime] = mapped_column(Instant)
     updated_at: Mapped[datetime | None] = mapped_column(Instant)
 

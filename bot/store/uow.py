@@ -9,7 +9,17 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, insert, select, union, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    union,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,6 +38,7 @@ from bot.store.models import (
     StatusChange,
     Submission,
 )
+from rules.similar import fingerprint
 
 
 class VersionConflict(Exception):
@@ -75,9 +86,18 @@ _BY_DRAFT = select(Submission).where(Submission.draft_id == bindparam("draft"))
 SIMILAR_WINDOW = 200
 
 
-def _latest_filed(*where: ColumnElement[bool]) -> Select[int, str | None, str, str]:
+def _latest_filed(
+    *where: ColumnElement[bool],
+) -> Select[int, str | None, str, bytes | None, str | None]:
     return (
-        select(Submission.id, Submission.code, Submission.title, Submission.description)
+        select(
+            Submission.id,
+            Submission.code,
+            Submission.title,
+            Submission.fingerprint,
+            # the text only of rows filed before fingerprints were kept (revision 0006)
+            case((Submission.fingerprint.is_(None), Submission.description)),
+        )
         .where(*where, Submission.status != "withdrawn", Submission.code.is_not(None))
         .order_by(Submission.id.desc())
         .limit(SIMILAR_WINDOW)
@@ -259,13 +279,16 @@ class Submissions:
 
     async def similar_candidates(
         self, person_id: int, unit_code: str
-    ) -> list[tuple[int, str, str, str]]:
-        """(id, code, title, description) of the SIMILAR_WINDOW latest filed submissions by
+    ) -> list[tuple[int, str, str, bytes]]:
+        """(id, code, title, fingerprint) of the SIMILAR_WINDOW latest filed submissions by
         the same person or of the same unit, for near-duplicates; plain rows, not tracked
         objects."""
         params = {"person": person_id, "unit": unit_code}
         rows = await self._session.execute(_SIMILAR_CANDIDATES, params)
-        return [(id_, str(code), title, text) for id_, code, title, text in rows]
+        return [
+            (id_, str(code), title, fingerprint(title, text or "") if stored is None else stored)
+            for id_, code, title, stored, text in rows
+        ]
 
     async def attachments(self, submission_id: int) -> list[Attachment]:
         rows = await self._session.execute(

@@ -1,0 +1,125 @@
+"""The near-duplicate check of a filing when many units file at once: each new initiative is
+compared with the latest 200 of its unit, whose descriptions run to 2,000 characters.
+
+Timed with the fingerprints stored (as filed since revision 0006) and again with them cleared,
+as rows filed before it have them: then every candidate's text is folded and hashed on each
+read, which is what every filing paid before fingerprints were kept, whenever the candidates
+were not among the last 2,048 texts seen by the process.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import review
+from bot.store.db import make_engine, make_sessionmaker, upgrade_async
+from bot.store.models import Submission
+from bot.store.uow import SIMILAR_WINDOW, UnitOfWork
+from rules.campaigns import TZ
+from rules.similar import fingerprint
+
+_VOCABULARY = (
+    "cải tiến quy trình sản xuất giảm chi phí nâng cao năng suất lao động an toàn công nhân "
+    "máy móc thiết bị tiết kiệm điện nước vật tư nguyên liệu chất lượng sản phẩm kiểm tra "
+    "giám sát số hoá hồ sơ tài liệu phần mềm quản lý kho bãi vận chuyển bảo dưỡng sửa chữa "
+    "thay thế linh kiện nhập khẩu trong nước hiệu quả kinh tế xã hội môi trường xử lý chất thải "
+    "tái chế phân loại rác đào tạo hướng dẫn người mới ca kíp tổ đội phân xưởng nhà máy bệnh "
+    "viện trường học giáo viên học sinh bệnh nhân bác sĩ điều dưỡng thủ tục hành chính một cửa "
+    "điện tử trực tuyến thanh toán hoá đơn chứng từ kế toán ngân sách dự toán"
+)
+SYLLABLES = _VOCABULARY.split(" ")
+DESCRIPTION_CHARS = 1_900
+
+
+@dataclass
+class FilingCost:
+    wall_ms: float
+    cpu_ms: float  # of the event-loop thread, where the comparison runs
+
+
+def _description(rng: random.Random) -> str:
+    words: list[str] = []
+    while sum(len(w) + 1 for w in words) < DESCRIPTION_CHARS:
+        words.append(rng.choice(SYLLABLES))
+    return " ".join(words).capitalize() + "."
+
+
+def _submission(index: int, unit: str, rng: random.Random, person_id: int) -> Submission:
+    when = datetime(2022, 3, 1, 9, tzinfo=TZ)
+    title = f"Sáng kiến {index}: {' '.join(rng.choices(SYLLABLES, k=6))}"
+    description = _description(rng)
+    return Submission(
+        code=f"SK-2022-{index:06d}",
+        draft_id=f"bench-{index}",
+        person_id=person_id,
+        channel="bench",
+        campaign="1trieu",
+        phase="gd1",
+        catalog="2021",
+        unit_code=unit,
+        target_group="cnld_doanh_nghiep",
+        solution_type="ky_thuat",
+        title=title,
+        started_on=when.date(),
+        ended_on=when.date(),
+        description=description,
+        fingerprint=fingerprint(title, description),
+        benefit_social="Lợi ích",
+        recognized_by="Giám đốc",
+        recognition_doc="1/QĐ",
+        recognized_on=when.date(),
+        declared_no_ip=True,
+        declared_public_order=True,
+        author_name="Tác Giả",
+        author_birth_year=1980,
+        author_position="Kỹ sư",
+        author_workplace="Công ty",
+        status="submitted",
+        submitted_at=when,
+    )
+
+
+async def filing_costs(url: str, units: int, filings: int) -> dict[str, FilingCost]:
+    """Median cost of one filing's check (the new text fingerprinted, the candidates read
+    and compared), `filings` of them taking the `units` in turn."""
+    await upgrade_async(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    rng = random.Random(7)
+    names = [f"bench.{n}" for n in range(units)]
+    try:
+        async with UnitOfWork(sessions) as uow:
+            person = await uow.people.add_person("+84912000999", datetime.now(TZ))
+            for index in range(units * SIMILAR_WINDOW):
+                uow.session.add(_submission(index, names[index % units], rng, person.id))
+            await uow.commit()
+        new = [_submission(10**6 + n, names[n % units], rng, 0) for n in range(filings)]
+        for submission in new:
+            submission.fingerprint = None  # the check fingerprints the new one, as at filing
+        costs = {"fingerprints stored": await _check_each(sessions, new)}
+        async with sessions() as session, session.begin():
+            await session.execute(update(Submission).values(fingerprint=None))
+        costs["rows filed before 0006"] = await _check_each(sessions, new)
+        return costs
+    finally:
+        await engine.dispose()
+
+
+async def _check_each(
+    sessions: async_sessionmaker[AsyncSession], filings: list[Submission]
+) -> FilingCost:
+    walls, cpus = [], []
+    for submission in filings:
+        async with UnitOfWork(sessions) as uow:
+            wall, cpu = time.perf_counter(), time.thread_time()
+            await review.find_similar(uow, submission)
+            walls.append(time.perf_counter() - wall)
+            cpus.append(time.thread_time() - cpu)
+    return FilingCost(statistics.median(walls) * 1000, statistics.median(cpus) * 1000)
