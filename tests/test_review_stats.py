@@ -202,6 +202,7 @@ async def test_near_duplicates_by_fingerprint_and_of_older_rows(any_app: App) ->
         await session.execute(update(Submission).values(fingerprint=None))
     flagged = await submit_new(third, "Số hoá quy trình tiếp nhận hồ sơ bệnh nhân")
     assert "tương tự: SK-2022-000001" in flagged
+    assert all(row.fingerprint for row in await rows(any_app, Submission))  # stored on the way
 
 
 SEED = [  # unit, group, type, days after 2022-03-01, final status

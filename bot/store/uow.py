@@ -282,12 +282,23 @@ class Submissions:
     ) -> list[tuple[int, str, str, bytes]]:
         """(id, code, title, fingerprint) of the SIMILAR_WINDOW latest filed submissions by
         the same person or of the same unit, for near-duplicates; plain rows, not tracked
-        objects."""
+        objects. Rows filed before fingerprints were kept get theirs now, in this transaction,
+        so that each is folded once and not at every later filing."""
         params = {"person": person_id, "unit": unit_code}
-        rows = await self._session.execute(_SIMILAR_CANDIDATES, params)
+        rows = (await self._session.execute(_SIMILAR_CANDIDATES, params)).all()
+        missing = {
+            id_: fingerprint(title, text or "")
+            for id_, _, title, stored, text in rows
+            if stored is None
+        }
+        if missing:
+            await self._session.execute(  # ORM bulk update by primary key
+                update(Submission),
+                [{"id": id_, "fingerprint": stored} for id_, stored in missing.items()],
+            )
         return [
-            (id_, str(code), title, fingerprint(title, text or "") if stored is None else stored)
-            for id_, code, title, stored, text in rows
+            (id_, str(code), title, missing[id_] if stored is None else stored)
+            for id_, code, title, stored, _ in rows
         ]
 
     async def attachments(self, submission_id: int) -> list[Attachment]:
