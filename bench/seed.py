@@ -17,6 +17,29 @@ from rules.similar import fingerprint
 from rules.units import CatalogVersion
 
 DESCRIPTION = "Mô tả ngắn"
+_VOCABULARY = (
+    "cải tiến quy trình sản xuất giảm chi phí nâng cao năng suất lao động an toàn công nhân "
+    "máy móc thiết bị tiết kiệm điện nước vật tư nguyên liệu chất lượng sản phẩm kiểm tra "
+    "giám sát số hoá hồ sơ tài liệu phần mềm quản lý kho bãi vận chuyển bảo dưỡng sửa chữa "
+    "thay thế linh kiện nhập khẩu trong nước hiệu quả kinh tế xã hội môi trường xử lý chất thải "
+    "tái chế phân loại rác đào tạo hướng dẫn người mới ca kíp tổ đội phân xưởng nhà máy bệnh "
+    "viện trường học giáo viên học sinh bệnh nhân bác sĩ điều dưỡng thủ tục hành chính một cửa "
+    "điện tử trực tuyến thanh toán hoá đơn chứng từ kế toán ngân sách dự toán"
+)
+SYLLABLES = _VOCABULARY.split(" ")
+
+
+def random_description(rng: random.Random, chars: int) -> str:
+    """Words of initiatives in random order, about `chars` long, standing in for a real
+    description (the campaigns allow up to 2,000 characters)."""
+    words: list[str] = []
+    length = 0
+    while length < chars:
+        words.append(rng.choice(SYLLABLES))
+        length += len(words[-1]) + 1
+    return " ".join(words).capitalize() + "."
+
+
 STATUSES = (
     ["submitted"] * 5
     + ["under_review"] * 2

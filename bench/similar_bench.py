@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bench.seed import SYLLABLES, random_description
 from bot import review
 from bot.store.db import make_engine, make_sessionmaker, upgrade_async
 from bot.store.models import Submission
@@ -24,16 +25,6 @@ from bot.store.uow import SIMILAR_WINDOW, UnitOfWork
 from rules.campaigns import TZ
 from rules.similar import fingerprint
 
-_VOCABULARY = (
-    "cải tiến quy trình sản xuất giảm chi phí nâng cao năng suất lao động an toàn công nhân "
-    "máy móc thiết bị tiết kiệm điện nước vật tư nguyên liệu chất lượng sản phẩm kiểm tra "
-    "giám sát số hoá hồ sơ tài liệu phần mềm quản lý kho bãi vận chuyển bảo dưỡng sửa chữa "
-    "thay thế linh kiện nhập khẩu trong nước hiệu quả kinh tế xã hội môi trường xử lý chất thải "
-    "tái chế phân loại rác đào tạo hướng dẫn người mới ca kíp tổ đội phân xưởng nhà máy bệnh "
-    "viện trường học giáo viên học sinh bệnh nhân bác sĩ điều dưỡng thủ tục hành chính một cửa "
-    "điện tử trực tuyến thanh toán hoá đơn chứng từ kế toán ngân sách dự toán"
-)
-SYLLABLES = _VOCABULARY.split(" ")
 DESCRIPTION_CHARS = 1_900
 
 
@@ -43,17 +34,10 @@ class FilingCost:
     cpu_ms: float  # of the event-loop thread, where the comparison runs
 
 
-def _description(rng: random.Random) -> str:
-    words: list[str] = []
-    while sum(len(w) + 1 for w in words) < DESCRIPTION_CHARS:
-        words.append(rng.choice(SYLLABLES))
-    return " ".join(words).capitalize() + "."
-
-
 def _submission(index: int, unit: str, rng: random.Random, person_id: int) -> Submission:
     when = datetime(2022, 3, 1, 9, tzinfo=TZ)
     title = f"Sáng kiến {index}: {' '.join(rng.choices(SYLLABLES, k=6))}"
-    description = _description(rng)
+    description = random_description(rng, DESCRIPTION_CHARS)
     return Submission(
         code=f"SK-2022-{index:06d}",
         draft_id=f"bench-{index}",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import random
 import statistics
 import time
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from aiogram import Bot, Dispatcher, F
 from aiogram.types import Message, Update
 from sqlalchemy import func, select
 
+from bench.seed import random_description
 from bot.app import build_app, settle_heap
 from bot.channels.telegram import TelegramChannel
 from bot.clock import FixedClock
@@ -46,6 +48,9 @@ def _update(update_id: int, user: int, text: str) -> dict[str, Any]:
     }
 
 
+DESCRIPTION_CHARS = 1_000  # half of what the campaign allows; each person's differs
+
+
 def script(user: int) -> list[str]:
     return [
         "/start",
@@ -63,7 +68,7 @@ def script(user: int) -> list[str]:
         "Giải pháp kỹ thuật",
         "01/10/2021",
         "01/12/2021",
-        "Mô tả giải pháp.",
+        random_description(random.Random(user), DESCRIPTION_CHARS),
         "20 triệu",
         "bỏ qua",
         "Giám đốc",

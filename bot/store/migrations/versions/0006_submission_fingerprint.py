@@ -1,7 +1,7 @@
 """submission.fingerprint: the word pairs of title and description, for near-duplicates
 
-Rows filed before this revision keep NULL; the near-duplicate check fingerprints those from
-their text as it reads them.
+Rows filed before this revision keep NULL until a near-duplicate check first reads them: it
+fingerprints them from their text then and stores the result.
 
 Revision ID: 0006
 Revises: 0005
