@@ -12,6 +12,7 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._drop_after: bytes | None = None
         self.port = 0
 
     async def start(self) -> None:
@@ -32,6 +33,12 @@ class TcpProxy:
                 await writer.wait_closed()
         self._writers.clear()
 
+    def drop_after(self, marker: bytes) -> None:
+        """Pass on the next client message that holds `marker`, then drop every open
+        connection before any answer comes back (new ones are still let through): the
+        server acts on the message, the client never learns that it did."""
+        self._drop_after = marker
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
         try:
@@ -40,15 +47,29 @@ class TcpProxy:
             writer.close()
             return
         self._writers.add(up_writer)
-        for source, sink in ((reader, up_writer), (up_reader, writer)):
-            task = asyncio.create_task(self._pipe(source, sink))
+        pipes = ((reader, up_writer, True), (up_reader, writer, False))
+        for source, sink, upstream in pipes:
+            task = asyncio.create_task(self._pipe(source, sink, upstream))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: bool
+    ) -> None:
         with contextlib.suppress(OSError):
             while data := await reader.read(65536):
                 writer.write(data)
                 await writer.drain()
+                if upstream and self._drop_after is not None and self._drop_after in data:
+                    self._drop_after = None
+                    self._drop_open_connections()
+                    return
         writer.close()
+
+    def _drop_open_connections(self) -> None:
+        for task in list(self._tasks):
+            if task is not asyncio.current_task():
+                task.cancel()
+        for writer in list(self._writers):
+            writer.close()
+        self._writers.clear()

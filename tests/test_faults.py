@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from bot.app import App, build_app
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.dialogs.engine import BUSY
+from bot.dialogs.engine import BUSY, SAVED_UNHEARD
 from tests.fakechat import FakeChat
 from tests.flow import login
 from tests.tcpproxy import TcpProxy
@@ -75,3 +75,29 @@ async def test_a_restarted_database_goes_unnoticed(
         assert "Tôi đồng ý" in newcomer.labels, newcomer.text
         await known.click("Nộp sáng kiến mới")
         assert "Dùng thông tin này" in known.labels or "Họ và tên" in known.text, known.text
+
+
+@pytest.mark.postgres
+async def test_an_answer_committed_as_the_connection_dropped_is_still_answered(
+    clean_postgres_url: str, make_settings: Callable[..., Settings], clock: FixedClock
+) -> None:
+    """The server commits, the connection drops before it can say so: the retry finds the
+    update done and shows where the conversation stands, instead of staying silent."""
+    async with behind_a_proxy(clean_postgres_url, make_settings, clock) as (app, proxy):
+        newcomer = FakeChat(app.engine, user_id="commit-unheard-1")
+        proxy.drop_after(b"COMMIT")
+        await newcomer.send("chào")  # a transaction of its own
+        assert newcomer.text.startswith(SAVED_UNHEARD), newcomer.text
+        assert "Tôi đồng ý" in newcomer.labels
+
+        writer = FakeChat(app.engine, user_id="commit-unheard-2")
+        await login(writer)
+        await writer.click("Nộp sáng kiến mới")
+        proxy.drop_after(b"COMMIT")
+        answered = len(writer.replies)
+        await writer.send("Vũ Thị Lan")  # from the cached state, in a group commit
+        assert len(writer.replies) == answered + 1
+        assert writer.text.startswith(SAVED_UNHEARD), writer.text
+        assert "Năm sinh" in writer.text
+        await writer.send("1987")
+        assert "Chức vụ" in writer.text  # the name was kept once, the form goes on

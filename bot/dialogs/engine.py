@@ -66,6 +66,7 @@ STALE = (
 STALE_ALERT = "Nút đã cũ, không có tác dụng."
 PICK = "Vui lòng chọn một mục trong danh sách: bấm nút, gửi số thứ tự hoặc gõ đúng tên mục."
 SLOW_DOWN = "Bạn gửi tin nhắn quá nhanh. Vui lòng chờ một phút rồi gửi tiếp; bot vẫn giữ bản nháp."
+SAVED_UNHEARD = "Kết nối vừa bị gián đoạn, nhưng tin nhắn vừa rồi của bạn đã được lưu."
 EMPTY = "Tin nhắn trống. Vui lòng gửi nội dung bằng chữ."
 NO_FILE = "Bước này không nhận tệp. Vui lòng trả lời bằng chữ."
 
@@ -286,18 +287,21 @@ class Engine:
         return len(self._cache)
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
+        # True once a try failed in a way that may have hidden its own COMMIT: the connection
+        # dropped after the server committed but before it said so.
+        may_have_landed = False
         try:
             replies = await self._from_cache(inbound)
         except DB_ERRORS as exc:
             log.warning("state batch failed (%s); redoing the update", type(exc).__name__)
             self._cache.forget(inbound.channel, inbound.chat_id)
-            replies = None
+            replies, may_have_landed = None, True
         if replies is not None:
             return replies
         reconnected = False
         for attempt in range(MAX_ATTEMPTS):
             try:
-                return await self._once(inbound)
+                return await self._once(inbound, may_have_landed)
             except (VersionConflict, IntegrityError):
                 # Another worker won a race on this chat (or created the same row): start over
                 # from what the database holds.
@@ -308,7 +312,7 @@ class Engine:
                 if _connection_lost(exc) and not reconnected:
                     # The pool has dropped its connections from before the loss (the server
                     # restarted, say): once more on a new one, as a pre-ping would have done.
-                    reconnected = True
+                    reconnected = may_have_landed = True
                     continue
                 log.error("database unavailable: %s", type(exc).__name__)
                 return [Reply(BUSY)]
@@ -351,13 +355,14 @@ class Engine:
         self._remember(ctx, state_json, snapshot.version + 1)
         return replies
 
-    async def _once(self, inbound: Inbound) -> list[Reply]:
+    async def _once(self, inbound: Inbound, may_have_landed: bool = False) -> list[Reply]:
         async with self._uow() as uow:
             state, version = await self._state_of(uow, inbound)
-            if _seen(state, inbound):
-                return []
             now = self.services.clock.now()
             ctx = Ctx(inbound, self.services, state, now, unit_of_work=uow)
+            if _seen(state, inbound):
+                # Answered already; unless by our own try whose reply was never sent.
+                return await self._where_it_stands(ctx) if may_have_landed else []
             replies = await self._run(ctx)
             if ctx.saved_profile is not None and ctx.loaded_person is not None:
                 ctx.saved_profile.copy_to(ctx.loaded_person, now)
@@ -365,6 +370,15 @@ class Engine:
             await uow.commit()
         self._remember(ctx, jsontext.dumps(ctx.state), version + 1)
         return replies
+
+    async def _where_it_stands(self, ctx: Ctx) -> list[Reply]:
+        """The current screen, for an update committed by a try that then lost its
+        connection: its own reply was lost with it."""
+        step = self._steps.get(ctx.state.get("step", ""))
+        if step is None:
+            return []
+        await self._load_identity(ctx)
+        return [await self._render(ctx, step, notice=SAVED_UNHEARD)]
 
     async def _state_of(self, uow: UnitOfWork, inbound: Inbound) -> tuple[dict[str, Any], int]:
         snapshot = self._cache.get(inbound.channel, inbound.chat_id)
