@@ -24,6 +24,7 @@ from bot.store.models import Submission
 from bot.store.uow import SIMILAR_WINDOW, UnitOfWork
 from rules.campaigns import TZ
 from rules.similar import fingerprint
+from tests.records import placeholder_submission
 
 DESCRIPTION_CHARS = 1_900
 
@@ -35,37 +36,18 @@ class FilingCost:
 
 
 def _submission(index: int, unit: str, rng: random.Random, person_id: int) -> Submission:
-    when = datetime(2022, 3, 1, 9, tzinfo=TZ)
     title = f"Sáng kiến {index}: {' '.join(rng.choices(SYLLABLES, k=6))}"
     description = random_description(rng, DESCRIPTION_CHARS)
-    return Submission(
+    return placeholder_submission(
+        datetime(2022, 3, 1, 9, tzinfo=TZ),
         code=f"SK-2022-{index:06d}",
         draft_id=f"bench-{index}",
         person_id=person_id,
         channel="bench",
-        campaign="1trieu",
-        phase="gd1",
-        catalog="2021",
         unit_code=unit,
-        target_group="cnld_doanh_nghiep",
-        solution_type="ky_thuat",
         title=title,
-        started_on=when.date(),
-        ended_on=when.date(),
         description=description,
         fingerprint=fingerprint(title, description),
-        benefit_social="Lợi ích",
-        recognized_by="Giám đốc",
-        recognition_doc="1/QĐ",
-        recognized_on=when.date(),
-        declared_no_ip=True,
-        declared_public_order=True,
-        author_name="Tác Giả",
-        author_birth_year=1980,
-        author_position="Kỹ sư",
-        author_workplace="Công ty",
-        status="submitted",
-        submitted_at=when,
     )
 
 

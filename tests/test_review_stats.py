@@ -27,6 +27,7 @@ from bot.store.uow import UnitOfWork
 from rules.campaigns import TZ
 from tests.fakechat import FakeChat
 from tests.flow import fill_initiative, login, submit_new
+from tests.records import placeholder_submission
 
 
 async def rows(app: App, model: type) -> list:
@@ -224,33 +225,16 @@ async def seed(app: App) -> None:
         ]
         for index, (unit, group, kind, days, status) in enumerate(SEED):
             when = datetime(2022, 3, 1, 9, tzinfo=TZ) + timedelta(days=days)
-            submission = Submission(
+            submission = placeholder_submission(
+                when,
                 draft_id=f"seed-{index}",
                 person_id=people[index % 3].id,
                 channel="fake",
-                campaign="1trieu",
-                phase="gd1",
-                catalog="2021",
                 unit_code=unit,
                 target_group=group,
                 solution_type=kind,
                 title=f"Sáng kiến {index}",
-                started_on=when.date(),
-                ended_on=when.date(),
                 description="Mô tả",
-                benefit_vnd=None,
-                benefit_social="Lợi ích",
-                recognized_by="Giám đốc",
-                recognition_doc="1/QĐ",
-                recognized_on=when.date(),
-                declared_no_ip=True,
-                declared_public_order=True,
-                author_name="Tác Giả",
-                author_birth_year=1980,
-                author_position="Kỹ sư",
-                author_workplace="Công ty",
-                status="submitted",
-                submitted_at=when,
             )
             await file(uow, services.catalog, submission, [], "SK")
             if status != "submitted":
