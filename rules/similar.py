@@ -68,11 +68,11 @@ def most_similar(
     best: tuple[int, float] | None = None
     key = match_key(title)
     mine = set(_unpacked(stored))
-    for index, (other_title, stored) in enumerate(candidates):
+    for index, (other_title, theirs) in enumerate(candidates):
         if key and key == match_key(other_title):
             score = 1.0
-        elif _can_reach_threshold(len(mine), len(stored) // _HASH_BYTES):
-            score = similarity(mine, stored)
+        elif _can_reach_threshold(len(mine), len(theirs) // _HASH_BYTES):
+            score = similarity(mine, theirs)
         else:
             continue
         if score >= THRESHOLD and (best is None or score > best[1]):
