@@ -600,7 +600,7 @@ def _seen(state: dict[str, Any], inbound: Inbound) -> bool:
 
 
 def _command_of(text: str | None) -> str | None:
-    if not text:
+    if not text or "/" not in text:  # most messages: no need to clean them here
         return None
     stripped = clean(text)
     if not stripped.startswith("/") or len(stripped) < 2:
