@@ -8,11 +8,13 @@ from functools import lru_cache
 
 # Zero-width, bidi and other format characters that render as nothing but break matching.
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
-_SPACES = re.compile(r"\s+")
+# A run of white space becomes one space: matching a lone " " too would rebuild every word gap.
+_SPACES = re.compile(r"\s{2,}|[^\S ]")
+# After NFD, Vietnamese (and most Latin) text is ASCII and marks of this block, all of them Mn.
+_NOT_ASCII_OR_LATIN_MARK = re.compile("[^\x00-\x7f\u0300-\u036f]")
 # Unicode's control characters (category Cc) are exactly these: C0, DEL and C1.
 _CONTROLS_BUT_TAB_NEWLINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _CONTROLS_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
-_FOLD_EXTRA = str.maketrans({"đ": "d", "Đ": "d"})
 
 
 def clean(text: str) -> str:
@@ -32,8 +34,11 @@ def clean_multiline(text: str) -> str:
 
 def fold(text: str) -> str:
     """Case-, space- and diacritics-insensitive key: 'BẮC  Giang' -> 'bac giang'."""
-    decomposed = unicodedata.normalize("NFD", clean(text).translate(_FOLD_EXTRA))
-    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    decomposed = unicodedata.normalize("NFD", clean(text).replace("đ", "d").replace("Đ", "d"))
+    if _NOT_ASCII_OR_LATIN_MARK.search(decomposed) is None:
+        bare = decomposed.encode("ascii", "ignore").decode("ascii")  # drops just the marks
+    else:  # other scripts: the general rule, letter by letter
+        bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     return bare.casefold()
 
 

@@ -142,6 +142,21 @@ def test_names() -> None:
         assert isinstance(rf.parse_full_name(bad), Rejected), bad
 
 
+@given(st.text(max_size=300))
+def test_folding_is_its_plain_definition(raw: str) -> None:
+    """The fast paths of `clean` and `fold` give what the plain rules say: white space runs
+    to one space; every combining mark (category Mn) dropped after NFD."""
+    import re
+
+    from rules.text import _SPACES
+
+    assert _SPACES.sub(" ", raw) == re.sub(r"\s+", " ", raw)
+    cleaned = clean(raw)
+    decomposed = unicodedata.normalize("NFD", cleaned.replace("đ", "d").replace("Đ", "d"))
+    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    assert fold(raw) == bare.casefold()
+
+
 def test_long_text_says_by_how_much() -> None:
     verdict = rf.parse_long_text("a" * 2013, "phần mô tả", 2000)
     assert isinstance(verdict, Rejected) and "vượt 13 ký tự" in verdict.message
