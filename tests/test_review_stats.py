@@ -25,6 +25,7 @@ from bot.store.counters import rebuild
 from bot.store.models import AuditLog, Outbox, StatCounter, Submission
 from bot.store.uow import UnitOfWork
 from rules.campaigns import TZ
+from rules.similar import fingerprint
 from tests.fakechat import FakeChat
 from tests.flow import fill_initiative, login, submit_new
 from tests.records import placeholder_submission
@@ -132,6 +133,7 @@ async def test_return_with_note_then_author_completes(app: App, clock: FixedCloc
     assert "Đã gửi lại sáng kiến SK-2022-000001" in author.text
     [submission] = await rows(app, Submission)
     assert (submission.status, submission.title) == ("submitted", "Cải tiến sổ theo dõi điện tử")
+    assert submission.fingerprint == fingerprint(submission.title, submission.description)
     await boss.send("/duyet")
     await boss.click("Không hợp lệ")
     await boss.send("Sáng kiến áp dụng ngoài thời gian quy định.")
