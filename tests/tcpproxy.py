@@ -24,14 +24,12 @@ class TcpProxy:
         if self._server is not None:
             self._server.close()
             self._server = None
-        for task in list(self._tasks):
-            task.cancel()
+        closing = list(self._writers)
+        self._drop_open_connections()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for writer in list(self._writers):
-            writer.close()
+        for writer in closing:
             with contextlib.suppress(OSError, asyncio.CancelledError):
                 await writer.wait_closed()
-        self._writers.clear()
 
     def drop_after(self, marker: bytes) -> None:
         """Pass on the next client message that holds `marker`, then drop every open
