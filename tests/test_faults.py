@@ -6,14 +6,16 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from bot.app import App, build_app
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.dialogs.engine import BUSY, SAVED_UNHEARD
+from bot.dialogs.engine import ANSWER_UNHEARD, BUSY, SAVED_UNHEARD
+from bot.store.models import Submission
 from tests.fakechat import FakeChat
-from tests.flow import login
+from tests.flow import fill_initiative, fill_profile, login
 from tests.tcpproxy import TcpProxy
 
 
@@ -101,3 +103,42 @@ async def test_an_answer_committed_as_the_connection_dropped_is_still_answered(
         assert "Năm sinh" in writer.text
         await writer.send("1987")
         assert "Chức vụ" in writer.text  # the name was kept once, the form goes on
+
+
+@pytest.mark.postgres
+async def test_a_filing_committed_as_the_connection_dropped_still_shows_its_code(
+    clean_postgres_url: str, make_settings: Callable[..., Settings], clock: FixedClock
+) -> None:
+    """The lost reply's own words come back with the retry: the filing's code, or why an
+    answer was refused."""
+    async with behind_a_proxy(clean_postgres_url, make_settings, clock) as (app, proxy):
+        chat = FakeChat(app.engine, user_id="filing-unheard")
+        await login(chat)
+        await chat.click("Nộp sáng kiến mới")
+        await fill_profile(chat)
+        await fill_initiative(chat)
+
+        proxy.drop_after(b"COMMIT")
+        await chat.click("Gửi sáng kiến")
+        assert chat.text.startswith(SAVED_UNHEARD), chat.text
+        assert "Mã hồ sơ: SK-" in chat.text, chat.text
+        async with app.sessions() as session:
+            codes = (await session.scalars(select(Submission.code))).all()
+        assert len(codes) == 1 and codes[0] in chat.text
+
+        await chat.click("Nộp sáng kiến mới")
+        await chat.click("Dùng thông tin này")
+        await chat.click("Cán bộ, viên chức, người lao động các đơn vị sự nghiệp")
+        await chat.send("Số hoá kho lưu trữ")
+        await chat.click("Giải pháp quản lý")
+        proxy.drop_after(b"COMMIT")
+        await chat.send("31/02/2021")  # refused, and the refusal is what was lost
+        assert chat.text == f"{ANSWER_UNHEARD}\n\n" + (
+            "Ngày 31/02/2021 không có trên lịch. Vui lòng kiểm tra lại ngày và tháng "
+            "(ví dụ 01/09/2021)."
+        )
+        await chat.send("01/10/2021")
+        assert "kết thúc" in chat.text.lower(), chat.text
+        async with app.sessions() as session:
+            filed = await session.scalar(select(func.count()).select_from(Submission))
+        assert filed == 1

@@ -67,6 +67,7 @@ STALE_ALERT = "Nút đã cũ, không có tác dụng."
 PICK = "Vui lòng chọn một mục trong danh sách: bấm nút, gửi số thứ tự hoặc gõ đúng tên mục."
 SLOW_DOWN = "Bạn gửi tin nhắn quá nhanh. Vui lòng chờ một phút rồi gửi tiếp; bot vẫn giữ bản nháp."
 SAVED_UNHEARD = "Kết nối vừa bị gián đoạn, nhưng tin nhắn vừa rồi của bạn đã được lưu."
+ANSWER_UNHEARD = "Kết nối vừa bị gián đoạn. Trả lời cho tin nhắn vừa rồi của bạn:"
 EMPTY = "Tin nhắn trống. Vui lòng gửi nội dung bằng chữ."
 NO_FILE = "Bước này không nhận tệp. Vui lòng trả lời bằng chữ."
 
@@ -372,13 +373,18 @@ class Engine:
         return replies
 
     async def _where_it_stands(self, ctx: Ctx) -> list[Reply]:
-        """The current screen, for an update committed by a try that then lost its
-        connection: its own reply was lost with it."""
+        """The reply of an update committed by a try that then lost its connection (the
+        reply was lost with it): the current screen under what the lost reply said."""
         step = self._steps.get(ctx.state.get("step", ""))
         if step is None:
             return []
         await self._load_identity(ctx)
-        return [await self._render(ctx, step, notice=SAVED_UNHEARD)]
+        said = ctx.state.get("said", {})
+        if "message" in said:
+            message = f"{ANSWER_UNHEARD}\n\n{said['message']}"
+            return [await self._render(ctx, step, message=message)]
+        notice = f"{SAVED_UNHEARD}\n\n{said['notice']}" if "notice" in said else SAVED_UNHEARD
+        return [await self._render(ctx, step, notice=notice)]
 
     async def _state_of(self, uow: UnitOfWork, inbound: Inbound) -> tuple[dict[str, Any], int]:
         snapshot = self._cache.get(inbound.channel, inbound.chat_id)
@@ -391,6 +397,7 @@ class Engine:
         else:
             if ctx.unit_of_work is not None:
                 await self._load_identity(ctx)
+            ctx.state.pop("said", None)
             replies = await self._dispatch(ctx)
         update_id = ctx.inbound.update_id
         if update_id is not None:
@@ -521,7 +528,11 @@ class Engine:
         return await step.on_choice(ctx, value)
 
     async def _apply(self, ctx: Ctx, step: Step | None, outcome: Outcome) -> list[Reply]:
+        # What the reply says above its screen is kept with the state until the next update,
+        # so that a reply lost with the connection after the commit can be said again.
         if isinstance(outcome, Stay):
+            if outcome.message:
+                ctx.state["said"] = {"message": outcome.message}
             return [await self._render(ctx, step, message=outcome.message)]
         target = self._resolve(ctx, step, outcome.step)
         new_step = self._steps[target]
@@ -530,6 +541,8 @@ class Engine:
         ctx.state.update(step=target, page=0, screen=secrets.token_hex(4))
         if new_step.in_draft and ctx.has_draft:
             ctx.draft["step"] = target
+        if outcome.notice:
+            ctx.state["said"] = {"notice": outcome.notice}
         return [await self._render(ctx, new_step, notice=outcome.notice)]
 
     def _resolve(self, ctx: Ctx, step: Step | None, target: str) -> str:
