@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App, build_app
@@ -87,3 +89,35 @@ async def test_concurrent_messages_for_one_chat_are_all_applied(workers: tuple[A
 async def _version(app: App) -> int:
     async with AsyncSession(app.db) as session:
         return int((await session.execute(select(Conversation.version))).scalar_one())
+
+
+async def test_sqlite_locked_by_another_program_keeps_the_bot_responsive(
+    db_url: str, make_settings: Callable[..., Settings], clock: FixedClock
+) -> None:
+    """An update waits for another program's write lock (a `sangkien` command, say) without
+    holding up the event loop, and goes through once the lock is released."""
+    app = build_app(make_settings(db_url), clock)
+    other = sqlite3.connect(str(make_url(db_url).database), isolation_level=None)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        chat = FakeChat(app.engine, user_id="waits-for-the-lock")
+        sending = asyncio.create_task(chat.send("chào"))
+        await asyncio.sleep(0.5)
+        assert not sending.done()  # still waiting for the lock ...
+        assert ticks >= 10  # ... while the loop goes on with everything else
+        other.rollback()
+        await sending
+        assert "Tôi đồng ý" in chat.labels, chat.text
+    finally:
+        ticker.cancel()
+        other.close()
+        await app.close()

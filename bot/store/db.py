@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import sqlite3
+from collections.abc import Awaitable, Callable
+from contextlib import closing
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
@@ -23,12 +29,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event open the transaction (see _sqlite_begin), not the driver.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    # Setting the mode takes a lock, and fails at once, without waiting, while another
+    # program writes: set it only once, on a database that is not in WAL mode yet.
+    cursor.execute("PRAGMA journal_mode")
+    if cursor.fetchone()[0] != "wal":
+        cursor.execute("PRAGMA journal_mode=WAL")
     # FULL: a commit is on disk before the reply, so even a power cut loses no answer (NORMAL
     # in WAL mode survives a killed process but not the machine going down).
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 
@@ -36,6 +46,52 @@ def _sqlite_begin(connection: Any) -> None:
     # Take the write lock up front: a deferred transaction that reads, then writes, fails
     # with "database is locked" instead of waiting when another connection is writing.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_WAITS = re.compile(r"\s*(BEGIN|PRAGMA)\b", re.IGNORECASE)
+
+
+class _InlineConnection(aiosqlite.Connection):
+    """aiosqlite, with the calls that cannot wait run on the event loop's own thread.
+
+    aiosqlite hands every call (cursor, execute, fetch, cursor close) to its thread and back;
+    each statement makes several such trips, and they cost the loop far more than the
+    statement: about 360 µs of its CPU for a `SELECT 1`. Once a transaction has begun it
+    holds SQLite's write lock (BEGIN IMMEDIATE, see _sqlite_begin), and in WAL mode nothing
+    inside it waits for anyone. So only what can wait stays on aiosqlite's thread: BEGIN
+    and PRAGMA (for another connection's lock, up to busy_timeout), COMMIT (the fsync), and
+    closing the connection (the last one checkpoints the WAL).
+    """
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if _may_wait(fn, args):
+            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        if not self._running or self._connection is None:
+            raise ValueError("Connection closed")  # what aiosqlite raises
+        return fn(*args, **kwargs)
+
+
+def _may_wait(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
+    name = getattr(fn, "__name__", "")
+    if isinstance(getattr(fn, "__self__", None), sqlite3.Connection) and name in (
+        "commit",
+        "close",
+    ):
+        return True
+    return (
+        name in ("execute", "executescript") and bool(args) and _WAITS.match(args[0]) is not None
+    )
+
+
+def _inline_connector(database: str) -> Callable[[], Awaitable[aiosqlite.Connection]]:
+    async def connect() -> aiosqlite.Connection:
+        # Used from two threads, never at once: each call waits for the one before it.
+        connector = partial(sqlite3.connect, database, check_same_thread=False)
+        connection = _InlineConnection(connector, iter_chunk_size=64)
+        connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own
+        return await connection
+
+    return connect
 
 
 def is_sqlite(url: str) -> bool:
@@ -58,7 +114,13 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 10) -> AsyncE
     if _prepare_sqlite(url):
         # Sessions and connections end their own transactions before handing a connection
         # back; the pool's extra rollback would cost one more trip to aiosqlite's thread.
-        engine = create_async_engine(url, pool_reset_on_return=None, **_JSON)
+        parsed = make_url(url)
+        inline = (
+            {}
+            if parsed.query
+            else {"async_creator": _inline_connector(parsed.database or ":memory:")}
+        )
+        engine = create_async_engine(url, pool_reset_on_return=None, **inline, **_JSON)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
@@ -80,8 +142,14 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema to `revision`. Call from synchronous code (no running loop)."""
-    _prepare_sqlite(url)
+    sqlite = _prepare_sqlite(url)
     command.upgrade(alembic_config(url), revision)
+    database = make_url(url).database
+    if sqlite and database and database != ":memory:":
+        # WAL mode is kept in the file: set here, no connection of the bot has to take the
+        # lock that setting it needs (see _sqlite_pragmas).
+        with closing(sqlite3.connect(database)) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
 
 
 async def upgrade_async(url: str, revision: str = "head") -> None:
