@@ -208,6 +208,41 @@ async def test_near_duplicates_by_fingerprint_and_of_older_rows(any_app: App) ->
     assert all(row.fingerprint for row in await rows(any_app, Submission))  # stored on the way
 
 
+async def test_near_duplicates_of_the_person_however_busy_the_unit(app: App) -> None:
+    """The unit's 200 latest filings and the person's own are checked: a person's earlier
+    filing still counts after 200 newer ones in the unit, another person's does not."""
+    mine, theirs = FakeChat(app.engine, user_id="own-1"), FakeChat(app.engine, user_id="own-2")
+    await login(mine, "0912000021")
+    await login(theirs, "0912000022")
+    await submit_new(mine, "Số hoá quy trình tiếp nhận hồ sơ")
+    [first] = await rows(app, Submission)
+    sensor = "Lắp cảm biến nhiệt cho tủ điện phân xưởng"
+    when = app.engine.services.clock.now()
+    async with UnitOfWork(app.sessions) as uow:
+        other = await uow.people.add_person("+84912000023", when)
+        for index in range(201):  # the first is the unit's 201st latest, once all are in
+            title = sensor if index == 0 else f"Sáng kiến số {index}"
+            await uow.submissions.add(
+                placeholder_submission(
+                    when,
+                    draft_id=f"busy-{index}",
+                    person_id=other.id,
+                    channel="fake",
+                    unit_code=first.unit_code,
+                    title=title,
+                    description=f"Mô tả riêng {index}",
+                ),
+                [],
+                "SK",
+            )
+        await uow.commit()
+
+    again = await submit_new(mine, "Số hoá quy trình tiếp nhận hồ sơ")
+    assert f"tương tự: {first.code}" in again
+    late = await submit_new(theirs, sensor, "Mô tả riêng 0")
+    assert "tương tự" not in late, late
+
+
 SEED = [  # unit, group, type, days after 2022-03-01, final status
     ("t24", "can_bo_cong_doan", "quan_ly", 0, "submitted"),
     ("t24", "can_bo_cong_doan", "ky_thuat", 1, ACCEPTED),
