@@ -73,14 +73,10 @@ class _InlineConnection(aiosqlite.Connection):
 
 def _may_wait(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
     name = getattr(fn, "__name__", "")
-    if isinstance(getattr(fn, "__self__", None), sqlite3.Connection) and name in (
-        "commit",
-        "close",
-    ):
-        return True
-    return (
-        name in ("execute", "executescript") and bool(args) and _WAITS.match(args[0]) is not None
-    )
+    if name == "execute" or name == "executescript":
+        return bool(args) and _WAITS.match(args[0]) is not None
+    owner = getattr(fn, "__self__", None)
+    return name in ("commit", "close") and isinstance(owner, sqlite3.Connection)
 
 
 def _inline_connector(database: str) -> Callable[[], Awaitable[aiosqlite.Connection]]:
