@@ -16,7 +16,7 @@ import aiosqlite
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from bot.store import jsontext
@@ -79,10 +79,13 @@ def _may_wait(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
     return name in ("commit", "close") and isinstance(owner, sqlite3.Connection)
 
 
-def _inline_connector(database: str) -> Callable[[], Awaitable[aiosqlite.Connection]]:
+def _inline_connector(url: URL) -> Callable[[], Awaitable[aiosqlite.Connection]]:
+    """What aiosqlite's own connect would open for `url` (its ?options included)."""
+    args, options = url.get_dialect()().create_connect_args(url)
+    # Used from two threads, never at once: each call waits for the one before it.
+    connector = partial(sqlite3.connect, *args, **{**options, "check_same_thread": False})
+
     async def connect() -> aiosqlite.Connection:
-        # Used from two threads, never at once: each call waits for the one before it.
-        connector = partial(sqlite3.connect, database, check_same_thread=False)
         connection = _InlineConnection(connector, iter_chunk_size=64)
         connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own
         return await connection
@@ -110,14 +113,9 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 10) -> AsyncE
     if _prepare_sqlite(url):
         # Sessions and connections end their own transactions before handing a connection
         # back; the pool's extra rollback would be one more statement per checkout.
-        parsed = make_url(url)
-        # A URL with options (?timeout=…) is left to aiosqlite's own connect, which reads them.
-        inline = (
-            {}
-            if parsed.query
-            else {"async_creator": _inline_connector(parsed.database or ":memory:")}
+        engine = create_async_engine(
+            url, pool_reset_on_return=None, async_creator=_inline_connector(make_url(url)), **_JSON
         )
-        engine = create_async_engine(url, pool_reset_on_return=None, **inline, **_JSON)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
