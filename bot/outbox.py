@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,6 +22,18 @@ log = logging.getLogger(__name__)
 Sender = Callable[[str, Reply], Awaitable[list[str] | None]]
 
 
+@dataclass(frozen=True, slots=True)
+class _Sending:
+    """One queued message and what became of it: the platform's ids, or None if it failed."""
+
+    id: int
+    channel: str
+    chat_id: str
+    payload: dict[str, Any]
+    ids: list[str] | None = None
+    failed: bool = False
+
+
 class OutboxDeliverer:
     def __init__(
         self,
@@ -33,37 +46,64 @@ class OutboxDeliverer:
         self._sessions = sessions
         self._clock = clock
         self._senders = dict(senders)
+        bind = sessions.kw.get("bind")
+        self._single_writer = bind is not None and bind.dialect.name == "sqlite"
 
     async def flush(self, limit: int = 50) -> int:
-        """Send what is pending for the channels this process can reach; returns how many."""
+        """Send what is pending for the channels this process can reach; returns how many.
+
+        On PostgreSQL the rows stay locked while they are sent (other workers skip them), and
+        what became of them is written in the same transaction. SQLite has one writer for the
+        whole file: a transaction held across the sends would hold up every answer meanwhile.
+        There the rows are read, sent with no transaction open, and the outcome written after;
+        one process serves a SQLite file (see `serve --workers`), so nobody else sends them.
+        """
         if not self._senders:
             return 0
-        sent = 0
-        async with UnitOfWork(self._sessions) as uow:
-            for row in await uow.outbox.claim(list(self._senders), limit, self._chat_id):
-                try:
-                    ids = await self._senders[row.channel](row.chat_id, _reply(row.payload))
-                except Exception as exc:  # a failed send must not lose the others
-                    row.attempts += 1
-                    log.warning(
-                        "outbox %d to %s failed: %s", row.id, row.channel, type(exc).__name__
-                    )
-                    continue
-                row.sent_at = self._clock.now()
-                sent += 1
-                if ids and row.payload.get("ticket"):
-                    # A Telegram reply to this message then answers the ticket.
-                    for message_id in ids:
-                        uow.session.add(
-                            RelayMessage(
-                                channel=row.channel,
-                                chat_id=row.chat_id,
-                                message_id=message_id,
-                                ticket_id=int(row.payload["ticket"]),
-                            )
+        if self._single_writer:
+            async with UnitOfWork(self._sessions) as uow:
+                pending = await self._claim(uow, limit)
+            done = [await self._send(item) for item in pending]
+            async with UnitOfWork(self._sessions) as uow:
+                await self._record(uow, done)
+        else:
+            async with UnitOfWork(self._sessions) as uow:
+                pending = await self._claim(uow, limit)
+                done = [await self._send(item) for item in pending]
+                await self._record(uow, done)
+        return sum(1 for item in done if not item.failed)
+
+    async def _claim(self, uow: UnitOfWork, limit: int) -> list[_Sending]:
+        rows = await uow.outbox.claim(list(self._senders), limit, self._chat_id)
+        return [_Sending(row.id, row.channel, row.chat_id, dict(row.payload)) for row in rows]
+
+    async def _send(self, item: _Sending) -> _Sending:
+        try:
+            ids = await self._senders[item.channel](item.chat_id, _reply(item.payload))
+        except Exception as exc:  # a failed send must not lose the others
+            log.warning("outbox %d to %s failed: %s", item.id, item.channel, type(exc).__name__)
+            return replace(item, failed=True)
+        return replace(item, ids=ids)
+
+    async def _record(self, uow: UnitOfWork, done: list[_Sending]) -> None:
+        await uow.outbox.mark(
+            sent=[item.id for item in done if not item.failed],
+            failed=[item.id for item in done if item.failed],
+            now=self._clock.now(),
+        )
+        for item in done:
+            if item.ids and item.payload.get("ticket"):
+                # A Telegram reply to this message then answers the ticket.
+                for message_id in item.ids:
+                    uow.session.add(
+                        RelayMessage(
+                            channel=item.channel,
+                            chat_id=item.chat_id,
+                            message_id=message_id,
+                            ticket_id=int(item.payload["ticket"]),
                         )
-            await uow.commit()
-        return sent
+                    )
+        await uow.commit()
 
     async def run(self, stop: asyncio.Event, interval: float = 2.0) -> None:
         while not stop.is_set():

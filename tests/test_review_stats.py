@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import struct
@@ -377,7 +378,10 @@ async def test_export_without_phones_for_other_roles(app: App) -> None:
     assert len(authors) == 7 and not any("+84" in a for a in authors)
 
 
-async def test_outbox_delivery_marks_sent_and_counts_failures(app: App, clock: FixedClock) -> None:
+async def test_outbox_delivery_marks_sent_and_counts_failures(
+    any_app: App, clock: FixedClock
+) -> None:
+    app = any_app
     author = FakeChat(app.engine, user_id="w-9", channel="telegram")
     await login(author)
     await submit_new(author)
@@ -396,6 +400,30 @@ async def test_outbox_delivery_marks_sent_and_counts_failures(app: App, clock: F
     assert await OutboxDeliverer(app.sessions, clock, {"telegram": telegram}).flush() == 1
     assert delivered == [("w-9", (await pushes_to(app, "w-9"))[0])]
     assert await OutboxDeliverer(app.sessions, clock, {"telegram": telegram}).flush() == 0
+
+
+async def test_messages_being_sent_hold_up_no_answer(app: App, clock: FixedClock) -> None:
+    """SQLite has one writer: the outbox sends with no transaction open, so people go on
+    answering while a slow platform takes its time."""
+    author = FakeChat(app.engine, user_id="w-10", channel="telegram")
+    await login(author)
+    await submit_new(author)
+    boss = await officer(app, clock, "t24")
+    await boss.send("/duyet")
+    release = asyncio.Event()
+
+    async def slow(chat_id: str, reply: Reply) -> None:
+        await release.wait()
+
+    sending = asyncio.create_task(OutboxDeliverer(app.sessions, clock, {"telegram": slow}).flush())
+    await asyncio.sleep(0.1)  # the message to the author is on its way
+    newcomer = FakeChat(app.engine, user_id="w-11")
+    await newcomer.send("chào")
+    assert "Tôi đồng ý" in newcomer.labels, newcomer.text
+    assert not sending.done()
+    release.set()
+    assert await sending == 1
+    assert [row.sent_at is not None for row in await rows(app, Outbox)] == [True]
 
 
 def test_chart_renders_without_data(app: App) -> None:

@@ -470,6 +470,17 @@ class Outgoing:
         )
         return list(rows.scalars())
 
+    async def mark(self, sent: list[int], failed: list[int], now: datetime) -> None:
+        """Record what became of claimed messages: sent, or one more failed attempt."""
+        if sent:
+            await self._session.execute(
+                update(Outbox).where(Outbox.id.in_(sent)).values(sent_at=now)
+            )
+        if failed:
+            await self._session.execute(
+                update(Outbox).where(Outbox.id.in_(failed)).values(attempts=Outbox.attempts + 1)
+            )
+
 
 class Audit:
     """Entries wait here and are written in one statement when the unit of work commits."""
