@@ -24,7 +24,8 @@ Sender = Callable[[str, Reply], Awaitable[list[str] | None]]
 
 @dataclass(frozen=True, slots=True)
 class _Sending:
-    """One queued message and what became of it: the platform's ids, or None if it failed."""
+    """One queued message and what became of it: failed, or sent (with the platform's message
+    ids, where it gives them)."""
 
     id: int
     channel: str
@@ -86,6 +87,7 @@ class OutboxDeliverer:
         return replace(item, ids=ids)
 
     async def _record(self, uow: UnitOfWork, done: list[_Sending]) -> None:
+        """Write what became of the messages, and commit."""
         await uow.outbox.mark(
             sent=[item.id for item in done if not item.failed],
             failed=[item.id for item in done if item.failed],
