@@ -65,8 +65,9 @@ class OutboxDeliverer:
             async with UnitOfWork(self._sessions) as uow:
                 pending = await self._claim(uow, limit)
             done = [await self._send(item) for item in pending]
-            async with UnitOfWork(self._sessions) as uow:
-                await self._record(uow, done)
+            if done:  # an idle round costs no second transaction
+                async with UnitOfWork(self._sessions) as uow:
+                    await self._record(uow, done)
         else:
             async with UnitOfWork(self._sessions) as uow:
                 pending = await self._claim(uow, limit)
