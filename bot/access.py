@@ -10,6 +10,11 @@ from rules.units import CatalogVersion
 
 HELPER, OFFICER, ADMIN = "helper", "officer", "admin"
 ROLES = (HELPER, OFFICER, ADMIN)
+ROLE_NAMES = {
+    HELPER: "hỗ trợ (Tổ hỗ trợ sáng kiến)",
+    OFFICER: "cán bộ duyệt và thống kê",
+    ADMIN: "quản trị",
+}
 ALL_UNITS = "*"
 # Roles that may see authors' phone numbers (in review cards and exports).
 SEES_PHONES = frozenset({OFFICER, ADMIN})

@@ -1,8 +1,8 @@
-"""Operator commands behind `sangkien grant|revoke|stats|export`: the same code the chat uses."""
+"""Operator commands behind `sangkien grant|grants|revoke|stats|export`: the chat's own code."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from bot.access import ALL_UNITS, ROLES
@@ -12,7 +12,9 @@ from bot.stats.export import export
 from bot.stats.report import format_stats
 from bot.stats.views import Period, stats
 from bot.store.counters import ALL, rebuild
-from bot.store.uow import UnitOfWork
+from bot.store.models import RoleClaim
+from bot.store.uow import MAX_CODE_FAILURES, UnitOfWork
+from rules.campaigns import TZ
 from rules.phone import mask_phone, parse_phone
 from rules.verdict import Rejected
 
@@ -27,36 +29,113 @@ def _check_unit(app: App, unit: str) -> str:
     return unit
 
 
-async def grant(app: App, clock: Clock, role: str, phone: str, unit: str, revoke: bool) -> str:
+CLAIM_TTL = timedelta(hours=72)
+
+
+async def grant(
+    app: App, clock: Clock, role: str, unit: str, phone: str | None, ttl: timedelta = CLAIM_TTL
+) -> str:
+    """Issue a single-use claim code for a role; the code is shown here once, never stored."""
     if role not in ROLES:
         raise ConfigError(f"vai trò phải là một trong: {', '.join(ROLES)}")
-    verdict = parse_phone(phone)
-    if isinstance(verdict, Rejected):
-        raise ConfigError(verdict.message)
+    _check_unit(app, unit)
+    intended = _phone(phone) if phone else None
+    now = clock.now()
+    async with _uow(app) as uow:
+        claim, code = await uow.claims.issue(role, unit, intended, now, ttl)
+        uow.audit.record(now, "role.claim_issued", subject=f"{role}@{unit}", channel="cli")
+        await uow.commit()
+    expires = claim.expires_at.astimezone(TZ)
+    lines = [
+        f"Mã nhận quyền {role} tại {_unit_label(app, unit)}: {code}",
+        f"Mã dùng một lần, hết hạn lúc {expires:%H:%M %d/%m/%Y}, chỉ hiện lần này.",
+        f"Gửi riêng mã cho người nhận; họ gửi “/nhanquyen {code}” trong chat sẽ dùng.",
+    ]
+    if intended:
+        lines.append(f"Chỉ nhận được bằng số {mask_phone(intended)} đã xác minh qua Telegram.")
+    return "\n".join(lines)
+
+
+async def revoke(app: App, clock: Clock, role: str, phone: str, unit: str) -> str:
+    """Take the role back from everyone holding this number (by claim or verified)."""
+    number = _phone(phone)
     _check_unit(app, unit)
     async with _uow(app) as uow:
-        person = await uow.people.by_phone(verdict.value)
-        if person is None:
-            raise ConfigError(
-                f"chưa có người dùng với số {mask_phone(verdict.value)}: "
-                "người đó cần đăng nhập bot một lần trước"
+        people = await uow.people.holding(number)
+        taken = [p.id for p in people if await uow.roles.revoke(p.id, role, unit)]
+        for person_id in taken:
+            uow.audit.record(
+                clock.now(),
+                "role.revoked",
+                person_id=person_id,
+                subject=f"{role}@{unit}",
+                channel="cli",
             )
-        if revoke:
-            done = await uow.roles.revoke(person.id, role, unit)
-        else:
-            done = await uow.roles.grant(person.id, role, unit, clock.now())
-        uow.audit.record(
-            clock.now(),
-            "role.revoked" if revoke else "role.granted",
-            person_id=person.id,
-            subject=f"{role}@{unit}",
-            channel="cli",
-        )
         await uow.commit()
-    verb = "Đã thu hồi" if revoke else "Đã cấp"
-    if not done:
-        return "Không có thay đổi (quyền đã có sẵn hoặc không tồn tại)."
-    return f"{verb} quyền {role} cho {mask_phone(verdict.value)} tại đơn vị {unit}."
+    if not taken:
+        return "Không có thay đổi: không ai dùng số này giữ quyền đó."
+    return f"Đã thu hồi quyền {role} tại đơn vị {unit} của {mask_phone(number)}."
+
+
+async def list_claims(app: App, clock: Clock, include_closed: bool) -> str:
+    now = clock.now()
+    async with _uow(app) as uow:
+        lines = [
+            f"#{c.id}  {c.role}@{c.unit_code}  {_claim_state(c, now)}"
+            + (f"  số {mask_phone(c.phone)}" if c.phone else "")
+            for c in await uow.claims.all(include_closed)
+        ]
+    if not lines:
+        return "Chưa cấp mã nào." if include_closed else "Không có mã nhận quyền nào đang chờ."
+    return "\n".join(lines)
+
+
+def _claim_state(claim: RoleClaim, now: datetime) -> str:
+    if claim.revoked_at is not None:
+        return "đã hủy"
+    if claim.used_at is not None:
+        return (
+            f"đã dùng bởi người #{claim.used_by} lúc {claim.used_at.astimezone(TZ):%H:%M %d/%m/%Y}"
+        )
+    if claim.failures >= MAX_CODE_FAILURES:
+        return "đã khóa vì nhập sai nhiều lần"
+    if claim.expires_at <= now:
+        return "đã hết hạn"
+    return f"chờ nhận, hết hạn {claim.expires_at.astimezone(TZ):%H:%M %d/%m/%Y}"
+
+
+async def cancel_claim(app: App, clock: Clock, claim_id: int) -> str:
+    """Cancel a claim code; one already used also takes back the role it gave."""
+    now = clock.now()
+    async with _uow(app) as uow:
+        claim = await uow.session.get(RoleClaim, claim_id)
+        if claim is None:
+            raise ConfigError(f"không có mã nhận quyền #{claim_id}")
+        claim.revoked_at = claim.revoked_at or now
+        role = claim.role
+        taken = claim.used_by is not None and await uow.roles.revoke(
+            claim.used_by, claim.role, claim.unit_code
+        )
+        uow.audit.record(now, "role.claim_cancelled", subject=str(claim.id), channel="cli")
+        await uow.commit()
+    if taken:
+        return f"Đã hủy mã #{claim_id} và thu hồi quyền {role} đã cấp qua mã này."
+    return f"Đã hủy mã #{claim_id}."
+
+
+def _phone(text: str) -> str:
+    verdict = parse_phone(text)
+    if isinstance(verdict, Rejected):
+        raise ConfigError(verdict.message)
+    return verdict.value
+
+
+def _unit_label(app: App, unit: str) -> str:
+    return (
+        "toàn quốc (*)"
+        if unit == ALL_UNITS
+        else f"{app.engine.services.catalog.label(unit)} ({unit})"
+    )
 
 
 async def print_stats(

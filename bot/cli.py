@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from bot.app import ConfigError, build_app, load_rules, make_clock, settle_heap
@@ -77,15 +77,25 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         help="processes sharing the port (SO_REUSEPORT); use PostgreSQL",
     )
-    for name, text in (
-        ("grant", "give a person a role over a unit subtree"),
-        ("revoke", "take a role back"),
-    ):
-        role = sub.add_parser(name, help=text)
-        _common(role)
-        role.add_argument("role", choices=["helper", "officer", "admin"])
-        role.add_argument("phone", help="the person's phone number (they have logged in once)")
-        role.add_argument("--unit", required=True, help="unit code from units.yaml, or * for all")
+    grant = sub.add_parser("grant", help="issue a one-time code that gives a role over a unit")
+    _common(grant)
+    grant.add_argument("role", choices=["helper", "officer", "admin"])
+    grant.add_argument(
+        "phone",
+        nargs="?",
+        help="only this number may claim it, once verified on Telegram (optional)",
+    )
+    grant.add_argument("--unit", required=True, help="unit code from units.yaml, or * for all")
+    grant.add_argument("--hours", type=int, default=72, help="the code's lifetime (default 72)")
+    grants = sub.add_parser("grants", help="list or cancel the codes issued by grant")
+    _common(grants)
+    grants.add_argument("--all", action="store_true", help="also used, expired and cancelled")
+    grants.add_argument("--cancel", type=int, metavar="ID", help="cancel code #ID (and its role)")
+    revoke = sub.add_parser("revoke", help="take a role back from the holders of a number")
+    _common(revoke)
+    revoke.add_argument("role", choices=["helper", "officer", "admin"])
+    revoke.add_argument("phone", help="the person's phone number")
+    revoke.add_argument("--unit", required=True, help="unit code from units.yaml, or * for all")
     stats = sub.add_parser("stats", help="print /stats for a unit subtree and period")
     _common(stats)
     _scope_arguments(stats)
@@ -121,10 +131,17 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> str:
     app = build_app(settings)
     clock = make_clock(settings)
     try:
-        if args.command in ("grant", "revoke"):
-            return await admin.grant(
-                app, clock, args.role, args.phone, args.unit, revoke=args.command == "revoke"
-            )
+        if args.command == "grant":
+            if not 1 <= args.hours <= 24 * 30:
+                raise ConfigError("--hours phải từ 1 đến 720")
+            ttl = timedelta(hours=args.hours)
+            return await admin.grant(app, clock, args.role, args.unit, args.phone, ttl)
+        if args.command == "grants":
+            if args.cancel is not None:
+                return await admin.cancel_claim(app, clock, args.cancel)
+            return await admin.list_claims(app, clock, args.all)
+        if args.command == "revoke":
+            return await admin.revoke(app, clock, args.role, args.phone, args.unit)
         if args.command == "stats":
             return await admin.print_stats(app, args.unit, args.start, args.end, args.recount)
         rows = await admin.write_export(
@@ -225,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _check_workers(settings, args.workers)
         load_rules(settings)
         upgrade(settings.database_url)
-        if args.command in ("grant", "revoke", "stats", "export"):
+        if args.command in ("grant", "grants", "revoke", "stats", "export"):
             print(asyncio.run(_admin(settings, args)))
         elif args.command == "run":
             asyncio.run(_poll(settings, args.platform))

@@ -1,4 +1,8 @@
-"""Content-addressed storage of uploaded files: <files_dir>/<sha256[:2]>/<sha256>.<ext>."""
+"""Content-addressed storage of uploaded files: <files_dir>/<sha256[:2]>/<sha256>.<ext>.
+
+Generated exports live apart, in <files_dir>/exports/<sha256>.<ext>: they may hold personal
+data, so they are swept EXPORT_RETENTION after they were made and all of them on erasure.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,57 @@ import asyncio
 import hashlib
 import os
 import tempfile
+import time
+from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
+
+# How long a generated export (and its download link) is kept.
+EXPORT_RETENTION = timedelta(hours=1)
 
 
 class FileStore:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.exports = root / "exports"
 
     def path_for(self, sha256: str, extension: str) -> Path:
         return self.root / sha256[:2] / f"{sha256}.{extension}"
+
+    def find(self, stored: str) -> Path | None:
+        """The stored file named `<sha256>.<ext>`, an upload or an export."""
+        for path in (self.root / stored[:2] / stored, self.exports / stored):
+            if path.is_file():
+                return path
+        return None
+
+    async def put_export(self, data: bytes, extension: str) -> Path:
+        """Write a generated export (again, when the same bytes were made before: its
+        retention starts now)."""
+        digest = hashlib.sha256(data).hexdigest()
+        target = self.exports / f"{digest}.{extension}"
+        await asyncio.to_thread(self._write, target, data)
+        return target
+
+    def sweep_exports(self, older_than: timedelta = EXPORT_RETENTION) -> int:
+        """Delete exports made more than `older_than` ago (all of them with zero)."""
+        cutoff = time.time() - older_than.total_seconds()
+        removed = 0
+        for path in self.exports.glob("*.*") if self.exports.is_dir() else ():
+            if older_than <= timedelta(0) or path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+    def discard(self, names: Iterable[tuple[str, str]]) -> int:
+        """Delete uploads by (sha256, extension) that nothing refers to any more."""
+        removed = 0
+        for sha256, extension in names:
+            path = self.path_for(sha256, extension)
+            if path.is_file():
+                path.unlink()
+                removed += 1
+        return removed
 
     async def put(self, data: bytes, extension: str) -> str:
         """Store the bytes durably (fsync, atomic rename); returns their sha256."""

@@ -1,4 +1,5 @@
-"""Background work every runner does besides answering: escalate unanswered support tickets."""
+"""Background work every runner does besides answering: escalate unanswered support tickets,
+delete exports past their retention."""
 
 from __future__ import annotations
 
@@ -34,5 +35,9 @@ async def escalation_loop(app: App, stop: asyncio.Event, interval: float = 60.0)
             await escalate_once(app)
         except Exception as exc:  # a database hiccup must not end the loop
             log.error("escalation failed: %s", type(exc).__name__)
+        try:
+            await asyncio.to_thread(app.engine.services.files.sweep_exports)
+        except OSError as exc:
+            log.error("export sweep failed: %s", type(exc).__name__)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval)

@@ -22,9 +22,9 @@ class FileLinks:
         message = f"{stored}|{name}|{expires}".encode()
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:32]
 
-    def url_for(self, path: str, name: str, now: datetime) -> str:
+    def url_for(self, path: str, name: str, now: datetime, lifetime: timedelta = LIFETIME) -> str:
         stored = Path(path).name
-        expires = int((now + LIFETIME).timestamp())
+        expires = int((now + lifetime).timestamp())
         query = urlencode(
             {"name": name, "exp": expires, "sig": self._signature(stored, name, expires)}
         )

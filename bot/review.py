@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
+
 from bot.store.counters import Counted, count_change, count_new
 from bot.store.models import Attachment, StatusChange, Submission
 from bot.store.uow import UnitOfWork
@@ -89,14 +92,27 @@ async def change_status(
     now: datetime,
     before: Counted | None = None,
 ) -> bool:
-    """Apply an allowed transition, record it, move the counters, tell the author."""
+    """Apply an allowed transition, record it, move the counters, tell the author.
+
+    The change is a compare-and-set on the status the caller read: when another officer (or
+    the author) changed it first, nothing is written or counted, `submission` is reloaded to
+    show what they did, and the answer is False."""
     old = submission.status
     if new not in ALLOWED.get(old, set()):
         return False
     before = before or Counted.of(submission)
-    submission.status = new
-    submission.status_note = note if new in NEEDS_NOTE else None
-    submission.updated_at = now
+    values = {"status": new, "status_note": note if new in NEEDS_NOTE else None, "updated_at": now}
+    result = await uow.session.execute(
+        update(Submission)
+        .where(Submission.id == submission.id, Submission.status == old)
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        await uow.session.refresh(submission)
+        return False
+    for name, value in values.items():
+        set_committed_value(submission, name, value)
     uow.submissions.record_change(
         StatusChange(
             submission_id=submission.id,

@@ -133,7 +133,7 @@ def build_web_app(app: App) -> web.Application:
     web_app.router.add_get("/healthz", healthz)
     links = app.engine.services.links
     if links is not None:
-        files_dir = app.engine.services.files.root
+        files = app.engine.services.files
         clock = app.engine.services.clock
 
         async def download(request: web.Request) -> web.StreamResponse:
@@ -147,9 +147,9 @@ def build_web_app(app: App) -> web.Application:
                 clock.now(),
             ):
                 return web.Response(status=403, text="Đường dẫn không hợp lệ hoặc đã hết hạn.")
-            path = files_dir / stored[:2] / stored
-            if not path.is_file():
-                return web.Response(status=404)
+            path = files.find(stored)
+            if path is None:
+                return web.Response(status=404, text="Tệp đã hết hạn lưu hoặc đã bị xóa.")
             disposition = f"attachment; filename*=UTF-8''{quote(query['name'])}"
             return web.FileResponse(path, headers={"Content-Disposition": disposition})
 

@@ -48,7 +48,7 @@ def parse_full_name(raw: str) -> Verdict[str]:
     if not _NAME_CHARS.fullmatch(name):
         return Rejected(
             "Họ và tên chỉ gồm chữ cái và khoảng trắng, không có số hay ký hiệu. "
-            "Ví dụ: Nguyễn Thị Ngọc Tú."
+            "Ví dụ: Phạm Thị Hoa."
         )
     return _bounded(
         " ".join(part[:1].upper() + part[1:] for part in name.split(" ")), "họ và tên", NAME_MAX

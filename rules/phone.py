@@ -13,12 +13,12 @@ _NATIONAL = re.compile(r"0(?:[35789]\d{8}|2\d{9})")
 
 INVALID_PHONE = (
     "Số điện thoại chưa đúng. Vui lòng gửi số di động Việt Nam gồm 10 chữ số, "
-    "ví dụ 0912 820 510 hoặc +84912820510."
+    "ví dụ 0901 234 567 hoặc +84901234567."
 )
 
 
 def parse_phone(raw: str) -> Verdict[str]:
-    """Accepts 0912.820.510, 0912 820 510, +84912820510, 84912820510; returns +84912820510."""
+    """Accepts 0901.234.567, 0901 234 567, +84901234567, 84901234567; returns +84901234567."""
     digits = _SEPARATORS.sub("", clean(raw))
     if digits.startswith("+84"):
         digits = "0" + digits[3:]
@@ -31,8 +31,14 @@ def parse_phone(raw: str) -> Verdict[str]:
     return Ok("+84" + digits[1:])
 
 
+def national(e164: str) -> str:
+    """+84987654222 as people write it: 0987654222."""
+    return "0" + e164[3:] if e164.startswith("+84") else e164
+
+
 def mask_phone(e164: str) -> str:
-    """For logs and screens of people who may not see the number: +8491*****10."""
-    if len(e164) < 6:
-        return "*" * len(e164)
-    return e164[:5] + "*" * (len(e164) - 7) + e164[-2:]
+    """For logs and screens of people who may not see the number: 0987***222."""
+    written = national(e164)
+    if len(written) < 8:
+        return "*" * len(written)
+    return f"{written[:4]}***{written[-3:]}"

@@ -48,6 +48,7 @@ class FakeTelegram:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     webhook_responses: list[int] = field(default_factory=list)
+    file_status: int | None = None  # when set, file downloads answer with this HTTP status
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -258,6 +259,8 @@ class FakeTelegram:
         }
 
     async def _file(self, request: web.Request) -> web.Response:
+        if self.file_status is not None:
+            return web.Response(status=self.file_status)
         for path, data in self._files.values():
             if path == request.match_info["path"] and request.match_info["token"] == self.token:
                 return web.Response(body=data)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from bot import admin
+from bot.app import App
+from bot.clock import Clock
 from tests.fakechat import FakeChat
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -11,7 +14,7 @@ DESCRIPTION = (
 )
 
 
-async def login(chat: FakeChat, phone: str = "0912.820.510") -> None:
+async def login(chat: FakeChat, phone: str = "0901.234.567") -> None:
     await chat.send("chào")
     assert "Tôi đồng ý" in chat.labels
     await chat.click("Tôi đồng ý")
@@ -19,7 +22,7 @@ async def login(chat: FakeChat, phone: str = "0912.820.510") -> None:
     assert "Đăng nhập thành công" in chat.text, chat.text
 
 
-async def fill_profile(chat: FakeChat, name: str = "nguyễn thị ngọc tú") -> None:
+async def fill_profile(chat: FakeChat, name: str = "phạm thị hoa") -> None:
     await chat.send(name)
     await chat.send("1985")
     await chat.send("Chuyên viên")
@@ -68,3 +71,17 @@ async def submit_new(
     await fill_initiative(chat, title, description)
     await chat.click("Gửi sáng kiến")
     return chat.text
+
+
+async def grant_role(app: App, clock: Clock, chat: FakeChat, role: str, unit: str) -> str:
+    """The operator issues a claim code (`sangkien grant`) and the person redeems it in
+    their chat; returns the code."""
+    issued = await admin.grant(app, clock, role, unit, None)
+    code = claim_code_in(issued)
+    await chat.send(f"/nhanquyen {code}")
+    assert "Bạn đã nhận quyền" in chat.text, chat.text
+    return code
+
+
+def claim_code_in(text: str) -> str:
+    return text.split("\n", 1)[0].rsplit(": ", 1)[1]

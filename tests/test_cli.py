@@ -11,7 +11,7 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 
 from bot.store.db import alembic_config
-from tests.flow import DESCRIPTION, PDF_BYTES
+from tests.flow import DESCRIPTION, PDF_BYTES, claim_code_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,7 +44,7 @@ def test_console_chat_full_submission_with_piped_input(tmp_path: Path) -> None:
     lines = [
         "xin chào",
         "1",
-        "0912 820 510",
+        "0901 234 567",
         "Nộp sáng kiến mới",
         "Hoàng Văn Hải",
         "1982",
@@ -131,21 +131,35 @@ def test_bad_now_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 2 and "không hợp lệ" in result.stderr
 
 
-def test_operator_commands_grant_stats_export(tmp_path: Path) -> None:
+def test_operator_grants_a_role_by_claim_code_then_stats_export_revoke(tmp_path: Path) -> None:
     db = f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}"
-    lines = ["chào", "1", "0912 820 510", "/thoat"]
-    assert (
-        run(
-            ["chat", "--db", db, "--now", "2022-03-01T09:00"], tmp_path, "\n".join(lines) + "\n"
-        ).returncode
-        == 0
-    )
-    granted = run(["grant", "officer", "0912820510", "--unit", "t24", "--db", db], tmp_path)
-    assert granted.returncode == 0 and "Đã cấp quyền officer" in granted.stdout
-    assert "0912820510" not in granted.stdout and "+84912820510" not in granted.stdout
-    unknown = run(["grant", "officer", "0987654321", "--unit", "t24", "--db", db], tmp_path)
-    assert unknown.returncode == 2 and "chưa có người dùng" in unknown.stderr
-    bad_unit = run(["grant", "officer", "0912820510", "--unit", "t99", "--db", db], tmp_path)
+
+    def chat(*lines: str) -> str:
+        argv = ["chat", "--db", db, "--now", "2022-03-01T09:00"]
+        result = run(argv, tmp_path, "\n".join([*lines, "/thoat"]) + "\n")
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    chat("chào", "1", "0901 234 567")
+    granted = run(["grant", "officer", "--unit", "t24", "--db", db], tmp_path)
+    assert granted.returncode == 0 and "Mã nhận quyền officer tại Bắc Giang" in granted.stdout
+    code = claim_code_in(granted.stdout)
+    assert "chờ nhận" in run(["grants", "--db", db], tmp_path).stdout
+    redeemed = chat(f"/nhanquyen {code}", "/duyet")
+    assert "Bạn đã nhận quyền cán bộ duyệt và thống kê tại Bắc Giang" in redeemed
+    assert "Không còn sáng kiến nào chờ duyệt" in redeemed
+    assert "không đúng, đã dùng hoặc đã hết hạn" in chat(f"/nhanquyen {code}")
+    assert "đã dùng bởi người #1" in run(["grants", "--all", "--db", db], tmp_path).stdout
+
+    # A code meant for a number is refused to whoever only typed that number.
+    for_phone = run(["grant", "admin", "0901234567", "--unit", "*", "--db", db], tmp_path)
+    assert "Chỉ nhận được bằng số 0901***567 đã xác minh" in for_phone.stdout
+    assert "0901234567" not in for_phone.stdout and "+84901234567" not in for_phone.stdout
+    assert "đã xác minh qua Telegram" in chat(f"/nhanquyen {claim_code_in(for_phone.stdout)}")
+    cancelled = run(["grants", "--cancel", "2", "--db", db], tmp_path)
+    assert cancelled.returncode == 0 and "Đã hủy mã #2" in cancelled.stdout
+
+    bad_unit = run(["grant", "officer", "--unit", "t99", "--db", db], tmp_path)
     assert bad_unit.returncode == 2 and "không có đơn vị" in bad_unit.stderr
     figures = run(["stats", "--unit", "t24", "--recount", "--db", db], tmp_path)
     assert figures.returncode == 0 and "Phạm vi: Bắc Giang" in figures.stdout
@@ -155,8 +169,9 @@ def test_operator_commands_grant_stats_export(tmp_path: Path) -> None:
     assert out.read_bytes()[:2] == b"PK" and csv_out.read_text(encoding="utf-8-sig").startswith(
         "TT,"
     )
-    revoked = run(["revoke", "officer", "0912820510", "--unit", "t24", "--db", db], tmp_path)
+    revoked = run(["revoke", "officer", "0901234567", "--unit", "t24", "--db", db], tmp_path)
     assert "Đã thu hồi" in revoked.stdout
+    assert "chưa có quyền" in chat("/duyet")
 
 
 def test_chat_creates_the_database_folder(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ async def test_kill_after_commit_before_reply(telegram: FakeTelegram, tmp_path: 
     try:
         await person.say("/start")
         await person.press("Tôi đồng ý")
-        await person.share_contact("+84912820510")
+        await person.share_contact("+84901234567")
         await person.press("Nộp sáng kiến mới")
         telegram.stall_next("sendMessage")
         update_id = await telegram.push(person._message(text="Trần Văn Kiên"))

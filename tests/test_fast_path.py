@@ -170,7 +170,7 @@ async def test_saved_details_are_offered_and_saved_with_the_state_alone(any_app:
     await fill_profile(chat)
     assert "Đơn vị: " in chat.text
     person = await person_of_phone(any_app.db, "0912820601")
-    assert (person.full_name, person.birth_year) == ("Nguyễn Thị Ngọc Tú", 1985)
+    assert (person.full_name, person.birth_year) == ("Phạm Thị Hoa", 1985)
     assert (person.workplace, person.unit_code) == ("Bệnh viện Đa khoa tỉnh Bắc Giang", "t24")
 
     await chat.send("/menu")
@@ -178,7 +178,7 @@ async def test_saved_details_are_offered_and_saved_with_the_state_alone(any_app:
     await chat.click("Có, huỷ bản nháp")
     with statements(any_app.db) as sent:
         await chat.click("Nộp sáng kiến mới")
-    assert "Thông tin của bạn đã lưu" in chat.text and "Nguyễn Thị Ngọc Tú" in chat.text
+    assert "Thông tin của bạn đã lưu" in chat.text and "Phạm Thị Hoa" in chat.text
     assert not [s for s in sent if s.startswith("SELECT")], sent
 
 
@@ -205,7 +205,7 @@ async def test_details_corrected_in_a_linked_chat_are_not_offered_stale(any_app:
     await fill_profile(telegram)
     await telegram.send("/menu")
     await telegram.click("Huỷ bản nháp")
-    await telegram.click("Có, huỷ bản nháp")  # Telegram's cached copy: Nguyễn Thị Ngọc Tú
+    await telegram.click("Có, huỷ bản nháp")  # Telegram's cached copy: Phạm Thị Hoa
     await telegram.send("/lienket")
     code = telegram.text.split("Mã liên kết của bạn: ")[1][:6]
     await zalo.send("chào")
@@ -217,7 +217,7 @@ async def test_details_corrected_in_a_linked_chat_are_not_offered_stale(any_app:
     assert "Đã sửa" in zalo.text
 
     await telegram.click("Nộp sáng kiến mới")
-    assert "Nguyễn Thị Ngọc Hà" in telegram.text and "Ngọc Tú" not in telegram.text
+    assert "Nguyễn Thị Ngọc Hà" in telegram.text and "Phạm Thị Hoa" not in telegram.text
 
 
 async def test_without_a_cache_the_profile_is_saved_in_the_answers_transaction(
@@ -231,7 +231,7 @@ async def test_without_a_cache_the_profile_is_saved_in_the_answers_transaction(
             await fill_profile(chat)
         assert len([s for s in sent if s.startswith("UPDATE CONVERSATION")]) == 6
         person = await person_of_phone(app.db, "0912820604")
-        assert (person.full_name, person.unit_code) == ("Nguyễn Thị Ngọc Tú", "t24")
+        assert (person.full_name, person.unit_code) == ("Phạm Thị Hoa", "t24")
 
 
 async def test_a_small_cache_still_answers_every_chat(

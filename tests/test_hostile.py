@@ -82,7 +82,7 @@ async def test_corpus_through_telegram_is_escaped(app: App) -> None:
     user = TelegramUser(app.engine, user_id=4242)
     await user.send("/start")
     await user.press("Tôi đồng ý")
-    await user.send("0912 820 510")
+    await user.send("0901 234 567")
     for text in TEXTS:
         await user.send(text)
         assert "<script>" not in user.last.text and "<b>" not in user.last.text
@@ -140,9 +140,9 @@ async def test_logs_carry_no_phone_numbers_or_message_texts(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     chat = FakeChat(app.engine, user_id="quiet")
-    await login(chat, "0912 820 510")
+    await login(chat, "0901 234 567")
     await chat.click("Nộp sáng kiến mới")
     await fill_profile(chat, "Bí Mật Tên Riêng")
     logged = caplog.text
-    for secret in ("0912820510", "912820510", "Bí Mật Tên Riêng", "Bệnh viện Đa khoa"):
+    for secret in ("0901234567", "912820510", "Bí Mật Tên Riêng", "Bệnh viện Đa khoa"):
         assert secret not in logged

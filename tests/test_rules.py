@@ -29,17 +29,17 @@ CATALOG = load_catalog((ROOT / "units.yaml").read_text(encoding="utf-8"))
 @pytest.mark.parametrize(
     "raw",
     [
-        "0912.820.510",
-        "0912 820 510",
-        "+84912820510",
-        "84912820510",
-        "0912-820-510",
-        "(+84) 912 820 510",
-        "０９１２８２０５１０",
+        "0901.234.567",
+        "0901 234 567",
+        "+84901234567",
+        "84901234567",
+        "0901-234-567",
+        "(+84) 901 234 567",
+        "０９０１２３４５６７",
     ],
 )
 def test_phone_forms_normalise_to_e164(raw: str) -> None:
-    assert parse_phone(unicodedata.normalize("NFKC", raw)) == Ok("+84912820510")
+    assert parse_phone(unicodedata.normalize("NFKC", raw)) == Ok("+84901234567")
 
 
 @pytest.mark.parametrize(
@@ -51,7 +51,7 @@ def test_bad_phones_are_refused_with_a_message(raw: str) -> None:
 
 
 def test_phone_mask_hides_the_middle() -> None:
-    assert mask_phone("+84912820510") == "+8491*****10"
+    assert mask_phone("+84901234567") == "0901***567"
 
 
 @pytest.mark.parametrize(
@@ -135,7 +135,7 @@ def test_other_links_refused(raw: str) -> None:
 
 
 def test_names() -> None:
-    assert rf.parse_full_name("  nguyễn   thị ngọc tú ") == Ok("Nguyễn Thị Ngọc Tú")
+    assert rf.parse_full_name("  phạm   thị hoa ") == Ok("Phạm Thị Hoa")
     nfd = unicodedata.normalize("NFD", "Trần Văn Bắc")
     assert rf.parse_full_name(nfd) == Ok("Trần Văn Bắc")
     for bad in ["😀😀", "Nguyễn 123", "<b>An</b>", "", "A" * 81]:

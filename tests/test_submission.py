@@ -27,7 +27,7 @@ async def test_full_submission_lands_in_database(app: App, chat: FakeChat) -> No
     [submission] = await rows(app, Submission)
     assert submission.code == "SK-2022-000001"
     assert submission.title == "Số hoá quy trình tiếp nhận hồ sơ"
-    assert submission.author_name == "Nguyễn Thị Ngọc Tú"
+    assert submission.author_name == "Phạm Thị Hoa"
     assert submission.unit_code == "t24"
     assert submission.campaign == "1trieu" and submission.phase == "gd1"
     assert submission.target_group == "vc_su_nghiep"
@@ -48,7 +48,7 @@ async def test_full_submission_lands_in_database(app: App, chat: FakeChat) -> No
     stored = app.engine.services.files.path_for(pdf.sha256 or "", "pdf")
     assert stored.read_bytes() == PDF_BYTES
     [person] = await rows(app, Person)
-    assert person.phone == "+84912820510" and person.unit_code == "t24"
+    assert person.phone == "+84901234567" and person.unit_code == "t24"
     [identity] = await rows(app, ChannelIdentity)
     assert identity.person_id == person.id
     [consent] = await rows(app, Consent)
@@ -60,7 +60,7 @@ async def test_full_submission_lands_in_database(app: App, chat: FakeChat) -> No
 
 async def test_no_personal_data_before_consent(app: App, chat: FakeChat) -> None:
     await chat.send("chào")
-    await chat.send("0912820510")  # typed before agreeing: not taken as a login
+    await chat.send("0901234567")  # typed before agreeing: not taken as a login
     assert "Tôi đồng ý" in chat.labels
     await chat.click("Không đồng ý")
     assert "chưa lưu thông tin nào" in chat.text
@@ -72,7 +72,7 @@ async def test_profile_is_offered_again_next_time(app: App, chat: FakeChat) -> N
     await login(chat)
     await submit_new(chat, "Sáng kiến thứ nhất về an toàn")
     await chat.click("Nộp sáng kiến mới")
-    assert "Nguyễn Thị Ngọc Tú" in chat.text and "Bắc Giang" in chat.text
+    assert "Phạm Thị Hoa" in chat.text and "Bắc Giang" in chat.text
     await chat.click("Dùng thông tin này")
     await fill_initiative(chat, "Sáng kiến thứ hai về môi trường")
     await chat.click("Gửi sáng kiến")
@@ -83,8 +83,8 @@ async def test_profile_is_offered_again_next_time(app: App, chat: FakeChat) -> N
 
 
 async def test_same_phone_typed_in_every_form_is_one_person(app: App, chat: FakeChat) -> None:
-    await login(chat, "+84912820510")
-    for index, phone in enumerate(["0912 820 510", "84912820510"]):
+    await login(chat, "+84901234567")
+    for index, phone in enumerate(["0901 234 567", "84901234567"]):
         other = FakeChat(app.engine, user_id=f"other-{index}")
         await other.send("chào")
         await other.click("Tôi đồng ý")

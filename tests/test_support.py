@@ -7,7 +7,6 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import admin
 from bot.app import App
 from bot.clock import FixedClock
 from bot.dialogs.types import Reply
@@ -15,7 +14,7 @@ from bot.jobs import escalate_once
 from bot.outbox import OutboxDeliverer
 from bot.store.models import AuditLog, Outbox, SupportTicket
 from tests.fakechat import FakeChat
-from tests.flow import fill_profile, login
+from tests.flow import fill_profile, grant_role, login
 
 
 async def outbox_texts(app: App, chat_id: str) -> list[str]:
@@ -27,7 +26,7 @@ async def outbox_texts(app: App, chat_id: str) -> list[str]:
 async def helper(app: App, clock: FixedClock, unit: str, phone: str, user: str) -> FakeChat:
     chat = FakeChat(app.engine, user_id=user, channel="telegram")
     await login(chat, phone)
-    assert "Đã cấp" in await admin.grant(app, clock, "helper", phone, unit, revoke=False)
+    await grant_role(app, clock, chat, "helper", unit)
     return chat
 
 

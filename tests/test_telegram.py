@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app import App
 from bot.dialogs.types import Inbound, Reply
 from bot.store.models import Attachment, Person, Submission
-from tests.flow import DESCRIPTION, PDF_BYTES
+from tests.flow import DESCRIPTION, PDF_BYTES, claim_code_in
 from tests.telegram_harness import TelegramUser
 
 JPEG_BYTES = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
@@ -33,7 +33,7 @@ async def login(user: TelegramUser) -> None:
     assert isinstance(phone_prompt, SendMessage)
     assert isinstance(phone_prompt.reply_markup, ReplyKeyboardMarkup)
     assert phone_prompt.reply_markup.keyboard[0][0].request_contact is True
-    await user.share_contact("84912820510")
+    await user.share_contact("84901234567")
     assert "Đăng nhập thành công" in user.last.text
 
 
@@ -41,7 +41,7 @@ async def test_full_submission_with_buttons_contact_pdf_and_photo(app: App) -> N
     user = TelegramUser(app.engine)
     await login(user)
     await user.press("Nộp sáng kiến mới")
-    for text in ["Nguyễn Thị Ngọc Tú", "1985", "Chuyên viên", "Sở Y tế Bắc Giang", "bắc giang"]:
+    for text in ["Phạm Thị Hoa", "1985", "Chuyên viên", "Sở Y tế Bắc Giang", "bắc giang"]:
         await user.send(text)
     await user.press("Chọn chính Bắc Giang")
     assert isinstance(user.last, EditMessageText)  # the next screen replaces the pressed one
@@ -70,7 +70,7 @@ async def test_full_submission_with_buttons_contact_pdf_and_photo(app: App) -> N
         person = (await session.execute(select(Person))).scalar_one()
     assert submission.channel == "telegram" and submission.title == "<b>Số hoá</b> hồ sơ & thủ tục"
     assert kinds == ["application/pdf", "image/jpeg"]
-    assert person.phone == "+84912820510"
+    assert person.phone == "+84901234567"
     assert all(a.callback_query_id for a in user.sent(AnswerCallbackQuery))
 
 
@@ -80,7 +80,7 @@ async def test_foreign_contact_is_refused(app: App) -> None:
     await user.press("Tôi đồng ý")
     await user.share_contact("+84987654321", owner=999)
     assert "không phải số điện thoại của chính bạn" in user.last.text
-    await user.send("0912 820 510")
+    await user.send("0901 234 567")
     assert "Đăng nhập thành công" in user.last.text
 
 
@@ -225,12 +225,15 @@ async def test_officer_files_arrive_as_photo_and_documents(app: App) -> None:
 
     user = TelegramUser(app.engine, user_id=888)
     await login(user)
-    await admin.grant(app, SystemClock(), "officer", "0912820510", "t24", revoke=False)
+    issued = await admin.grant(app, SystemClock(), "officer", "t24", None)
+    await user.send(f"/nhanquyen {claim_code_in(issued)}")
     await user.send("/bieudo")
     assert len(user.sent(SendPhoto)) == 1
     await user.send("/xuat")
     names = [d.document.filename for d in user.sent(SendDocument)]
     assert names == ["tong-hop-sang-kien.xlsx", "tong-hop-sang-kien.csv"]
+    # they list phone numbers: once Telegram has them, no copy stays on this server
+    assert list(app.engine.services.files.exports.iterdir()) == []
 
 
 async def test_helpers_group_reply_answers_the_ticket(app: App) -> None:
@@ -244,7 +247,8 @@ async def test_helpers_group_reply_answers_the_ticket(app: App) -> None:
     app.engine.services.helper_groups["*"] = "-100500"
     helper = TelegramUser(app.engine, user_id=901)
     await login(helper)
-    await admin.grant(app, SystemClock(), "helper", "0912820510", "*", revoke=False)
+    issued = await admin.grant(app, SystemClock(), "helper", "*", None)
+    await helper.send(f"/nhanquyen {claim_code_in(issued)}")
     asker = TelegramUser(app.engine, user_id=902)
     await asker.send("/start")
     await asker.press("Tôi đồng ý")

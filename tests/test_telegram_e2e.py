@@ -42,7 +42,7 @@ async def start_telegram_bot(
 async def full_submission(person: FakePerson, server: FakeTelegram) -> None:
     await person.say("/start")
     await person.press("Tôi đồng ý")
-    await person.share_contact("+84912820510")
+    await person.share_contact("+84901234567")
     await person.press("Nộp sáng kiến mới")
     for text in ["Nguyễn Văn Bình", "1984", "Tổ trưởng", "Công ty Điện lực", "bac giang"]:
         await person.say(text)
@@ -151,3 +151,24 @@ async def test_webhook_mode_end_to_end(telegram: FakeTelegram, tmp_path: Path) -
     assert stored(tmp_path)[0][0] == "SK-2022-000001"
     with sqlite3.connect(tmp_path / "bot.db") as conn:
         assert conn.execute("select count(*) from submission").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("status", [404, 502])
+async def test_a_failed_download_is_answered_and_logs_no_token(
+    telegram: FakeTelegram, tmp_path: Path, status: int
+) -> None:
+    telegram.file_status = status
+    process = await start_telegram_bot(
+        ["run", "telegram"], telegram, tmp_path, SANGKIEN_LOG_LEVEL="DEBUG"
+    )
+    person = FakePerson(telegram, 43)
+    try:
+        await person.say("/start")
+        reply = await person.send_document(PDF_BYTES, "quyet-dinh.pdf", "application/pdf")
+        assert "Chưa tải được tệp từ Telegram" in reply.text
+        reply = await person.press("Tôi đồng ý")  # the chat goes on
+        assert "số điện thoại" in reply.text
+    finally:
+        log = await stop_bot(process)
+    assert "telegram download failed: ClientResponseError" in log
+    assert telegram.token not in log and "/file/bot" not in log and "Traceback" not in log

@@ -135,7 +135,7 @@ async def test_full_submission_on_zalo_with_photo_and_drive_link(app: App) -> No
     assert "Trả lời CÓ hoặc KHÔNG" in reply
     assert "Đăng nhập" not in reply
     assert "Vui lòng gửi số điện thoại" in await person.say("có")
-    assert "Đăng nhập thành công" in await person.say("0912 820 510")
+    assert "Đăng nhập thành công" in await person.say("0901 234 567")
     await person.say("1")
     for text in ["Đinh Thị Mai", "1990", "Giáo viên", "Trường THCS A"]:
         await person.say(text)
@@ -205,7 +205,7 @@ async def test_a_photo_that_is_not_an_image_is_refused(app: App) -> None:
     for text in [
         "chào",
         "có",
-        "0912 820 510",
+        "0901 234 567",
         "1",
         "Lê Văn Ba",
         "1980",

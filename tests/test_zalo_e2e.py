@@ -42,7 +42,7 @@ async def start_zalo_bot(
 async def full_submission(person: FakeZaloPerson, server: FakeZalo) -> None:
     assert "Trả lời CÓ hoặc KHÔNG" in await person.say("Xin chào")
     await person.say("CÓ")
-    assert "Đăng nhập thành công" in await person.say("0912.820.510")
+    assert "Đăng nhập thành công" in await person.say("0901.234.567")
     await person.say("Nộp sáng kiến mới")
     for text in ["Phan Văn Đức", "1975", "Trưởng ca", "Nhà máy nhiệt điện", "thai binh", "1"]:
         await person.say(text)

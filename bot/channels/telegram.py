@@ -13,8 +13,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiogram import BaseMiddleware, Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -273,7 +275,8 @@ class TelegramChannel:
             return fits.message
         try:
             buffer = await self.bot.download(file_id, destination=io.BytesIO())
-        except (TelegramBadRequest, TelegramNetworkError, TelegramServerError) as exc:
+        except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as exc:
+            # Only the kind of failure: aiohttp's errors carry the /file/bot<token>/… URL.
             log.warning("telegram download failed: %s", type(exc).__name__)
             return DOWNLOAD_FAILED
         assert isinstance(buffer, io.BytesIO)
@@ -344,4 +347,6 @@ class TelegramChannel:
                 await self.bot.send_photo(chat_id=chat_id, photo=upload)
             else:
                 await self.bot.send_document(chat_id=chat_id, document=upload)
+            if file.personal:
+                Path(file.path).unlink(missing_ok=True)  # Telegram holds it now; we need not
         return ids

@@ -35,7 +35,7 @@ FILES_ELSEWHERE = (
     "Zalo chưa cho bot gửi tệp: các tệp trên gửi được qua Telegram (/lienket để dùng chung hồ "
     "sơ), hoặc nhờ quản trị viên lấy bằng lệnh sangkien export."
 )
-PHONE_HINT = "Gõ số điện thoại của bạn, ví dụ 0912 820 510."
+PHONE_HINT = "Gõ số điện thoại của bạn, ví dụ 0901 234 567."
 MIN_POLL_INTERVAL = 0.2
 
 

@@ -2,15 +2,17 @@
 
 The token sits in the URL path, so nothing here ever puts a URL into a log line or an error:
 errors carry the method name, the code and Zalo's description, and httpx's own request log is
-filtered (see TokenFilter).
+filtered (see RedactingFilter), and so are the URLs of photos downloaded from Zalo's CDN.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -56,18 +58,31 @@ class WebhookInfo:
     updated_at: int | None
 
 
-class TokenFilter(logging.Filter):
-    """Replaces the bot token in any record that reaches the httpx/httpcore loggers."""
+class RedactingFilter(logging.Filter):
+    """Rewrites what reaches the httpx/httpcore loggers: the bot token becomes <token>, and
+    every other URL keeps only its host (a photo's URL is a link to a person's picture)."""
+
+    _URL = re.compile(r"https?://[^\s\"'<>]+")
 
     def __init__(self, token: str) -> None:
         super().__init__()
         self._token = token
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._token and self._token in record.getMessage():
-            record.msg = record.getMessage().replace(self._token, "<token>")
-            record.args = None
+        message = record.getMessage()
+        cleaned = self._URL.sub(self._redact, message)
+        if self._token:
+            cleaned = cleaned.replace(self._token, "<token>")
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
         return True
+
+    def _redact(self, match: re.Match[str]) -> str:
+        url = match.group(0)
+        if self._token and self._token in url:  # a Bot API call: its method name may stay
+            return url.replace(self._token, "<token>")
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.hostname}/…"
 
 
 class ZaloClient:
@@ -90,7 +105,7 @@ class ZaloClient:
             timeout=httpx.Timeout(timeout),
             headers={"User-Agent": "sangkien-bot"},
         )
-        token_filter = TokenFilter(token)
+        token_filter = RedactingFilter(token)
         for name in ("httpx", "httpcore"):
             logging.getLogger(name).addFilter(token_filter)
 

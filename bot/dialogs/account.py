@@ -65,39 +65,76 @@ class ConsentStep(Step):
         return Goto("phone", "Cảm ơn bạn đã đồng ý.")
 
 
+LOST_NUMBER = (
+    "Số điện thoại {phone} mà tài khoản này đã nhập vừa được chủ số xác minh trên Telegram, "
+    "nên từ nay số này gắn với tài khoản Telegram đó. Bản nháp và sáng kiến của bạn vẫn giữ "
+    "nguyên ở tài khoản này. Nếu tài khoản Telegram đó cũng là của bạn, hãy gộp hai tài khoản "
+    "bằng /lienket."
+)
+TOOK_NUMBER = (
+    "Số này trước đó đã được nhập từ một tài khoản khác mà chưa xác minh; từ nay số thuộc về "
+    "tài khoản này. Nếu tài khoản kia cũng là của bạn (ví dụ trên Zalo), hãy gửi /lienket ở "
+    "tài khoản kia để lấy mã, rồi gửi /lienket kèm mã tại đây."
+)
+
+
 class PhoneStep(Step):
+    """Login. A typed number is taken as the person's word (a claim): it always makes a new
+    person, never logs into anyone else's, and the answer is the same whoever holds it. A
+    contact Telegram vouches for (verified) takes the number from whoever held it before."""
+
     key = "phone"
     expects = Expect.PHONE
 
     def text(self, ctx: Ctx) -> str:
-        return (
+        text = (
             "Vui lòng gửi số điện thoại di động của bạn để đăng nhập "
-            "(ví dụ 0912 820 510). Số này dùng để nhận diện bạn trên mọi kênh."
+            "(ví dụ 0901 234 567). Số này dùng để nhận diện bạn trên mọi kênh."
         )
+        if ctx.inbound.channel == "telegram":
+            text += " Bấm nút “📱 Gửi số điện thoại của tôi” để Telegram xác minh số của bạn."
+        return text
 
     async def on_text(self, ctx: Ctx, text: str) -> Outcome:
         verdict = parse_phone(text)
         if isinstance(verdict, Rejected):
             return Stay(verdict.message)
-        return await self._login(ctx, verdict.value)
+        return await self._login(ctx, verdict.value, verified=False)
 
-    async def _login(self, ctx: Ctx, phone: str) -> Outcome:
-        identity, people = ctx.identity, ctx.uow.people
+    async def on_contact(self, ctx: Ctx, phone: str) -> Outcome:
+        # Channels hand over only a contact that is the sender's own (Telegram's user_id).
+        verdict = parse_phone(phone)
+        if isinstance(verdict, Rejected):
+            return Stay(verdict.message)
+        return await self._login(ctx, verdict.value, verified=True)
+
+    async def _login(self, ctx: Ctx, phone: str, *, verified: bool) -> Outcome:
+        identity, uow = ctx.identity, ctx.uow
         if identity is None:
             return Goto("consent")
-        person = await people.by_phone(phone)
-        if person is not None and await people.other_identities(person.id, identity.id):
-            return Stay(
-                f"Số {mask_phone(phone)} đã được đăng ký từ một tài khoản khác. Vì an toàn, bot "
-                "không tự gộp hai tài khoản. Để dùng chung, trên tài khoản đã đăng ký hãy gửi "
-                "/lienket để lấy mã, rồi gửi /lienket kèm mã tại đây."
-            )
-        if person is None:
-            person = await people.add_person(phone, ctx.now)
+        displaced = await uow.people.holding(phone) if verified else []
+        for other in displaced:
+            other.phone, other.phone_verified_at, other.updated_at = None, None, ctx.now
+        await uow.session.flush()  # the number is free before the new person takes it
+        person = await uow.people.add_person(phone, ctx.now, verified=verified)
         identity.person_id = person.id
         ctx.person = person
-        ctx.uow.audit.record(ctx.now, "login", person_id=person.id, channel=ctx.inbound.channel)
-        return Goto("menu", f"Đăng nhập thành công với số {mask_phone(phone)}.")
+        channel = ctx.inbound.channel
+        uow.audit.record(
+            ctx.now, "login", person_id=person.id, channel=channel, detail={"verified": verified}
+        )
+        for other in displaced:
+            uow.audit.record(
+                ctx.now, "phone.reassigned", person_id=other.id, subject=str(person.id)
+            )
+            await uow.outbox.to_person(
+                other.id, {"text": LOST_NUMBER.format(phone=mask_phone(phone))}, ctx.now
+            )
+        notice = f"Đăng nhập thành công với số {mask_phone(phone)}"
+        notice += " (đã xác minh qua Telegram)." if verified else "."
+        if displaced:
+            notice += f"\n{TOOK_NUMBER}"
+        return Goto("menu", notice)
 
 
 USE_PROFILE, EDIT_PROFILE = "use", "edit"

@@ -36,7 +36,7 @@ from bot.dialogs.types import (
     OutgoingFile,
     Reply,
 )
-from bot.files import FileStore
+from bot.files import EXPORT_RETENTION, FileStore
 from bot.links import FileLinks
 from bot.store import jsontext
 from bot.store.committer import Profile, StateCommitter, StateWrite
@@ -564,7 +564,15 @@ class Engine:
         files: list[OutgoingFile] = ctx.view.get("files", [])
         if links is None:
             return tuple(files)
-        return tuple(replace(f, url=links.url_for(f.path, f.name, ctx.now)) for f in files)
+        return tuple(
+            replace(
+                f,
+                url=links.url_for(f.path, f.name, ctx.now, EXPORT_RETENTION)
+                if f.export
+                else links.url_for(f.path, f.name, ctx.now),
+            )
+            for f in files
+        )
 
     async def _render(
         self, ctx: Ctx, step: Step | None, *, notice: str | None = None, message: str | None = None

@@ -49,6 +49,7 @@ from bot.dialogs.privacy import (
     erase_command,
     my_data_command,
 )
+from bot.dialogs.roles import claim_role_command
 from bot.dialogs.submission import submission_steps
 from bot.store.committer import StateCommitter
 from bot.store.uow import UnitOfWork
@@ -119,6 +120,7 @@ def commands() -> dict[str, CommandHandler]:
         "/hotro": _sync(open_help),
         "/quaylai": _back,
         "/lienket": link_command,
+        "/nhanquyen": claim_role_command,
         "/cuatoi": _mine,
         "/duyet": review_command,
         "/stats": stats_command,

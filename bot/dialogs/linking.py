@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import delete, update
+
 from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step
+from bot.dialogs.guard import TOO_MANY, count_failure, locked_out
+from bot.store.committer import PROFILE_FIELDS
+from bot.store.models import LinkCode, Person, SupportTicket, TicketMessage
 from rules.text import clean
 
 CODE_TTL = timedelta(minutes=10)
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(hours=1)
+LINK = "link"
+BURNT = (
+    "Mã liên kết bạn vừa lấy đã bị hủy vì có người nhập sai mã nhiều lần. Nếu bạn vẫn cần "
+    "liên kết, gửi /lienket để lấy mã mới."
+)
 HOW_TO = (
     "Để dùng chung hồ sơ giữa Zalo và Telegram: trên tài khoản đã đăng nhập, gửi /lienket để "
     "lấy mã; rồi trên tài khoản kia gửi /lienket kèm mã, ví dụ: /lienket 482913."
@@ -48,19 +56,12 @@ async def _issue(ctx: Ctx, here: str) -> Outcome:
     )
 
 
-def _recent_failures(ctx: Ctx) -> list[str]:
-    since = (ctx.now - FAILURE_WINDOW).isoformat()
-    return [at for at in ctx.state.get("link_failures", []) if at > since]
-
-
 async def _redeem(ctx: Ctx, code: str, here: str) -> Outcome:
-    failures = _recent_failures(ctx)
-    if len(failures) >= MAX_FAILURES:
-        return Stay("Bạn đã nhập sai mã quá nhiều lần. Vui lòng thử lại sau một giờ.")
+    if await locked_out(ctx, LINK):
+        return Stay(TOO_MANY)
     link = await ctx.uow.links.peek(code, ctx.now) if code.isdigit() else None
     if link is None:
-        ctx.state["link_failures"] = [*failures, ctx.now.isoformat()]
-        ctx.uow.audit.record(ctx.now, "link.refused", channel=ctx.inbound.channel)
+        await _wrong_code(ctx)
         return Stay(
             "Mã liên kết không đúng hoặc đã hết hạn. Hãy lấy mã mới bằng /lienket "
             "trên tài khoản đã đăng nhập."
@@ -79,6 +80,43 @@ async def _redeem(ctx: Ctx, code: str, here: str) -> Outcome:
     assert person is not None
     await ctx.uow.links.use(link, ctx.now)
     identity.person_id = person.id
+    if current is not None and not await ctx.uow.people.other_identities(current.id, 0):
+        await _fold(ctx, current, person)
     ctx.person = person
     ctx.uow.audit.record(ctx.now, "link.used", person_id=person.id, channel=ctx.inbound.channel)
     return Goto("menu", "Đã liên kết. Từ nay hồ sơ và sáng kiến của bạn dùng chung trên các kênh.")
+
+
+async def _wrong_code(ctx: Ctx) -> None:
+    """Counted against the sender and against every live code it might have been aimed at;
+    the owners of the codes this burnt are told."""
+    await count_failure(ctx, LINK)
+    ctx.uow.audit.record(ctx.now, "link.refused", channel=ctx.inbound.channel)
+    for owner in await ctx.uow.links.count_wrong_guess(ctx.now):
+        await ctx.uow.outbox.to_person(owner, {"text": BURNT}, ctx.now)
+        ctx.uow.audit.record(ctx.now, "link.burnt", person_id=owner)
+
+
+async def _fold(ctx: Ctx, leftover: Person, target: Person) -> None:
+    """The person this account was before joining `target`, now used by no account: what it
+    held moves to the target (roles, questions to the support team, its number where the
+    target has none) and the row is emptied, so that nothing can log into it again."""
+    uow, session = ctx.uow, ctx.uow.session
+    for grant in await uow.roles.of_person(leftover.id):
+        await uow.roles.grant(target.id, grant.role, grant.unit_code, grant.granted_at)
+        await session.delete(grant)
+    for model in (SupportTicket, TicketMessage):
+        await session.execute(
+            update(model).where(model.person_id == leftover.id).values(person_id=target.id)
+        )
+    await session.execute(delete(LinkCode).where(LinkCode.person_id == leftover.id))
+    phone, verified_at = leftover.phone, leftover.phone_verified_at
+    for name in ("phone", "phone_verified_at", *PROFILE_FIELDS):
+        setattr(leftover, name, None)
+    leftover.updated_at = ctx.now
+    await session.flush()
+    if phone and target.phone in (None, phone):
+        target.phone = phone
+        target.phone_verified_at = target.phone_verified_at or verified_at
+        target.updated_at = ctx.now
+    uow.audit.record(ctx.now, "person.merged", person_id=target.id, subject=str(leftover.id))

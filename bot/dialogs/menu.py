@@ -242,8 +242,9 @@ class HelpStep(Step):
             f"Hỗ trợ – Chương trình “{campaign.short_name}” ({campaign.guidance}).\n{phases}\n\n"
             "Các lệnh: /menu về menu chính · /tieptuc làm tiếp bản nháp · /huy huỷ bản nháp · "
             "/quaylai về bước trước · /cuatoi sáng kiến của tôi · /lienket liên kết Zalo và "
-            "Telegram · /hotro mở hỗ trợ.\nCán bộ được phân quyền: /duyet, /stats, /bieudo, "
-            f"/xuat. Tổ hỗ trợ: /ve, /tl, /nhan, /dong, /mau, /chan.{open_note}\n"
+            "Telegram · /hotro mở hỗ trợ.\nNhận quyền cán bộ hoặc tổ hỗ trợ: /nhanquyen kèm mã "
+            "quản trị viên gửi. Cán bộ được phân quyền: /duyet, /stats, /bieudo, /xuat. "
+            f"Tổ hỗ trợ: /ve, /tl, /nhan, /dong, /mau, /chan.{open_note}\n"
             "Gõ câu hỏi của bạn (bot tìm câu trả lời có sẵn trước), hoặc chọn câu hỏi thường gặp:"
         )
 

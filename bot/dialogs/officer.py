@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.access import DENIED, OFFICER, OUT_OF_SCOPE, SEES_PHONES, Scope, scope_of
-from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step, deny, notice_here
+from bot.dialogs.engine import PICK, Ctx, Goto, Outcome, Stay, Step, deny, notice_here
 from bot.dialogs.submission import draft_from, summary_card
 from bot.dialogs.types import Expect, Option, OutgoingFile
 from bot.review import (
@@ -23,10 +23,12 @@ from bot.store.models import Submission
 from rules.dates import parse_date
 from rules.fields import parse_long_text
 from rules.files import extension_for
+from rules.phone import national
 from rules.text import clean, match_key
 from rules.verdict import Ok, Rejected
 
 SKIP, TO_MENU = "skip", "menu"
+NOTHING_PENDING = "Không còn sáng kiến nào chờ duyệt trong phạm vi của bạn."
 DECISIONS = {
     "accept": ACCEPTED,
     "return": NEEDS_INFO,
@@ -69,6 +71,7 @@ async def review_command(ctx: Ctx, step: Step | None) -> Outcome:
     if not scope:
         return deny(ctx, step, "/duyet", DENIED)
     ctx.state["review_skip"] = []
+    ctx.state.pop("review_sent", None)
     await load_next(ctx, scope)
     return Goto("duyet")
 
@@ -78,30 +81,42 @@ class ReviewQueueStep(Step):
     expects = Expect.CHOICE
 
     async def prepare(self, ctx: Ctx) -> None:
+        # The scope is read again for every screen: a role revoked or narrowed since the card
+        # was put on the desk shows nothing more from the next message on.
+        scope = await _officer_scope(ctx)
         item = await ctx.uow.submissions.get(int(ctx.state.get("review_item") or 0))
+        if item is not None and not scope.covers(ctx.services.catalog, item.unit_code):
+            ctx.state["review_item"] = item = None
+            ctx.view["gone"] = OUT_OF_SCOPE if scope else DENIED
         ctx.view["item"] = item
         if item is None:
             return
-        scope = await _officer_scope(ctx)
         attachments = await ctx.uow.submissions.attachments(item.id)
         ctx.view["answers"] = draft_from(item, attachments)
         author = await ctx.uow.people.person(item.person_id)
-        ctx.view["phone"] = author.phone if author and scope.roles & SEES_PHONES else None
-        files = ctx.services.files
-        ctx.view["files"] = [
-            OutgoingFile(
-                str(files.path_for(a.sha256, extension_for(a.mime))),
-                a.filename or "tep",
-                a.mime or "application/octet-stream",
-            )
-            for a in attachments
-            if a.kind == "file" and a.sha256
-        ]
+        if author is not None and author.phone and scope.roles & SEES_PHONES:
+            how = "đã xác minh" if author.phone_verified_at else "tự khai, chưa xác minh"
+            ctx.view["phone"] = f"{national(author.phone)} ({how})"
+        if ctx.state.get("review_sent") != item.id:
+            # the attachments go with the card once, not with every later message
+            ctx.state["review_sent"] = item.id
+            files = ctx.services.files
+            ctx.view["files"] = [
+                OutgoingFile(
+                    str(files.path_for(a.sha256, extension_for(a.mime))),
+                    a.filename or "tep",
+                    a.mime or "application/octet-stream",
+                )
+                for a in attachments
+                if a.kind == "file" and a.sha256
+            ]
 
     def text(self, ctx: Ctx) -> str:
         item: Submission | None = ctx.view.get("item")
         if item is None:
-            return "Không còn sáng kiến nào chờ duyệt trong phạm vi của bạn."
+            return (
+                ctx.view.get("gone") or "Không còn sáng kiến nào chờ duyệt trong phạm vi của bạn."
+            )
         lines = [f"Chờ duyệt: {item.code} ({STATUS_NAMES.get(item.status, item.status)})"]
         if ctx.view.get("phone"):
             lines.append(f"Điện thoại tác giả: {ctx.view['phone']}")
@@ -119,6 +134,10 @@ class ReviewQueueStep(Step):
             Option("⏭ Bỏ qua", SKIP),
             Option("Về menu", TO_MENU),
         ]
+
+    async def on_text(self, ctx: Ctx, text: str) -> Outcome:
+        # With the card gone (nothing left, or the role taken away) say why, not "pick one".
+        return Goto(self.key) if ctx.view.get("item") is None else Stay(PICK)
 
     async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
         if value == TO_MENU:
@@ -149,7 +168,8 @@ async def decide(
     )
     await load_next(ctx, scope)
     if not changed:
-        return Goto("duyet", f"Sáng kiến {item.code} đã được xử lý trước đó.")
+        done = STATUS_NAMES.get(item.status, item.status)
+        return Goto("duyet", f"Sáng kiến {item.code} đã có người xử lý: {done}.")
     return Goto("duyet", f"Đã ghi: {item.code} – {STATUS_NAMES[decision]}. Tác giả đã được báo.")
 
 
@@ -256,6 +276,7 @@ async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
     if not isinstance(scoped, tuple):
         return scoped
     scope, unit, period = scoped
+    personal = bool(scope.roles & SEES_PHONES)
     catalog = ctx.services.catalog
     units = None if unit == ALL else sorted(u.code for u in catalog.subtree(unit))
     label = "Toàn quốc" if unit == ALL else catalog.label(unit)
@@ -266,10 +287,14 @@ async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
         units,
         label,
         period,
-        with_phones=bool(scope.roles & SEES_PHONES),
+        with_phones=personal,
     )
     store = ctx.services.files
-    xlsx, csv = await store.put(files.xlsx, "xlsx"), await store.put(files.csv, "csv")
+    store.sweep_exports()
+    xlsx, csv = (
+        await store.put_export(files.xlsx, "xlsx"),
+        await store.put_export(files.csv, "csv"),
+    )
     ctx.uow.audit.record(
         ctx.now,
         "export",
@@ -280,10 +305,14 @@ async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
     )
     ctx.view["files"] = [
         OutgoingFile(
-            str(store.path_for(xlsx, "xlsx")),
+            str(xlsx),
             "tong-hop-sang-kien.xlsx",
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            export=True,
+            personal=personal,
         ),
-        OutgoingFile(str(store.path_for(csv, "csv")), "tong-hop-sang-kien.csv", "text/csv"),
+        OutgoingFile(
+            str(csv), "tong-hop-sang-kien.csv", "text/csv", export=True, personal=personal
+        ),
     ]
     return notice_here(step, f"Bảng tổng hợp: {label}, {files.rows} sáng kiến.")

@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, tuple_, update
 
 from bot.dialogs.confirm import ConfirmStep, ask_to_confirm
 from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step, notice_here
 from bot.dialogs.types import Expect, Option
 from bot.review import STATUS_NAMES
 from bot.store.models import (
+    Attachment,
     ChannelIdentity,
     Consent,
     Conversation,
     LinkCode,
+    Outbox,
+    Person,
     RoleGrant,
     Submission,
+    SupportTicket,
     TicketMessage,
 )
 from rules import fields as rf
+from rules.files import extension_for
+from rules.phone import national
 from rules.verdict import Rejected, Verdict
 
 ERASED_NAME = "Đã ẩn danh"
+ERASED_TEXT = "[đã xóa]"
 NOTHING_STORED = "Bot chưa lưu dữ liệu cá nhân nào của bạn."
 Parse = Callable[[Ctx, str], Verdict[Any]]
 
@@ -108,7 +117,7 @@ class MyDataStep(Step):
         return "\n".join(
             (
                 "Dữ liệu bot đang lưu về bạn:",
-                f"• Số điện thoại: {person.phone}",
+                f"• Số điện thoại: {_phone_line(person)}",
                 f"• Họ và tên: {person.full_name or '—'}",
                 f"• Năm sinh: {person.birth_year or '—'}",
                 f"• Chức vụ: {person.position or '—'}",
@@ -132,6 +141,13 @@ class MyDataStep(Step):
             return await super().on_choice(ctx, value)
         ctx.state["profile_field"] = name
         return Goto("profile_field")
+
+
+def _phone_line(person: Person) -> str:
+    if not person.phone:
+        return "—"
+    how = "đã xác minh qua Telegram" if person.phone_verified_at else "tự khai"
+    return f"{national(person.phone)} ({how})"
 
 
 class ProfileFieldStep(Step):
@@ -216,9 +232,12 @@ async def erase(ctx: Ctx) -> None:
     session, now = ctx.uow.session, ctx.now
     person = ctx.person
     identity_ids = [ctx.identity.id] if ctx.identity else []
+    uploads = _draft_uploads(ctx.state)
     if person is not None:
         identities = await _identities_of(ctx, person.id)
         identity_ids = sorted({*identity_ids, *(i.id for i in identities)})
+        for state in await _states_of(ctx, identities):
+            uploads |= _draft_uploads(state)
         await outdate_linked_chats(ctx, identities, empty=True)
         for identity in identities:
             identity.person_id = None
@@ -235,11 +254,12 @@ async def erase(ctx: Ctx) -> None:
         await session.execute(
             update(TicketMessage)
             .where(TicketMessage.person_id == person.id)
-            .values(text="[đã xoá]")
+            .values(text=ERASED_TEXT)
         )
         await session.execute(delete(LinkCode).where(LinkCode.person_id == person.id))
         await session.execute(delete(RoleGrant).where(RoleGrant.person_id == person.id))
-        person.phone = f"erased-{person.id}"
+        await _erase_support(ctx, person.id, identities)
+        person.phone = person.phone_verified_at = None
         person.full_name = person.position = person.workplace = None
         person.birth_year = None
         person.updated_at = now
@@ -251,7 +271,76 @@ async def erase(ctx: Ctx) -> None:
     ctx.uow.audit.record(
         now, "person.erased", person_id=person.id if person else None, channel=ctx.inbound.channel
     )
-    keep = {k: ctx.state[k] for k in ("seen",) if k in ctx.state}
+    # What the update guard and the flood limit need stays: erasing oneself resets neither.
+    keep: dict[str, Any] = {k: ctx.state[k] for k in ("seen", "recent") if k in ctx.state}
     ctx.state.clear()
     ctx.state.update(keep)
     ctx.person, ctx.consented = None, False
+    await _erase_files(ctx, uploads)
+
+
+def _draft_uploads(state: dict[str, Any]) -> set[tuple[str, str]]:
+    """(sha256, extension) of the files uploaded into the chat's draft."""
+    draft = state.get("draft") or {}
+    return {
+        (item["sha256"], extension_for(item.get("mime")))
+        for item in draft.get("attachments", [])
+        if item.get("kind") == "file" and item.get("sha256")
+    }
+
+
+async def _states_of(ctx: Ctx, identities: list[ChannelIdentity]) -> list[dict[str, Any]]:
+    pairs = [(i.channel, i.external_id) for i in identities]
+    if not pairs:
+        return []
+    rows = await ctx.uow.session.execute(
+        select(Conversation.state).where(
+            tuple_(Conversation.channel, Conversation.chat_id).in_(pairs)
+        )
+    )
+    return [dict(state) for state in rows.scalars()]
+
+
+async def _erase_files(ctx: Ctx, uploads: set[tuple[str, str]]) -> None:
+    """Draft uploads no filed submission refers to, and every generated export (any of them
+    may list this person)."""
+    files = ctx.services.files
+    if uploads:
+        kept = set(
+            (
+                await ctx.uow.session.execute(
+                    select(Attachment.sha256).where(
+                        Attachment.sha256.in_(sorted(sha for sha, _ in uploads))
+                    )
+                )
+            ).scalars()
+        )
+        await asyncio.to_thread(files.discard, [u for u in uploads if u[0] not in kept])
+    await asyncio.to_thread(files.sweep_exports, timedelta(0))
+
+
+async def _erase_support(ctx: Ctx, person_id: int, identities: list[ChannelIdentity]) -> None:
+    """The person's questions: the draft title kept as context, the copies of the question
+    queued or sent to helpers, and every message queued or sent to the person's chats."""
+    session = ctx.uow.session
+    tickets = list(
+        (
+            await session.execute(
+                select(SupportTicket.id).where(SupportTicket.person_id == person_id)
+            )
+        ).scalars()
+    )
+    if tickets:
+        await session.execute(
+            update(SupportTicket).where(SupportTicket.id.in_(tickets)).values(context=None)
+        )
+        about = await session.execute(
+            select(Outbox).where(Outbox.payload["ticket"].as_integer().in_(tickets))
+        )
+        for row in about.scalars():
+            row.payload = {**row.payload, "text": ERASED_TEXT}
+    chats = [(i.channel, i.external_id) for i in identities]
+    if chats:
+        await session.execute(
+            delete(Outbox).where(tuple_(Outbox.channel, Outbox.chat_id).in_(chats))
+        )

@@ -407,7 +407,7 @@ async def _file(ctx: Ctx, phase: Phase) -> Submission:
 
 async def _amend(ctx: Ctx, submission_id: int) -> Outcome:
     """Send back a returned submission with the worker's additions."""
-    submission = await ctx.uow.submissions.get(submission_id)
+    submission = await ctx.uow.submissions.get(submission_id, lock=True)
     person = ctx.person
     if (
         submission is None
@@ -487,7 +487,7 @@ def submission_steps() -> list[Step]:
         ProfileCardStep(),
         TextField(
             "name",
-            "Họ và tên của bạn (có dấu), ví dụ: Nguyễn Thị Ngọc Tú.",
+            "Họ và tên của bạn (có dấu), ví dụ: Phạm Thị Hoa.",
             "author_name",
             lambda c, t: rf.parse_full_name(t),
             "birth_year",

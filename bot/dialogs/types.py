@@ -64,6 +64,8 @@ class OutgoingFile:
     mime: str
     photo: bool = False
     url: str | None = None  # a signed download link, where `serve` is public
+    export: bool = False  # generated: kept (and linked) for EXPORT_RETENTION only
+    personal: bool = False  # holds phone numbers: deleted once a channel has uploaded it
 
 
 @dataclass(frozen=True, slots=True)

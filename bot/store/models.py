@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -58,10 +59,24 @@ class Base(DeclarativeBase):
 
 
 class Person(Base):
+    """A member. `phone` is typed (claimed) unless `phone_verified_at` is set: Telegram showed
+    the number to be the account's own. Claimed numbers may repeat; a verified one may not."""
+
     __tablename__ = "person"
+    __table_args__ = (
+        Index("ix_person_phone", "phone"),
+        Index(
+            "uq_person_verified_phone",
+            "phone",
+            unique=True,
+            sqlite_where=text("phone_verified_at IS NOT NULL"),
+            postgresql_where=text("phone_verified_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    phone: Mapped[str] = mapped_column(String(16), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(16))
+    phone_verified_at: Mapped[datetime | None] = mapped_column(Instant)
     full_name: Mapped[str | None] = mapped_column(String(120))
     birth_year: Mapped[int | None] = mapped_column(Integer)
     position: Mapped[str | None] = mapped_column(String(200))
@@ -191,6 +206,40 @@ class LinkCode(Base):
     created_at: Mapped[datetime] = mapped_column(Instant)
     expires_at: Mapped[datetime] = mapped_column(Instant)
     used_at: Mapped[datetime | None] = mapped_column(Instant)
+    # wrong guesses made while the code was active; at MAX_CODE_FAILURES it is burnt
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class RoleClaim(Base):
+    """A single-use code an operator issues (`sangkien grant`): whoever redeems it in a chat
+    gets the role. With `phone`, only a person whose verified number it is may redeem it."""
+
+    __tablename__ = "role_claim"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    unit_code: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(Instant)
+    expires_at: Mapped[datetime] = mapped_column(Instant)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    used_at: Mapped[datetime | None] = mapped_column(Instant)
+    used_by: Mapped[int | None] = mapped_column(Integer)
+    revoked_at: Mapped[datetime | None] = mapped_column(Instant)
+
+
+class FailedAttempt(Base):
+    """A wrong link or grant code, counted against the account, the person and the phone that
+    sent it. Kept apart from the chat's state so that erasing oneself resets nothing."""
+
+    __tablename__ = "failed_attempt"
+    __table_args__ = (Index("ix_failed_attempt_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(96))
+    at: Mapped[datetime] = mapped_column(Instant)
 
 
 class RoleGrant(Base):

@@ -31,14 +31,22 @@ from bot.store.models import (
     ChannelIdentity,
     Consent,
     Conversation,
+    FailedAttempt,
     LinkCode,
     Outbox,
     Person,
+    RoleClaim,
     RoleGrant,
     StatusChange,
     Submission,
 )
 from rules.similar import fingerprint
+
+# Wrong guesses a link or claim code survives; then it is burnt and its owner makes a new one.
+MAX_CODE_FAILURES = 5
+# Role claim secrets: 12 letters and digits without look-alikes (0/O, 1/I/L), 60 bits.
+CLAIM_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CLAIM_SECRET_LENGTH = 12
 
 
 class VersionConflict(Exception):
@@ -199,16 +207,24 @@ class People:
     async def person(self, person_id: int) -> Person | None:
         return await self._session.get(Person, person_id)
 
-    async def by_phone(self, phone: str) -> Person | None:
-        return (
-            await self._session.execute(select(Person).where(Person.phone == phone))
-        ).scalar_one_or_none()
-
-    async def add_person(self, phone: str, now: datetime) -> Person:
-        person = Person(phone=phone, created_at=now, updated_at=now)
+    async def add_person(self, phone: str, now: datetime, *, verified: bool) -> Person:
+        """A new person for a number typed (a claim) or shown by Telegram (verified)."""
+        person = Person(
+            phone=phone,
+            phone_verified_at=now if verified else None,
+            created_at=now,
+            updated_at=now,
+        )
         self._session.add(person)
         await self._session.flush()
         return person
+
+    async def holding(self, phone: str, but: int | None = None) -> list[Person]:
+        """Everyone who holds this number, by claim or verified, but the person `but`."""
+        query = select(Person).where(Person.phone == phone).order_by(Person.id)
+        if but is not None:
+            query = query.where(Person.id != but)
+        return list((await self._session.execute(query)).scalars())
 
     async def other_identities(self, person_id: int, identity_id: int) -> int:
         return int(
@@ -251,8 +267,9 @@ class Submissions:
             or 0
         )
 
-    async def get(self, submission_id: int) -> Submission | None:
-        return await self._session.get(Submission, submission_id)
+    async def get(self, submission_id: int, *, lock: bool = False) -> Submission | None:
+        """With `lock`, other workers wait for this transaction before changing the row."""
+        return await self._session.get(Submission, submission_id, with_for_update=lock)
 
     async def by_code(self, code: str) -> Submission | None:
         return (
@@ -340,15 +357,19 @@ class Links:
     def _digest(code: str) -> str:
         return hashlib.sha256(code.encode()).hexdigest()
 
+    @staticmethod
+    def _live(now: datetime) -> tuple[ColumnElement[bool], ...]:
+        return (
+            LinkCode.used_at.is_(None),
+            LinkCode.expires_at > now,
+            LinkCode.failures < MAX_CODE_FAILURES,
+        )
+
     async def _active(self, code: str, now: datetime) -> LinkCode | None:
         return (
             await self._session.execute(
                 select(LinkCode)
-                .where(
-                    LinkCode.code_sha256 == self._digest(code),
-                    LinkCode.used_at.is_(None),
-                    LinkCode.expires_at > now,
-                )
+                .where(LinkCode.code_sha256 == self._digest(code), *self._live(now))
                 .order_by(LinkCode.id.desc())
                 .limit(1)
             )
@@ -365,6 +386,7 @@ class Links:
                 person_id=person_id,
                 created_at=now,
                 expires_at=now + ttl,
+                failures=0,
             )
         )
         await self._session.flush()
@@ -376,6 +398,94 @@ class Links:
     async def use(self, link: LinkCode, now: datetime) -> None:
         link.used_at = now
         await self._session.flush()
+
+    async def count_wrong_guess(self, now: datetime) -> list[int]:
+        """A wrong code could have been a guess at any live code: each counts it. Returns the
+        owners of the codes this guess burnt."""
+        burnt = await self._session.execute(
+            select(LinkCode.person_id).where(
+                *self._live(now), LinkCode.failures == MAX_CODE_FAILURES - 1
+            )
+        )
+        owners = sorted(set(burnt.scalars()))
+        await self._session.execute(
+            update(LinkCode)
+            .where(*self._live(now))
+            .values(failures=LinkCode.failures + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return owners
+
+
+class Claims:
+    """Role claim codes: `<id>-<secret>`. The id says which claim a wrong secret was aimed at,
+    so that claim alone counts the failure and is burnt after MAX_CODE_FAILURES."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    @staticmethod
+    def _digest(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    async def issue(
+        self, role: str, unit_code: str, phone: str | None, now: datetime, ttl: timedelta
+    ) -> tuple[RoleClaim, str]:
+        secret = "".join(secrets.choice(CLAIM_ALPHABET) for _ in range(CLAIM_SECRET_LENGTH))
+        claim = RoleClaim(
+            secret_sha256=self._digest(secret),
+            role=role,
+            unit_code=unit_code,
+            phone=phone,
+            created_at=now,
+            expires_at=now + ttl,
+            failures=0,
+        )
+        self._session.add(claim)
+        await self._session.flush()
+        return claim, f"{claim.id}-{secret}"
+
+    async def find(self, code: str) -> tuple[RoleClaim | None, bool]:
+        """The claim the code names, and whether its secret is right."""
+        number, _, secret = code.upper().partition("-")
+        if not number.isdigit() or len(number) > 9:
+            return None, False
+        claim = await self._session.get(RoleClaim, int(number), with_for_update=True)
+        if claim is None:
+            return None, False
+        return claim, secrets.compare_digest(self._digest(secret), claim.secret_sha256)
+
+    async def all(self, include_closed: bool) -> list[RoleClaim]:
+        query = select(RoleClaim).order_by(RoleClaim.id)
+        if not include_closed:
+            query = query.where(RoleClaim.used_at.is_(None), RoleClaim.revoked_at.is_(None))
+        return list((await self._session.execute(query)).scalars())
+
+
+class Attempts:
+    """Wrong codes, counted per key (an account, a person, a phone) in the database."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def most_recent_failures(self, kind: str, keys: list[str], since: datetime) -> int:
+        """The highest count of failures of this kind since `since` among the keys."""
+        rows = await self._session.execute(
+            select(func.count())
+            .select_from(FailedAttempt)
+            .where(
+                FailedAttempt.kind == kind,
+                FailedAttempt.key.in_(keys),
+                FailedAttempt.at > since,
+            )
+            .group_by(FailedAttempt.key)
+        )
+        return max(rows.scalars(), default=0)
+
+    async def record(self, kind: str, keys: list[str], now: datetime) -> None:
+        await self._session.execute(
+            insert(FailedAttempt), [{"kind": kind, "key": key, "at": now} for key in keys]
+        )
 
 
 class Roles:
@@ -528,6 +638,8 @@ class UnitOfWork:
         self.submissions = Submissions(self.session)
         self.audit = Audit()
         self.links = Links(self.session)
+        self.claims = Claims(self.session)
+        self.attempts = Attempts(self.session)
         self.roles = Roles(self.session)
         self.outbox = Outgoing(self.session)
         return self
