@@ -82,17 +82,6 @@ async def test_profile_is_offered_again_next_time(app: App, chat: FakeChat) -> N
     assert "Đã gửi" in chat.text
 
 
-async def test_same_phone_typed_in_every_form_is_one_person(app: App, chat: FakeChat) -> None:
-    await login(chat, "+84901234567")
-    for index, phone in enumerate(["0901 234 567", "84901234567"]):
-        other = FakeChat(app.engine, user_id=f"other-{index}")
-        await other.send("chào")
-        await other.click("Tôi đồng ý")
-        await other.send(phone)
-        assert "đã được đăng ký từ một tài khoản khác" in other.text
-    assert len(await rows(app, Person)) == 1
-
-
 async def test_fill_profile_then_cancel_keeps_profile(app: App, chat: FakeChat) -> None:
     await login(chat)
     await chat.click("Nộp sáng kiến mới")
