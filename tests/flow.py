@@ -36,6 +36,21 @@ async def fill_initiative(
     title: str = "Số hoá quy trình tiếp nhận hồ sơ",
     description: str = DESCRIPTION,
 ) -> None:
+    await fill_until_attachments(chat, title, description)
+    await chat.send_file(PDF_BYTES, "quyet-dinh.pdf")
+    await chat.send("https://drive.google.com/file/d/1AbCdEfGhIjKlMnOpQrStUv/view?usp=sharing")
+    await chat.send("xong")
+    await chat.click("Có, tôi cam kết")
+    await chat.click("Có, tôi cam kết")
+    assert "TÓM TẮT SÁNG KIẾN" in chat.text, chat.text
+
+
+async def fill_until_attachments(
+    chat: FakeChat,
+    title: str = "Số hoá quy trình tiếp nhận hồ sơ",
+    description: str = DESCRIPTION,
+) -> None:
+    """From the target group to the attachments step."""
     await chat.click("Cán bộ, viên chức, người lao động các đơn vị sự nghiệp")
     await chat.send(title)
     await chat.click("Giải pháp quản lý")
@@ -48,12 +63,7 @@ async def fill_initiative(
     await chat.send("125/QĐ-BV")
     await chat.send("15/02/2022")
     await chat.send("Chiến sĩ thi đua cơ sở năm 2021")
-    await chat.send_file(PDF_BYTES, "quyet-dinh.pdf")
-    await chat.send("https://drive.google.com/file/d/1AbCdEfGhIjKlMnOpQrStUv/view?usp=sharing")
-    await chat.send("xong")
-    await chat.click("Có, tôi cam kết")
-    await chat.click("Có, tôi cam kết")
-    assert "TÓM TẮT SÁNG KIẾN" in chat.text, chat.text
+    assert "tài liệu kèm theo" in chat.text, chat.text
 
 
 async def submit_new(

@@ -38,6 +38,7 @@ from tests.flow import (
     PDF_BYTES,
     claim_code_in,
     fill_profile,
+    fill_until_attachments,
     grant_role,
     login,
     submit_new,
@@ -311,7 +312,7 @@ async def test_erasure_removes_exports_draft_uploads_and_support_copies(
 
     await author.click("Nộp sáng kiến mới")
     await author.click("Dùng thông tin này")
-    await fill_initiative_until_files(author)
+    await fill_until_attachments(author, "Sáng kiến chưa gửi")
     draft_only = b"%PDF-1.4\n% only in the draft\n%%EOF\n"
     await author.send_file(draft_only, "nhap.pdf")
     await author.send("/hotro")
@@ -333,26 +334,6 @@ async def test_erasure_removes_exports_draft_uploads_and_support_copies(
     assert await texts_to(app, "author") == []
     [ticket] = await rows(app, SupportTicket)
     assert ticket.context is None
-
-
-async def fill_initiative_until_files(chat: FakeChat) -> None:
-    """The form of tests.flow.fill_initiative, up to the attachments step."""
-    await chat.click("Cán bộ, viên chức, người lao động các đơn vị sự nghiệp")
-    await chat.send("Sáng kiến chưa gửi")
-    await chat.click("Giải pháp quản lý")
-    for answer in (
-        "01/10/2021",
-        "2022-02-28",
-        "Mô tả đủ dài để được nhận ở bước này: quy trình mới giúp giảm thời gian chờ.",
-        "150 triệu",
-        "Giảm thời gian chờ của người bệnh",
-        "Hội đồng sáng kiến Bệnh viện",
-        "125/QĐ-BV",
-        "15/02/2022",
-        "Chiến sĩ thi đua cơ sở năm 2021",
-    ):
-        await chat.send(answer)
-    assert "tài liệu kèm theo" in chat.text, chat.text
 
 
 # --- 7. secrets stay out of the logs ----------------------------------------------------
