@@ -20,11 +20,11 @@ DESCRIPTION = "Mô tả ngắn"
 _VOCABULARY = (
     "cải tiến quy trình sản xuất giảm chi phí nâng cao năng suất lao động an toàn công nhân "
     "máy móc thiết bị tiết kiệm điện nước vật tư nguyên liệu chất lượng sản phẩm kiểm tra "
-    "giám sát số hoá hồ sơ tài liệu phần mềm quản lý kho bãi vận chuyển bảo dưỡng sửa chữa "
+    "giám sát số hóa hồ sơ tài liệu phần mềm quản lý kho bãi vận chuyển bảo dưỡng sửa chữa "
     "thay thế linh kiện nhập khẩu trong nước hiệu quả kinh tế xã hội môi trường xử lý chất thải "
     "tái chế phân loại rác đào tạo hướng dẫn người mới ca kíp tổ đội phân xưởng nhà máy bệnh "
     "viện trường học giáo viên học sinh bệnh nhân bác sĩ điều dưỡng thủ tục hành chính một cửa "
-    "điện tử trực tuyến thanh toán hoá đơn chứng từ kế toán ngân sách dự toán"
+    "điện tử trực tuyến thanh toán hóa đơn chứng từ kế toán ngân sách dự toán"
 )
 SYLLABLES = _VOCABULARY.split(" ")
 

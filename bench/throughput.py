@@ -76,8 +76,8 @@ def script(user: int) -> list[str]:
         "05/12/2021",
         "bỏ qua",
         "xong",
-        "có",
-        "có",
+        "không",
+        "không",
         "Gửi sáng kiến",
     ]
 

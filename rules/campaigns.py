@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from rules.dates import format_date
+from rules.text import fold_words
 from rules.verdict import Ok, Rejected, Verdict
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -24,6 +25,8 @@ class CampaignError(ValueError):
 class Choice:
     code: str
     name: str
+    keys: tuple[str, ...] = ()  # short names people type, folded: ("ky thuat",)
+    hint: str | None = None  # one line saying who or what belongs here
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,8 @@ class Campaign:
     faq: tuple[tuple[str, str], ...]
     goals: dict[str, Goal]
     canned: tuple[str, ...] = ()
+    # The guidance takes initiatives recognised from this day on (46/HD-TLĐ: 01/9/2021).
+    recognized_from: date | None = None
 
     def phase_at(self, now: datetime) -> Phase | None:
         return next((p for p in self.phases if p.opens <= now < p.closes), None)
@@ -81,14 +86,25 @@ class Campaign:
         if phase := self.phase_at(now):
             return Ok(phase)
         upcoming = [p for p in self.phases if now < p.opens]
+        ended = [p for p in self.phases if p.closes <= now]
         schedule = "\n".join(f"• {p.describe()}" for p in self.phases)
         if upcoming:
             nxt = upcoming[0]
+            opens = f"{nxt.opens:%H}h{nxt.opens:%M} ngày {format_date(nxt.opens.date())}"
+            if ended:
+                last = ended[-1]
+                closed = format_date((last.closes - timedelta(minutes=1)).date())
+                head = (
+                    f"{last.name} của Chương trình “{self.short_name}” đã kết thúc nhận sáng "
+                    f"kiến ngày {closed}. {nxt.name} bắt đầu nhận từ {opens}."
+                )
+            else:
+                head = (
+                    f"Chương trình “{self.short_name}” chưa mở nhận sáng kiến. "
+                    f"{nxt.name} mở lúc {opens}."
+                )
             return Rejected(
-                f"Chương trình “{self.short_name}” chưa mở nhận sáng kiến. "
-                f"{nxt.name} mở lúc {nxt.opens:%H}h{nxt.opens:%M} ngày "
-                f"{format_date(nxt.opens.date())}.\n{schedule}\n"
-                "Bạn vẫn có thể xem sáng kiến đã gửi và hỏi tổ hỗ trợ."
+                f"{head}\n{schedule}\nBạn vẫn có thể xem sáng kiến đã gửi và hỏi tổ hỗ trợ."
             )
         return Rejected(
             f"Chương trình “{self.short_name}” đã kết thúc nhận sáng kiến.\n{schedule}\n"
@@ -98,7 +114,13 @@ class Campaign:
     def check_start(self, start: date, phase: Phase, today: date) -> Verdict[date]:
         """The deployment start must fall in the phase's eligible range and not be future."""
         earliest = max(phase.eligible_from, self.deployment_from)
-        latest = min(phase.eligible_to, self.deployment_to, today)
+        latest = min(phase.eligible_to, self.deployment_to)
+        if earliest <= start <= latest and start > today:
+            return Rejected(
+                f"Ngày bắt đầu triển khai {format_date(start)} chưa đến (hôm nay là "
+                f"{format_date(today)}). Sáng kiến cần đã được đưa vào áp dụng; vui lòng gửi "
+                "ngày đã bắt đầu áp dụng."
+            )
         if start < earliest or start > latest:
             return Rejected(
                 f"Ngày bắt đầu triển khai {format_date(start)} nằm ngoài thời gian được tham gia. "
@@ -107,6 +129,18 @@ class Campaign:
                 "được tham gia Chương trình."
             )
         return Ok(start)
+
+
+def recognition_warning(campaign: Campaign, recognized_on: date) -> str | None:
+    """Why a recognition date falls outside what the guidance takes, or None."""
+    first = campaign.recognized_from
+    if first is None or recognized_on >= first:
+        return None
+    return (
+        f"Văn bản công nhận ngày {format_date(recognized_on)} trước ngày "
+        f"{format_date(first)}: Chương trình “{campaign.short_name}” chỉ nhận sáng kiến được "
+        f"công nhận từ ngày {format_date(first)} ({campaign.guidance})."
+    )
 
 
 def check_end(start: date, end: date) -> Verdict[date]:
@@ -137,7 +171,15 @@ def _day(value: Any, field: str) -> date:
 def _choices(raw: Any, field: str) -> tuple[Choice, ...]:
     if not isinstance(raw, list) or not raw:
         raise CampaignError(f"{field}: cần một danh sách không rỗng")
-    items = tuple(Choice(str(item["code"]), str(item["name"])) for item in raw)
+    items = tuple(
+        Choice(
+            str(item["code"]),
+            str(item["name"]),
+            tuple(fold_words(str(key)) for key in item.get("keys", [])),
+            str(item["hint"]) if item.get("hint") else None,
+        )
+        for item in raw
+    )
     if len({c.code for c in items}) != len(items):
         raise CampaignError(f"{field}: mã bị trùng")
     return items
@@ -180,6 +222,9 @@ def _campaign(raw: dict[str, Any]) -> Campaign:
         solution_types=_choices(raw["solution_types"], f"{code}.solution_types"),
         faq=tuple((str(item["q"]), str(item["a"])) for item in raw.get("faq", [])),
         canned=tuple(str(text) for text in raw.get("canned", [])),
+        recognized_from=_day(raw["recognized_from"], f"{code}.recognized_from")
+        if raw.get("recognized_from")
+        else None,
         goals={
             str(unit): Goal(_optional_int(goal.get("target")), _optional_int(goal.get("members")))
             for unit, goal in (raw.get("goals") or {}).items()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from rules.text import clean
+from rules.text import clean, fold
 from rules.verdict import Ok, Rejected, Verdict
 
-_DMY = re.compile(r"(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})")
+_DMY = re.compile(r"(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4}|\d{2})")
 _YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+# "ngày 1 tháng 9 năm 2021", folded
+_WORDS = re.compile(r"(?:ngay\s*)?(\d{1,2})\s*thang\s*(\d{1,2})\s*(?:nam\s*)?(\d{4}|\d{2})")
 EXAMPLE = "ví dụ 01/09/2021"
 
 
@@ -18,11 +20,14 @@ def format_date(value: date) -> str:
 
 
 def parse_date(raw: str) -> Verdict[date]:
+    """01/09/2021, 1/9/2021, 1/9/21 (years 2000–2099), 2021-09-01, ngày 1 tháng 9 năm 2021."""
     text = clean(raw)
     if match := _YMD.fullmatch(text):
         year, month, day = (int(part) for part in match.groups())
-    elif match := _DMY.fullmatch(text):
+    elif match := _DMY.fullmatch(text) or _WORDS.fullmatch(fold(text)):
         day, month, year = (int(part) for part in match.groups())
+        if len(match.group(3)) == 2:
+            year += 2000
     else:
         return Rejected(
             f"Ngày chưa đúng định dạng. Vui lòng gửi theo dạng ngày/tháng/năm, {EXAMPLE}."

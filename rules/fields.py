@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 from rules.text import clean, clean_multiline, fold, has_letter
@@ -90,7 +91,7 @@ def parse_long_text(raw: str, what: str, limit: int = LONG_TEXT_MAX) -> Verdict[
     return _bounded(text, what, limit)
 
 
-_MONEY_UNITS = {
+_SCALES = {
     "ty": 1_000_000_000,
     "ti": 1_000_000_000,
     "trieu": 1_000_000,
@@ -99,33 +100,96 @@ _MONEY_UNITS = {
     "ngan": 1_000,
     "k": 1_000,
 }
-_MONEY = re.compile(r"(\d[\d., ]*)\s*(ty|ti|trieu|tr|nghin|ngan|k)?\s*(dong|d|vnd)?")
+# A number, then maybe a scale word and a currency word, not run into other letters or digits.
+_AMOUNT = re.compile(
+    r"(?<![\w.,])(\d[\d.,]*\d|\d)\s*(ty|ti|trieu|tr|nghin|ngan|k)?\s*(dong|d|vnd)?(?![a-z0-9])"
+)
+# Only spaces between the parts of "1 tỷ 200 triệu".
+_COMPOUND_GAP = re.compile(r"\s*")
 MONEY_MAX = 10**15
+MONEY_EXAMPLE = "ví dụ 150.000.000, 150 triệu hoặc 1,2 tỷ"
+NOT_MONEY = (
+    f"Giá trị làm lợi chưa đúng. Vui lòng gửi số tiền làm lợi, {MONEY_EXAMPLE}; hoặc gửi "
+    "“không” nếu không quy đổi được thành tiền."
+)
 
 
 def parse_money_vnd(raw: str) -> Verdict[int]:
-    """'150.000.000', '150 triệu', '1,5 tỷ đồng' -> amount in VND."""
-    match = _MONEY.fullmatch(fold(raw))
-    if not match:
+    """An amount in đồng as people write it: '150.000.000', '150 triệu', '1,2 tỷ', '120tr',
+    '1 tỷ 200 triệu', 'Tiết kiệm khoảng 120 triệu đồng mỗi năm'. A sentence is read for its one
+    amount; with several, or a bare small number, the person is asked what they meant."""
+    found = _amounts(fold(raw))
+    money = [amount for amount, is_money in found if is_money] or [a for a, _m in found]
+    if not money:
+        return Rejected(NOT_MONEY)
+    if len(money) > 1:
+        listed = " và ".join(format_money_vnd(a) if a else "?" for a in money[:3])
         return Rejected(
-            "Giá trị làm lợi chưa đúng. Vui lòng gửi số tiền bằng đồng, ví dụ 150.000.000 "
-            "hoặc 150 triệu, hoặc gửi “không” nếu không quy đổi được thành tiền."
+            f"Có nhiều số tiền trong câu trả lời ({listed}). Vui lòng gửi một số tiền: giá trị "
+            f"làm lợi của sáng kiến, {MONEY_EXAMPLE}."
         )
-    number, unit = match.group(1).replace(" ", ""), match.group(2)
-    if sum(ch.isdigit() for ch in number) > 19:
-        return Rejected("Số tiền quá lớn. Vui lòng kiểm tra lại giá trị làm lợi.")
-    if unit:
-        # With a unit, one separator is a decimal mark: "1,5 tỷ" or "1.5 tỷ".
-        number = number.replace(",", ".")
-        if number.count(".") > 1:
-            number = number.replace(".", "")
-        value = float(number) * _MONEY_UNITS[unit]
-        amount = round(value) if value < MONEY_MAX else MONEY_MAX + 1
-    else:
-        amount = int(number.replace(".", "").replace(",", ""))
+    amount = money[0]
+    if amount == 0:
+        return Rejected("Giá trị làm lợi phải lớn hơn 0. Không quy đổi được thì gửi “không”.")
+    if amount is None:
+        return Rejected(
+            f"Chưa rõ số tiền. Số thập phân cần có đơn vị, {MONEY_EXAMPLE}; số lớn ghi dấu "
+            "chấm ngăn cách hàng nghìn, ví dụ 150.000.000."
+        )
+    if amount < 1_000 and not any(is_money for _a, is_money in found):
+        return Rejected(
+            f"{amount} đồng có đúng không? Nếu là {amount} triệu hay {amount} nghìn đồng, hãy "
+            f"ghi rõ đơn vị, ví dụ “{amount} triệu”."
+        )
     if amount <= 0 or amount > MONEY_MAX:
         return Rejected("Giá trị làm lợi phải lớn hơn 0 và hợp lý. Vui lòng kiểm tra lại số tiền.")
     return Ok(amount)
+
+
+def _amounts(folded: str) -> list[tuple[int | None, bool]]:
+    """(amount or None when unreadable, whether it is written as money) for each amount in
+    the text; "1 tỷ 200 triệu" is one amount."""
+    amounts: list[tuple[int | None, bool]] = []
+    end, previous_scale = -1, 0
+    for match in _AMOUNT.finditer(folded):
+        digits, scale_word, currency = match.groups()
+        scale = _SCALES[scale_word] if scale_word else 1
+        value = _number(digits, scaled=scale_word is not None)
+        amount = None if value is None else _to_dong(value * scale)
+        joined = (
+            amounts
+            and scale_word
+            and scale < previous_scale
+            and _COMPOUND_GAP.fullmatch(folded[end : match.start()])
+        )
+        if joined:
+            before, _ = amounts[-1]
+            amounts[-1] = (None if before is None or amount is None else before + amount, True)
+        else:
+            grouped = value is not None and ("." in digits or "," in digits)
+            amounts.append((amount, bool(scale_word or currency or grouped)))
+        end, previous_scale = match.end(), scale if scale_word else 0
+    return amounts
+
+
+def _number(digits: str, *, scaled: bool) -> Decimal | None:
+    """'150.000.000' and '150,000,000' group thousands; with a scale word, a last group of one
+    or two digits is the decimal part ('1,2 tỷ', '1.5 triệu'). None when it reads neither way."""
+    groups = re.split(r"[.,]", digits)
+    if len(groups) == 1:
+        return Decimal(digits)
+    head, *middle, last = groups
+    if not all(len(g) == 3 for g in middle) or len(head) > 3:
+        return None
+    if len(last) == 3:
+        return Decimal("".join(groups))
+    if scaled and len(last) in (1, 2):
+        return Decimal("".join((head, *middle)) + "." + last)
+    return None
+
+
+def _to_dong(value: Decimal) -> int | None:
+    return int(value.to_integral_value()) if value <= MONEY_MAX * 10 else MONEY_MAX + 1
 
 
 def format_money_vnd(amount: int) -> str:
@@ -161,3 +225,15 @@ def parse_drive_link(raw: str) -> Verdict[str]:
             "chọn “Chia sẻ” → “Sao chép đường liên kết” rồi gửi lại."
         )
     return Ok(parts.geturl())
+
+
+_DOC_PREFIX = re.compile(r"^(?:văn bản|vb|quyết định|qđ)?\s*(?:số|so)\s*[:.]?\s*", re.IGNORECASE)
+
+
+def parse_doc_number(raw: str) -> Verdict[str]:
+    """The number of the recognition document: '125/QĐ-CT'; a leading 'số' is dropped (the
+    card writes 'văn bản số …' itself)."""
+    text = _DOC_PREFIX.sub("", clean(raw), count=1)
+    if not any(ch.isdigit() for ch in text):
+        return Rejected("Số văn bản phải có chữ số, ví dụ: 125/QĐ-CT.")
+    return _bounded(text, "số văn bản", 100)

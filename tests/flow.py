@@ -9,7 +9,7 @@ from tests.fakechat import FakeChat
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 DESCRIPTION = (
-    "Trước đây hồ sơ được tiếp nhận thủ công, mất nhiều thời gian. Giải pháp: số hoá biểu mẫu "
+    "Trước đây hồ sơ được tiếp nhận thủ công, mất nhiều thời gian. Giải pháp: số hóa biểu mẫu "
     "và tra cứu trên điện thoại, giảm một nửa thời gian xử lý."
 )
 
@@ -33,21 +33,21 @@ async def fill_profile(chat: FakeChat, name: str = "phạm thị hoa") -> None:
 
 async def fill_initiative(
     chat: FakeChat,
-    title: str = "Số hoá quy trình tiếp nhận hồ sơ",
+    title: str = "Số hóa quy trình tiếp nhận hồ sơ",
     description: str = DESCRIPTION,
 ) -> None:
     await fill_until_attachments(chat, title, description)
     await chat.send_file(PDF_BYTES, "quyet-dinh.pdf")
     await chat.send("https://drive.google.com/file/d/1AbCdEfGhIjKlMnOpQrStUv/view?usp=sharing")
     await chat.send("xong")
-    await chat.click("Có, tôi cam kết")
-    await chat.click("Có, tôi cam kết")
+    await chat.click("Không")
+    await chat.click("Không")
     assert "TÓM TẮT SÁNG KIẾN" in chat.text, chat.text
 
 
 async def fill_until_attachments(
     chat: FakeChat,
-    title: str = "Số hoá quy trình tiếp nhận hồ sơ",
+    title: str = "Số hóa quy trình tiếp nhận hồ sơ",
     description: str = DESCRIPTION,
 ) -> None:
     """From the target group to the attachments step."""
@@ -68,7 +68,7 @@ async def fill_until_attachments(
 
 async def submit_new(
     chat: FakeChat,
-    title: str = "Số hoá quy trình tiếp nhận hồ sơ",
+    title: str = "Số hóa quy trình tiếp nhận hồ sơ",
     description: str = DESCRIPTION,
 ) -> str:
     """From the main menu to a filed submission; returns the confirmation text."""

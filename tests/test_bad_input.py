@@ -59,7 +59,7 @@ async def test_bad_initiative_answers_keep_the_draft(app: App, chat: FakeChat) -
     await expect_refusal(chat, "0/0/0", "định dạng")
     await expect_refusal(chat, "01/01/2122", "Năm 2122")
     await expect_refusal(chat, "15/08/2021", "ngoài thời gian")
-    await expect_refusal(chat, "02/03/2022", "ngoài thời gian")  # after "today" (01/03/2022)
+    await expect_refusal(chat, "02/03/2022", "chưa đến (hôm nay là 01/03/2022)")
     await chat.send("1/9/2021")
     await expect_refusal(chat, "31/08/2021", "trước ngày bắt đầu")
     await chat.send("01/09/2021")
@@ -117,8 +117,8 @@ async def test_declining_a_declaration_blocks_but_keeps_draft(app: App, chat: Fa
         "xong",
     ]:
         await chat.send(answer)
-    await chat.click("Không")
+    await chat.click("Có")
     assert "bảo hộ quyền sở hữu trí tuệ không được tham gia" in chat.text
     assert (await draft_of(app, chat))["step"] == "declare_ip"
-    await chat.click("Có, tôi cam kết")
+    await chat.click("Không")
     assert "trật tự công cộng" in chat.text

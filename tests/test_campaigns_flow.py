@@ -25,7 +25,12 @@ async def test_75k_limits(db_url: str, make_settings: Callable[..., Settings]) -
     assert "75 nghìn sáng kiến" in chat.text and "Đợt cao điểm" in chat.text
     await chat.click("Nộp sáng kiến mới")
     await fill_profile(chat)
-    assert chat.labels == ["Khối doanh nghiệp", "Khối cơ quan hành chính, sự nghiệp", "↩ Quay lại"]
+    assert chat.labels == [
+        "Khối doanh nghiệp",
+        "Khối cơ quan hành chính, sự nghiệp",
+        "❓ Giải thích các nhóm",
+        "↩ Quay lại",
+    ]
     await chat.click("Khối doanh nghiệp")
     await chat.send("Cải tiến dây chuyền đóng gói")
     assert [label for label in chat.labels if label.startswith("Giải pháp")] == [
@@ -53,8 +58,8 @@ async def test_75k_limits(db_url: str, make_settings: Callable[..., Settings]) -
         "xong",
     ]:
         await chat.send(answer)
-    await chat.click("Có, tôi cam kết")
-    await chat.click("Có, tôi cam kết")
+    await chat.click("Không")
+    await chat.click("Không")
     assert "(1000/1000 ký tự)" in chat.text
     clock.set(datetime(2021, 4, 21, 0, 0, tzinfo=TZ))
     await chat.click("Gửi sáng kiến")

@@ -174,8 +174,8 @@ async def test_saved_details_are_offered_and_saved_with_the_state_alone(any_app:
     assert (person.workplace, person.unit_code) == ("Bệnh viện Đa khoa tỉnh Bắc Giang", "t24")
 
     await chat.send("/menu")
-    await chat.click("Huỷ bản nháp")
-    await chat.click("Có, huỷ bản nháp")
+    await chat.click("Hủy bản nháp")
+    await chat.click("Có, hủy bản nháp")
     with statements(any_app.db) as sent:
         await chat.click("Nộp sáng kiến mới")
     assert "Thông tin của bạn đã lưu" in chat.text and "Phạm Thị Hoa" in chat.text
@@ -204,8 +204,8 @@ async def test_details_corrected_in_a_linked_chat_are_not_offered_stale(any_app:
     await telegram.click("Nộp sáng kiến mới")
     await fill_profile(telegram)
     await telegram.send("/menu")
-    await telegram.click("Huỷ bản nháp")
-    await telegram.click("Có, huỷ bản nháp")  # Telegram's cached copy: Phạm Thị Hoa
+    await telegram.click("Hủy bản nháp")
+    await telegram.click("Có, hủy bản nháp")  # Telegram's cached copy: Phạm Thị Hoa
     await telegram.send("/lienket")
     code = telegram.text.split("Mã liên kết của bạn: ")[1][:6]
     await zalo.send("chào")

@@ -129,7 +129,7 @@ async def test_a_filing_committed_as_the_connection_dropped_still_shows_its_code
         await chat.click("Nộp sáng kiến mới")
         await chat.click("Dùng thông tin này")
         await chat.click("Cán bộ, viên chức, người lao động các đơn vị sự nghiệp")
-        await chat.send("Số hoá kho lưu trữ")
+        await chat.send("Số hóa kho lưu trữ")
         await chat.click("Giải pháp quản lý")
         proxy.drop_after(b"COMMIT")
         await chat.send("31/02/2021")  # refused, and the refusal is what was lost

@@ -164,7 +164,7 @@ async def test_link_guessing_limit_survives_erasure_and_a_new_account(app: App) 
     await guesser.send(f"/lienket {code}")
     assert "sai mã quá nhiều lần" in guesser.text
     await guesser.send("/xoa")
-    await guesser.click("Có, xoá dữ liệu của tôi")
+    await guesser.click("Có, xóa dữ liệu của tôi")
     await guesser.click("Tôi đồng ý")
     await guesser.send(f"/lienket {code}")
     assert "sai mã quá nhiều lần" in guesser.text  # the account's count stayed
@@ -189,7 +189,7 @@ async def test_flood_limit_survives_erasure(
         await chat.click("Tôi đồng ý")
         await chat.send("0901 234 567")
         await chat.send("/xoa")
-        await chat.click("Có, xoá dữ liệu của tôi")
+        await chat.click("Có, xóa dữ liệu của tôi")
         await chat.send("chào")
         assert chat.text == SLOW_DOWN
 
@@ -323,7 +323,7 @@ async def test_erasure_removes_exports_draft_uploads_and_support_copies(
     stored = sorted(p.name for p in files.root.glob("??/*"))
     assert len(stored) == 2  # the filed PDF and the draft-only one
     await author.send("/xoa")
-    await author.click("Có, xoá dữ liệu của tôi")
+    await author.click("Có, xóa dữ liệu của tôi")
 
     assert list(files.exports.iterdir()) == []
     left = sorted(p.name for p in files.root.glob("??/*"))

@@ -188,16 +188,16 @@ async def test_cancel_asks_first(app: App, chat: FakeChat) -> None:
     await chat.click("Nộp sáng kiến mới")
     await chat.send("Phạm Thị Hoa")
     await chat.send("/huy")
-    assert "Huỷ bản nháp" in chat.text
+    assert "Hủy bản nháp" in chat.text
     await chat.click("Không, giữ lại")
     assert "Năm sinh" in chat.text
     await chat.send("/huy")
-    await chat.click("Có, huỷ bản nháp")
+    await chat.click("Có, hủy bản nháp")
     assert chat.labels[0] == "Nộp sáng kiến mới"
     await chat.send("/tieptuc")
     assert "chưa có bản nháp" in chat.text
     await chat.send("/huy")
-    assert "không có bản nháp nào để huỷ" in chat.text
+    assert "không có bản nháp nào để hủy" in chat.text
 
 
 async def test_outside_the_window(app: App, chat: FakeChat, clock: FixedClock) -> None:
@@ -207,14 +207,15 @@ async def test_outside_the_window(app: App, chat: FakeChat, clock: FixedClock) -
     await fill_initiative(chat)
     clock.set(datetime.fromisoformat("2022-06-01T03:00:00+07:00"))
     await chat.click("Gửi sáng kiến")
-    assert "chưa mở nhận sáng kiến" in chat.text and "01/06/2022" in chat.text
+    assert "Giai đoạn 1 của Chương trình “01 triệu sáng kiến” đã kết thúc" in chat.text
+    assert "Giai đoạn 2 bắt đầu nhận từ 07h00 ngày 01/06/2022" in chat.text
     assert await count_submissions(app) == 0
     clock.set(datetime.fromisoformat("2023-09-02T00:00:00+07:00"))
     await chat.send("/menu")
     assert "đã kết thúc nhận sáng kiến" in chat.text
     assert "Sáng kiến đã gửi" in chat.labels and "Hỗ trợ, hỏi đáp" in chat.labels
     await chat.send("/huy")
-    await chat.click("Có, huỷ bản nháp")
+    await chat.click("Có, hủy bản nháp")
     await chat.click("Nộp sáng kiến mới")
     assert "đã kết thúc nhận sáng kiến" in chat.text
     await chat.click("Sáng kiến đã gửi")

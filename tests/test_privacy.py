@@ -16,7 +16,7 @@ from tests.flow import login, submit_new
 async def test_see_correct_and_erase(app: App, clock: FixedClock) -> None:
     telegram = FakeChat(app.engine, user_id="tg-p", channel="telegram")
     await login(telegram)
-    await submit_new(telegram, "Sáng kiến trước khi xoá")
+    await submit_new(telegram, "Sáng kiến trước khi xóa")
     await telegram.send("/lienket")
     code = telegram.text.split("Mã liên kết của bạn: ")[1][:6]
     zalo = FakeChat(app.engine, user_id="zl-p", channel="zalo")
@@ -49,7 +49,7 @@ async def test_see_correct_and_erase(app: App, clock: FixedClock) -> None:
     await telegram.click("Không, giữ lại")
     assert "Đã giữ nguyên" in telegram.text
     await telegram.send("/xoa")
-    await telegram.click("Có, xoá dữ liệu của tôi")
+    await telegram.click("Có, xóa dữ liệu của tôi")
     assert "Đã rút lại đồng ý" in telegram.text and "Tôi đồng ý" in telegram.labels
 
     async with AsyncSession(app.db) as session:

@@ -162,9 +162,9 @@ async def test_withdraw_only_before_review(app: App, clock: FixedClock) -> None:
 async def test_near_duplicate_is_flagged(app: App, clock: FixedClock) -> None:
     author = FakeChat(app.engine, user_id="w-3")
     await login(author)
-    first = await submit_new(author, "Số hoá quy trình tiếp nhận hồ sơ")
+    first = await submit_new(author, "Số hóa quy trình tiếp nhận hồ sơ")
     assert "tương tự" not in first
-    second = await submit_new(author, "Số hoá quy trình tiếp nhận hồ sơ bệnh nhân")
+    second = await submit_new(author, "Số hóa quy trình tiếp nhận hồ sơ bệnh nhân")
     assert "đã gửi sáng kiến tương tự: SK-2022-000001" in second
     boss = await officer(app, clock, "t24")
     await boss.send("/duyet")
@@ -176,13 +176,13 @@ async def test_near_duplicate_of_the_unit_not_of_a_withdrawn_one(any_app: App) -
     first, second, third = (FakeChat(any_app.engine, user_id=f"u-{n}") for n in range(3))
     for chat, phone in ((first, "0912000001"), (second, "0912000002"), (third, "0912000003")):
         await login(chat, phone)
-    await submit_new(first, "Số hoá quy trình tiếp nhận hồ sơ")
-    flagged = await submit_new(second, "Số hoá quy trình tiếp nhận hồ sơ bệnh nhân")
+    await submit_new(first, "Số hóa quy trình tiếp nhận hồ sơ")
+    flagged = await submit_new(second, "Số hóa quy trình tiếp nhận hồ sơ bệnh nhân")
     assert "tương tự: SK-2022-000001" in flagged  # another person of the same unit
     await first.send("/cuatoi")
     await first.click("SK-2022-000001")
     await first.click("Rút sáng kiến")
-    third_text = await submit_new(third, "Số hoá quy trình tiếp nhận hồ sơ")
+    third_text = await submit_new(third, "Số hóa quy trình tiếp nhận hồ sơ")
     assert "tương tự: SK-2022-000002" in third_text  # the withdrawn first one is not offered
 
 
@@ -190,7 +190,7 @@ async def test_near_duplicates_by_fingerprint_and_of_older_rows(any_app: App) ->
     first, second, third = (FakeChat(any_app.engine, user_id=f"f-{n}") for n in range(3))
     for chat, phone in ((first, "0912000011"), (second, "0912000012"), (third, "0912000013")):
         await login(chat, phone)
-    await submit_new(first, "Số hoá quy trình tiếp nhận hồ sơ")
+    await submit_new(first, "Số hóa quy trình tiếp nhận hồ sơ")
     [filed] = await rows(any_app, Submission)
     assert filed.fingerprint  # kept with the filing
     other = await submit_new(
@@ -202,7 +202,7 @@ async def test_near_duplicates_by_fingerprint_and_of_older_rows(any_app: App) ->
     async with AsyncSession(any_app.db) as session, session.begin():
         # as rows filed before fingerprints were kept (revision 0006) have them
         await session.execute(update(Submission).values(fingerprint=None))
-    flagged = await submit_new(third, "Số hoá quy trình tiếp nhận hồ sơ bệnh nhân")
+    flagged = await submit_new(third, "Số hóa quy trình tiếp nhận hồ sơ bệnh nhân")
     assert "tương tự: SK-2022-000001" in flagged
     assert all(row.fingerprint for row in await rows(any_app, Submission))  # stored on the way
 
@@ -213,7 +213,7 @@ async def test_near_duplicates_of_the_person_however_busy_the_unit(app: App) -> 
     mine, theirs = FakeChat(app.engine, user_id="own-1"), FakeChat(app.engine, user_id="own-2")
     await login(mine, "0912000021")
     await login(theirs, "0912000022")
-    await submit_new(mine, "Số hoá quy trình tiếp nhận hồ sơ")
+    await submit_new(mine, "Số hóa quy trình tiếp nhận hồ sơ")
     [first] = await rows(app, Submission)
     sensor = "Lắp cảm biến nhiệt cho tủ điện phân xưởng"
     when = app.engine.services.clock.now()
@@ -236,7 +236,7 @@ async def test_near_duplicates_of_the_person_however_busy_the_unit(app: App) -> 
             )
         await uow.commit()
 
-    again = await submit_new(mine, "Số hoá quy trình tiếp nhận hồ sơ")
+    again = await submit_new(mine, "Số hóa quy trình tiếp nhận hồ sơ")
     assert f"tương tự: {first.code}" in again
     late = await submit_new(theirs, sensor, "Mô tả riêng 0")
     assert "tương tự" not in late, late

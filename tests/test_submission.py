@@ -26,7 +26,7 @@ async def test_full_submission_lands_in_database(app: App, chat: FakeChat) -> No
     assert "Mã hồ sơ: SK-2022-000001" in confirmation
     [submission] = await rows(app, Submission)
     assert submission.code == "SK-2022-000001"
-    assert submission.title == "Số hoá quy trình tiếp nhận hồ sơ"
+    assert submission.title == "Số hóa quy trình tiếp nhận hồ sơ"
     assert submission.author_name == "Phạm Thị Hoa"
     assert submission.unit_code == "t24"
     assert submission.campaign == "1trieu" and submission.phase == "gd1"
@@ -87,8 +87,8 @@ async def test_fill_profile_then_cancel_keeps_profile(app: App, chat: FakeChat) 
     await chat.click("Nộp sáng kiến mới")
     await fill_profile(chat)
     await chat.send("/huy")
-    await chat.click("Có, huỷ bản nháp")
-    assert "Đã huỷ bản nháp" in chat.text
+    await chat.click("Có, hủy bản nháp")
+    assert "Đã hủy bản nháp" in chat.text
     await chat.click("Nộp sáng kiến mới")
     assert "Dùng thông tin này" in chat.labels
     assert await rows(app, Submission) == []

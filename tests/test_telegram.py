@@ -46,7 +46,7 @@ async def test_full_submission_with_buttons_contact_pdf_and_photo(app: App) -> N
     await user.press("Chọn chính Bắc Giang")
     assert isinstance(user.last, EditMessageText)  # the next screen replaces the pressed one
     await user.press("đơn vị sự nghiệp")
-    await user.send("<b>Số hoá</b> hồ sơ & thủ tục")
+    await user.send("<b>Số hóa</b> hồ sơ & thủ tục")
     await user.press("Giải pháp quản lý")
     for text in ["01/10/2021", "28/02/2022", DESCRIPTION, "150 triệu"]:
         await user.send(text)
@@ -59,16 +59,16 @@ async def test_full_submission_with_buttons_contact_pdf_and_photo(app: App) -> N
     await user.send_photo(JPEG_BYTES)
     assert "(2/10)" in user.last.text
     await user.press("Xong")
-    await user.press("Có, tôi cam kết")
-    await user.press("Có, tôi cam kết")
-    assert "&lt;b&gt;Số hoá&lt;/b&gt; hồ sơ &amp; thủ tục" in user.last.text
+    await user.press("Không")
+    await user.press("Không")
+    assert "&lt;b&gt;Số hóa&lt;/b&gt; hồ sơ &amp; thủ tục" in user.last.text
     await user.press("Gửi sáng kiến")
     assert "SK-2022-000001" in user.last.text
     async with AsyncSession(app.db) as session:
         submission = (await session.execute(select(Submission))).scalar_one()
         kinds = sorted((await session.execute(select(Attachment.mime))).scalars())
         person = (await session.execute(select(Person))).scalar_one()
-    assert submission.channel == "telegram" and submission.title == "<b>Số hoá</b> hồ sơ & thủ tục"
+    assert submission.channel == "telegram" and submission.title == "<b>Số hóa</b> hồ sơ & thủ tục"
     assert kinds == ["application/pdf", "image/jpeg"]
     assert person.phone == "+84901234567"
     assert all(a.callback_query_id for a in user.sent(AnswerCallbackQuery))
@@ -161,8 +161,8 @@ async def test_long_message_is_split_with_keyboard_on_the_last_part(app: App) ->
     user = TelegramUser(app.engine)
     await to_attachments(user)
     await user.press("Xong")
-    await user.press("Có, tôi cam kết")
-    await user.press("Có, tôi cam kết")
+    await user.press("Không")
+    await user.press("Không")
     await user.press("Sửa một mục")
     await user.press("Mô tả")
     await user.send("Đoạn mô tả. " * 166)
@@ -214,7 +214,7 @@ async def test_commands_are_registered_in_vietnamese(app: App) -> None:
     [call] = user.sent(SetMyCommands)
     commands = {c.command: c.description for c in call.commands}
     assert {"start", "menu", "huy", "tieptuc", "hotro"} <= set(commands)
-    assert commands["huy"] == "Huỷ bản nháp"
+    assert commands["huy"] == "Hủy bản nháp"
 
 
 async def test_officer_files_arrive_as_photo_and_documents(app: App) -> None:

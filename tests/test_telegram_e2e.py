@@ -71,8 +71,8 @@ async def full_submission(person: FakePerson, server: FakeTelegram) -> None:
     reply = await person.send_photo(JPEG_BYTES)
     assert "(2/10)" in reply.text
     await person.press("Xong")
-    await person.press("Có, tôi cam kết")
-    card = await person.press("Có, tôi cam kết")
+    await person.press("Không")
+    card = await person.press("Không")
     assert "Cải tiến &lt;quy trình&gt; &amp; kiểm tra" in card.text
     done = await person.press("Gửi sáng kiến")
     assert "SK-2022-000001" in done.text

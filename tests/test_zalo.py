@@ -162,8 +162,8 @@ async def test_full_submission_on_zalo_with_photo_and_drive_link(app: App) -> No
         "https://drive.google.com/drive/folders/1AbCdEfGhIjKlMnOpQ"
     )
     await person.say("xong")
-    await person.say("CÓ")
-    card = await person.say("co")
+    await person.say("KHÔNG")
+    card = await person.say("khong")
     assert "TÓM TẮT SÁNG KIẾN" in card
     assert "SK-2022-000001" in await person.say("gửi sáng kiến")
     async with AsyncSession(app.db) as session:

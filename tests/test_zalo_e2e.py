@@ -68,8 +68,8 @@ async def full_submission(person: FakeZaloPerson, server: FakeZalo) -> None:
         "https://drive.google.com/file/d/1AbCdEfGhIjKlMnOpQrStUv/view"
     )
     await person.say("xong")
-    await person.say("có")
-    assert "TÓM TẮT SÁNG KIẾN" in await person.say("có")
+    await person.say("không")
+    assert "TÓM TẮT SÁNG KIẾN" in await person.say("không")
     assert "SK-2022-000001" in await person.say("1")
 
 

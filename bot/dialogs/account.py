@@ -20,8 +20,8 @@ CONSENT_TEXT = (
     "và xét khen thưởng. Không dùng cho mục đích khác.\n"
     "• Người được xem: cán bộ công đoàn của đơn vị bạn và các cấp trên trực tiếp.\n"
     "• Thời gian lưu: đến khi Chương trình kết thúc và hết thời hạn lưu trữ hồ sơ; sau đó "
-    "dữ liệu cá nhân được xoá hoặc ẩn danh, chỉ giữ số liệu thống kê.\n"
-    "• Quyền của bạn: xem, sửa, rút lại đồng ý và yêu cầu xoá dữ liệu bất cứ lúc nào; "
+    "dữ liệu cá nhân được xóa hoặc ẩn danh, chỉ giữ số liệu thống kê.\n"
+    "• Quyền của bạn: xem, sửa, rút lại đồng ý và yêu cầu xóa dữ liệu bất cứ lúc nào; "
     "yêu cầu được xử lý trong 72 giờ (Nghị định 13/2023/NĐ-CP, Luật Bảo vệ dữ liệu cá nhân "
     "2025).\n\n"
     "Chưa đồng ý thì chưa có dữ liệu cá nhân nào của bạn được lưu. "
@@ -45,7 +45,7 @@ class ConsentStep(Step):
         if value == DECLINE:
             return Stay(
                 "Bạn chưa đồng ý nên bot chưa lưu thông tin nào của bạn. Khi cần nộp sáng kiến, "
-                "hãy bấm “Tôi đồng ý”. Bạn vẫn có thể gõ /hotro để xem hướng dẫn."
+                "hãy chọn “Tôi đồng ý”. Bạn vẫn có thể gõ /hotro để xem hướng dẫn."
             )
         if value != AGREE:
             return Stay("Vui lòng chọn “Tôi đồng ý” hoặc “Không đồng ý”.")

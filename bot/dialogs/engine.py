@@ -44,7 +44,7 @@ from bot.store.models import ChannelIdentity, Person
 from bot.store.uow import UnitOfWork, VersionConflict
 from bot.support import relayed
 from rules.campaigns import Campaign
-from rules.text import clean, match_key
+from rules.text import clean, clean_multiline, match_key
 from rules.units import CatalogVersion
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ STALE = (
     "Vui lòng chọn trong danh sách dưới đây."
 )
 STALE_ALERT = "Nút đã cũ, không có tác dụng."
-PICK = "Vui lòng chọn một mục trong danh sách: bấm nút, gửi số thứ tự hoặc gõ đúng tên mục."
+PICK = "Vui lòng chọn một mục trong danh sách: gửi số thứ tự hoặc tên mục."
 SLOW_DOWN = "Bạn gửi tin nhắn quá nhanh. Vui lòng chờ một phút rồi gửi tiếp; bot vẫn giữ bản nháp."
 SAVED_UNHEARD = "Kết nối vừa bị gián đoạn, nhưng tin nhắn vừa rồi của bạn đã được lưu."
 ANSWER_UNHEARD = "Kết nối vừa bị gián đoạn. Trả lời cho tin nhắn vừa rồi của bạn:"
@@ -201,6 +201,8 @@ class Step:
     in_draft: bool = False
     back: str | None = None
     expects: Expect = Expect.TEXT
+    # At a choice, words typed from one label pick it (off where typing searches instead).
+    matches_parts: bool = True
 
     def text(self, ctx: Ctx) -> str:
         raise NotImplementedError
@@ -474,7 +476,9 @@ class Engine:
             return await step.on_file(ctx, inbound.file)
         if inbound.contact_phone is not None:
             return await step.on_contact(ctx, inbound.contact_phone)
-        text = clean(inbound.text or "")
+        # Line breaks stay: a description pasted in paragraphs is kept in paragraphs; the
+        # parsers of one-line answers clean them away themselves.
+        text = clean_multiline(inbound.text or "")
         if not text:
             return Stay(EMPTY)
         typed = self._value_of_typed(ctx, step, text)
@@ -499,22 +503,30 @@ class Engine:
         return None
 
     def _value_of_typed(self, ctx: Ctx, step: Step, text: str) -> str | Stay | None:
+        """The option a typed answer picks: its number on the screen (at every step that shows
+        options, so “1” at “Bỏ qua” skips rather than being read as the answer), its label, one
+        of its keys, or, at a choice, words found in one label only. None: the text is the
+        answer itself."""
         shown: list[list[str]] = ctx.state.get("shown", [])
-        if step.expects is Expect.CHOICE and text.isascii() and text.isdigit() and shown:
+        if text.isascii() and text.isdigit() and shown:
             number = int(text)
             if 1 <= number <= len(shown):
                 return shown[number - 1][1]
-            return Stay(
-                f"Số {number} không có trong danh sách. Vui lòng gửi số từ 1 đến "
-                f"{len(shown)} hoặc gõ tên mục."
-            )
+            if step.expects is Expect.CHOICE:
+                return Stay(
+                    f"Số {number} không có trong danh sách. Vui lòng gửi số từ 1 đến "
+                    f"{len(shown)} hoặc gõ tên mục."
+                )
         key = match_key(text)
         for _token, value, label in shown:
             if match_key(label) == key:
                 return value
-        for option in step.options(ctx):
+        options = step.options(ctx)
+        for option in options:
             if match_key(option.label) == key or key in option.keys:
                 return option.value
+        if step.expects is Expect.CHOICE and step.matches_parts:
+            return _part_of_one_label(ctx, options, key)
         return None
 
     async def _choose(self, ctx: Ctx, step: Step, value: str) -> Outcome:
@@ -609,6 +621,23 @@ class Engine:
         yes_no = YES_KEYS[0] in keys and NO_KEYS[0] in keys
         files = self._linked(ctx)
         return Reply(text, buttons, step.expects, ctx.view.get("alert"), yes_no, files)
+
+
+def _part_of_one_label(ctx: Ctx, options: list[Option], key: str) -> str | Stay | None:
+    """Words typed from the middle of a label (“kỹ thuật”, “công nhân”): the one option whose
+    label holds them; with several, ask back listing those, by their numbers on the screen."""
+    if len(key) < 3:
+        return None
+    found = [o for o in options if f" {key} " in f" {match_key(o.label)} "]
+    if len(found) == 1:
+        return found[0].value
+    if not found:
+        return None
+    numbers = {value: number for number, (_t, value, _l) in enumerate(ctx.state["shown"], 1)}
+    listed = "\n".join(
+        f"{numbers[o.value]}. {o.label}" if o.value in numbers else f"• {o.label}" for o in found
+    )
+    return Stay(f"“{key}” có trong nhiều mục:\n{listed}\nBạn chọn mục nào? Gửi số thứ tự của mục.")
 
 
 def _connection_lost(exc: Exception) -> bool:

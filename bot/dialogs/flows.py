@@ -58,13 +58,13 @@ from bot.store.uow import UnitOfWork
 COMMAND_HELP = {
     "/menu": "Về menu chính",
     "/tieptuc": "Làm tiếp bản nháp",
-    "/huy": "Huỷ bản nháp",
+    "/huy": "Hủy bản nháp",
     "/quaylai": "Về bước trước",
     "/hotro": "Hỗ trợ, hỏi đáp",
     "/lienket": "Liên kết Zalo và Telegram",
     "/cuatoi": "Sáng kiến của tôi",
     "/dulieu": "Dữ liệu của tôi",
-    "/xoa": "Rút đồng ý, xoá dữ liệu",
+    "/xoa": "Rút đồng ý, xóa dữ liệu",
 }
 
 

@@ -62,7 +62,7 @@ async def ask(ctx: Ctx, question: str) -> Outcome:
     ctx.local.pop("asking", None)
     return Stay(
         f"Đã gửi câu hỏi tới tổ hỗ trợ, số phiếu {support.ticket_code(ticket.id)}. "
-        "Câu trả lời sẽ đến ngay trong cuộc trò chuyện này. Bấm “Quay lại” để làm "
+        "Câu trả lời sẽ đến ngay trong cuộc trò chuyện này. Chọn “Quay lại” để làm "
         "tiếp việc đang dở."
     )
 

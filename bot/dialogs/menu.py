@@ -36,7 +36,7 @@ class MenuStep(Step):
         first = (
             [
                 Option(f"Tiếp tục bản nháp: {_draft_title(ctx)}", RESUME),
-                Option("Huỷ bản nháp", DROP),
+                Option("Hủy bản nháp", DROP),
             ]
             if ctx.has_draft
             else [Option("Nộp sáng kiến mới", NEW)]
@@ -84,7 +84,7 @@ def resume(ctx: Ctx) -> Outcome:
 
 def cancel(ctx: Ctx) -> Outcome:
     if not ctx.has_draft:
-        return Goto("menu", "Bạn không có bản nháp nào để huỷ.")
+        return Goto("menu", "Bạn không có bản nháp nào để hủy.")
     return ask_to_confirm(ctx, CancelConfirmStep.key)
 
 
@@ -97,16 +97,16 @@ def open_help(ctx: Ctx) -> Outcome:
 
 class CancelConfirmStep(ConfirmStep):
     key = "cancel_confirm"
-    yes_label = "Có, huỷ bản nháp"
+    yes_label = "Có, hủy bản nháp"
     kept = "Đã giữ lại bản nháp."
 
     def text(self, ctx: Ctx) -> str:
-        return f"Huỷ bản nháp “{_draft_title(ctx)}”? Nội dung đã nhập sẽ bị xoá."
+        return f"Hủy bản nháp “{_draft_title(ctx)}”? Nội dung đã nhập sẽ bị xóa."
 
     async def confirmed(self, ctx: Ctx) -> Outcome:
         ctx.state["draft"] = None
         ctx.state.pop("edit_until", None)
-        return Goto("menu", "Đã huỷ bản nháp.")
+        return Goto("menu", "Đã hủy bản nháp.")
 
 
 class MySubmissionsStep(Step):
@@ -204,14 +204,14 @@ class MyItemStep(Step):
             return Stay("Sáng kiến này không ở trạng thái cần bổ sung.")
         if ctx.has_draft:
             return Stay(
-                "Bạn đang có một bản nháp khác. Hãy gửi hoặc huỷ bản nháp đó trước "
+                "Bạn đang có một bản nháp khác. Hãy gửi hoặc hủy bản nháp đó trước "
                 "(/tieptuc hoặc /huy)."
             )
         ctx.state["draft"] = dict(ctx.view["answers"])
         return Goto(
             "review",
-            f"Bổ sung cho sáng kiến {item.code}: bấm “Sửa một mục” để sửa, "
-            "xong bấm “Gửi sáng kiến” để gửi lại.",
+            f"Bổ sung cho sáng kiến {item.code}: chọn “Sửa một mục” để sửa, "
+            "xong chọn “Gửi sáng kiến” để gửi lại.",
         )
 
 
@@ -221,6 +221,7 @@ ASK, CLOSE_TICKET = "ask", "close_ticket"
 class HelpStep(Step):
     key = "help"
     expects = Expect.CHOICE
+    matches_parts = False  # typed text is a question for the FAQ and the helpers
 
     async def prepare(self, ctx: Ctx) -> None:
         if ctx.person is not None:
@@ -240,7 +241,7 @@ class HelpStep(Step):
         )
         return (
             f"Hỗ trợ – Chương trình “{campaign.short_name}” ({campaign.guidance}).\n{phases}\n\n"
-            "Các lệnh: /menu về menu chính · /tieptuc làm tiếp bản nháp · /huy huỷ bản nháp · "
+            "Các lệnh: /menu về menu chính · /tieptuc làm tiếp bản nháp · /huy hủy bản nháp · "
             "/quaylai về bước trước · /cuatoi sáng kiến của tôi · /lienket liên kết Zalo và "
             "Telegram · /hotro mở hỗ trợ.\nNhận quyền cán bộ hoặc tổ hỗ trợ: /nhanquyen kèm mã "
             "quản trị viên gửi. Cán bộ được phân quyền: /duyet, /stats, /bieudo, /xuat. "
@@ -289,6 +290,6 @@ class HelpStep(Step):
         ctx.local["pending"] = text
         question, answer = faq[found]
         return Stay(
-            f"❓ {question}\n{answer}\n\nChưa đúng ý bạn? Bấm “Hỏi tư vấn viên” để "
+            f"❓ {question}\n{answer}\n\nChưa đúng ý bạn? Chọn “Hỏi tư vấn viên” để "
             "chuyển câu hỏi tới tổ hỗ trợ."
         )

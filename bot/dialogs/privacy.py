@@ -126,7 +126,7 @@ class MyDataStep(Step):
                 f"• Tài khoản đã liên kết: {', '.join(sorted(ctx.view.get('identities', [])))}",
                 f"• Đồng ý xử lý dữ liệu: {agreed}",
                 f"• Sáng kiến đã gửi: {submissions}",
-                "Chọn mục cần sửa, hoặc gõ /xoa để rút lại đồng ý và xoá dữ liệu cá nhân.",
+                "Chọn mục cần sửa, hoặc gõ /xoa để rút lại đồng ý và xóa dữ liệu cá nhân.",
             )
         )
 
@@ -177,13 +177,13 @@ class ProfileFieldStep(Step):
 
 class EraseConfirmStep(ConfirmStep):
     key = "erase_confirm"
-    yes_label = "Có, xoá dữ liệu của tôi"
+    yes_label = "Có, xóa dữ liệu của tôi"
     kept = "Đã giữ nguyên dữ liệu của bạn."
 
     def text(self, ctx: Ctx) -> str:
         return (
-            "Rút lại đồng ý và xoá dữ liệu cá nhân?\n"
-            "• Bị xoá: số điện thoại, họ tên, năm sinh, chức vụ, nơi công tác, liên kết tài "
+            "Rút lại đồng ý và xóa dữ liệu cá nhân?\n"
+            "• Bị xóa: số điện thoại, họ tên, năm sinh, chức vụ, nơi công tác, liên kết tài "
             "khoản Zalo/Telegram, bản nháp, nội dung bạn đã nhắn tổ hỗ trợ.\n"
             "• Sáng kiến đã gửi được giữ ở dạng ẩn danh (không còn tên, năm sinh, chức vụ, "
             "nơi công tác) để giữ số liệu thống kê của Chương trình.\n"
@@ -194,7 +194,7 @@ class EraseConfirmStep(ConfirmStep):
         await erase(ctx)
         return Goto(
             "consent",
-            "Đã rút lại đồng ý và xoá dữ liệu cá nhân của bạn. Cảm ơn bạn "
+            "Đã rút lại đồng ý và xóa dữ liệu cá nhân của bạn. Cảm ơn bạn "
             "đã tham gia Chương trình.",
         )
 

@@ -17,7 +17,7 @@ from bot.dialogs.units import UnitStep
 from bot.store.counters import Counted
 from bot.store.models import Attachment, Submission
 from rules import fields as rf
-from rules.campaigns import Phase, check_end
+from rules.campaigns import Phase, check_end, recognition_warning
 from rules.dates import check_not_future, format_date, parse_date
 from rules.files import ACCEPTED_TEXT, identify_file
 from rules.similar import fingerprint
@@ -70,11 +70,11 @@ def _benefit_social(ctx: Ctx, raw: str) -> Verdict[str]:
 
 
 def _target_groups(ctx: Ctx) -> list[Option]:
-    return [Option(c.name, c.code) for c in ctx.services.campaign.target_groups]
+    return [Option(c.name, c.code, c.keys) for c in ctx.services.campaign.target_groups]
 
 
 def _solution_types(ctx: Ctx) -> list[Option]:
-    return [Option(c.name, c.code) for c in ctx.services.campaign.solution_types]
+    return [Option(c.name, c.code, c.keys) for c in ctx.services.campaign.solution_types]
 
 
 @dataclass(eq=False)
@@ -105,7 +105,7 @@ class AttachmentsStep(Step):
             f"{have}Gửi tài liệu kèm theo (không bắt buộc): tệp {ACCEPTED_TEXT} tối đa "
             f"{ctx.services.max_file_bytes // 1048576} MB, hoặc đường dẫn Google Drive ở chế độ "
             f"chia sẻ. Có thể gửi nhiều lần (tối đa {MAX_ATTACHMENTS}). "
-            "Gửi xong thì bấm “Xong” hoặc gõ “xong”."
+            "Gửi xong thì chọn “Xong”."
         )
 
     def options(self, ctx: Ctx) -> list[Option]:
@@ -151,7 +151,7 @@ class AttachmentsStep(Step):
         items.append(item)
         return Stay(
             f"Đã nhận: {_attachment_label(item)} ({len(items)}/{MAX_ATTACHMENTS}). "
-            "Gửi thêm, hoặc bấm “Xong”."
+            "Gửi thêm, hoặc chọn “Xong”."
         )
 
 
@@ -163,7 +163,8 @@ def _attachment_label(item: dict[str, Any]) -> str:
 
 @dataclass(eq=False)
 class DeclarationStep(Step):
-    """A yes/no promise the guidance makes a condition of taking part."""
+    """A plain yes/no question about a condition that excludes an initiative (46/HD-TLĐ I.3):
+    “Không” is the answer that lets it take part, and is stored as the declaration."""
 
     key: str
     question: str
@@ -178,16 +179,54 @@ class DeclarationStep(Step):
         return self.question
 
     def options(self, ctx: Ctx) -> list[Option]:
-        return [Option("Có, tôi cam kết", YES, YES_KEYS), Option("Không", NO, NO_KEYS)]
+        return [Option("Không", NO, NO_KEYS), Option("Có", YES, YES_KEYS)]
 
     async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
-        if value == NO:
+        if value == YES:
             ctx.draft[self.field] = False
-            return Stay(self.refusal + " Bản nháp vẫn được giữ; gõ /huy nếu muốn huỷ.")
-        if value != YES:
+            return Stay(self.refusal + " Bản nháp vẫn được giữ; gõ /huy nếu muốn hủy.")
+        if value != NO:
             return await super().on_choice(ctx, value)
         ctx.draft[self.field] = True
         return Goto(self.next)
+
+
+EXPLAIN = "__explain"
+
+
+@dataclass(eq=False)
+class TargetGroupField(ChoiceField):
+    """The target groups, with a one-line hint for each a person can ask for."""
+
+    def options(self, ctx: Ctx) -> list[Option]:
+        hinted = any(group.hint for group in ctx.services.campaign.target_groups)
+        extra = [Option("❓ Giải thích các nhóm", EXPLAIN)] if hinted else []
+        return [*self.choices(ctx), *extra]
+
+    async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
+        if value != EXPLAIN:
+            return await super().on_choice(ctx, value)
+        groups = ctx.services.campaign.target_groups
+        lines = [f"{i}. {g.name}: {g.hint}" for i, g in enumerate(groups, 1) if g.hint]
+        return Stay("\n".join(["Các nhóm đối tượng:", *lines, "", "Bạn thuộc nhóm nào?"]))
+
+
+@dataclass(eq=False)
+class RecognizedOnField(TextField):
+    """The recognition date. One the guidance does not take is said at once; sent again, it is
+    kept (the person may be right, the officer decides) and the review card flags it."""
+
+    async def on_text(self, ctx: Ctx, text: str) -> Outcome:
+        verdict = _recognized_on(ctx, text)
+        if isinstance(verdict, Ok):
+            warning = recognition_warning(ctx.services.campaign, verdict.value)
+            if warning and ctx.local.get("warned") != verdict.value.isoformat():
+                ctx.local["warned"] = verdict.value.isoformat()
+                return Stay(
+                    f"⚠️ {warning}\nNếu ghi nhầm, gửi ngày đúng. Nếu ngày này đúng, gửi lại đúng "
+                    "ngày này: bản nháp sẽ giữ nó và cán bộ duyệt sẽ xem xét."
+                )
+        return await super().on_text(ctx, text)
 
 
 EDIT_GROUPS: tuple[tuple[str, str, str], ...] = (
@@ -211,13 +250,13 @@ class ReviewStep(Step):
     expects = Expect.CHOICE
 
     def text(self, ctx: Ctx) -> str:
-        return summary_card(ctx) + "\n\nKiểm tra lại rồi bấm “Gửi sáng kiến”, hoặc sửa một mục."
+        return summary_card(ctx) + "\n\nKiểm tra lại rồi chọn “Gửi sáng kiến”, hoặc sửa một mục."
 
     def options(self, ctx: Ctx) -> list[Option]:
         return [
             Option("✅ Gửi sáng kiến", SUBMIT),
             Option("✏️ Sửa một mục", EDIT),
-            Option("🗑 Huỷ bản nháp", CANCEL),
+            Option("🗑 Hủy bản nháp", CANCEL),
         ]
 
     async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
@@ -276,10 +315,20 @@ def summary_card(ctx: Ctx, answers: dict[str, Any] | None = None) -> str:
             f"ngày {_day(d['recognized_on'])}",
             f"• Danh hiệu, khen thưởng: {d.get('awards') or 'không nêu'}",
             f"• Tài liệu: {attachments}",
-            "• Cam kết: không đang được bảo hộ sở hữu trí tuệ; không trái trật tự công cộng, "
-            "đạo đức xã hội",
+            "• Tác giả cho biết: sáng kiến không được bảo hộ quyền sở hữu trí tuệ; nội dung "
+            "không trái trật tự công cộng, đạo đức xã hội",
+            *_flags(ctx, d),
         )
     )
+
+
+def _flags(ctx: Ctx, d: dict[str, Any]) -> list[str]:
+    """What the person was warned about and kept anyway, for them and for the reviewer."""
+    recognized = d.get("recognized_on")
+    warning = recognized and recognition_warning(
+        ctx.services.campaign, date.fromisoformat(recognized)
+    )
+    return [f"⚠️ {warning}"] if warning else []
 
 
 def _day(iso: str) -> str:
@@ -313,10 +362,10 @@ async def submit(ctx: Ctx) -> Outcome:
     draft = ctx.draft
     missing = [name for name in REQUIRED if draft.get(name) in (None, "")]
     if missing or not (draft.get("declared_no_ip") and draft.get("declared_public_order")):
-        return Stay("Bản nháp còn thiếu thông tin. Vui lòng bấm “Sửa một mục” để bổ sung.")
+        return Stay("Bản nháp còn thiếu thông tin. Vui lòng chọn “Sửa một mục” để bổ sung.")
     start = campaign.check_start(date.fromisoformat(draft["started_on"]), window.value, ctx.today)
     if isinstance(start, Rejected):
-        return Stay(start.message + " Bấm “Sửa một mục” → “Thời gian triển khai” để sửa.")
+        return Stay(start.message + " Chọn “Sửa một mục” → “Thời gian triển khai” để sửa.")
     if draft.get("amend"):
         return await _amend(ctx, int(draft["amend"]))
     existing = await ctx.uow.submissions.by_draft(draft["id"])
@@ -517,7 +566,7 @@ def submission_steps() -> list[Step]:
             back="position",
         ),
         UnitStep(),
-        ChoiceField(
+        TargetGroupField(
             "target_group",
             lambda c: c.services.campaign.target_group_prompt,
             "target_group",
@@ -569,7 +618,7 @@ def submission_steps() -> list[Step]:
         TextField(
             "benefit_vnd",
             "Giá trị làm lợi quy đổi thành tiền (đồng), ví dụ 150.000.000 "
-            "hoặc 150 triệu. Không quy đổi được thì bấm “Bỏ qua”.",
+            "hoặc 150 triệu. Không quy đổi được thì chọn “Bỏ qua”.",
             "benefit_vnd",
             lambda c, t: rf.parse_money_vnd(t),
             "benefit_social",
@@ -579,7 +628,7 @@ def submission_steps() -> list[Step]:
         BenefitSocialField(
             "benefit_social",
             "Lợi ích xã hội của sáng kiến (an toàn lao động, "
-            "điều kiện làm việc, môi trường…). Không có thì bấm “Bỏ qua”.",
+            "điều kiện làm việc, môi trường…). Không có thì chọn “Bỏ qua”.",
             "benefit_social",
             _benefit_social,
             "recognized_by",
@@ -599,11 +648,11 @@ def submission_steps() -> list[Step]:
             "recognition_doc",
             "Số văn bản công nhận, ví dụ: 125/QĐ-CT.",
             "recognition_doc",
-            lambda c, t: _doc_number(t),
+            lambda c, t: rf.parse_doc_number(t),
             "recognized_on",
             back="recognized_by",
         ),
-        TextField(
+        RecognizedOnField(
             "recognized_on",
             "Ngày của văn bản công nhận (ngày/tháng/năm).",
             "recognized_on",
@@ -614,7 +663,7 @@ def submission_steps() -> list[Step]:
         TextField(
             "awards",
             "Các danh hiệu thi đua, hình thức khen thưởng cá nhân của bạn trong 3 năm gần đây "
-            "(ví dụ: Chiến sĩ thi đua cơ sở 2021). Không có thì bấm “Bỏ qua”.",
+            "(ví dụ: Chiến sĩ thi đua cơ sở 2021). Không có thì chọn “Bỏ qua”.",
             "awards",
             lambda c, t: rf.parse_long_text(t, "danh hiệu, khen thưởng", 500),
             "attachments",
@@ -624,8 +673,8 @@ def submission_steps() -> list[Step]:
         AttachmentsStep(),
         DeclarationStep(
             "declare_ip",
-            "Bạn cam kết sáng kiến KHÔNG đang được bảo hộ quyền sở hữu trí tuệ "
-            "theo quy định của pháp luật?",
+            "Sáng kiến có đang được bảo hộ quyền sở hữu trí tuệ (bằng sáng chế, giải pháp hữu "
+            "ích…) theo quy định của pháp luật không?",
             "declared_no_ip",
             "Sáng kiến đang được bảo hộ quyền sở hữu trí tuệ không được tham gia Chương trình.",
             "declare_order",
@@ -633,7 +682,7 @@ def submission_steps() -> list[Step]:
         ),
         DeclarationStep(
             "declare_order",
-            "Bạn cam kết nội dung sáng kiến KHÔNG trái với trật tự công cộng hoặc đạo đức xã hội?",
+            "Nội dung sáng kiến có trái với trật tự công cộng hoặc đạo đức xã hội không?",
             "declared_public_order",
             "Sáng kiến có nội dung trái trật tự công cộng hoặc đạo đức xã hội không được tham "
             "gia Chương trình.",
@@ -643,10 +692,3 @@ def submission_steps() -> list[Step]:
         ReviewStep(),
         EditPickStep(),
     ]
-
-
-def _doc_number(raw: str) -> Verdict[str]:
-    verdict = rf.parse_short_text(raw, "số văn bản", 100)
-    if isinstance(verdict, Ok) and not any(ch.isdigit() for ch in verdict.value):
-        return Rejected("Số văn bản phải có chữ số, ví dụ: 125/QĐ-CT.")
-    return verdict

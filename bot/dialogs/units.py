@@ -17,6 +17,7 @@ class UnitStep(Step):
     in_draft = True
     back = "workplace"
     expects = Expect.CHOICE
+    matches_parts = False  # typing searches the whole catalog
     next = "target_group"
 
     def text(self, ctx: Ctx) -> str:
