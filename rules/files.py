@@ -50,11 +50,20 @@ def _docx(data: bytes) -> Verdict[FileKind]:
     return Ok(DOCX)
 
 
+def format_size(size: int) -> str:
+    """A file's size as people read it: 820 byte, 14 KB, 2,5 MB."""
+    if size < 1024:
+        return f"{size} byte"
+    if size < 1024 * 1024:
+        return f"{-(-size // 1024)} KB"
+    return f"{size / 1048576:.1f} MB".replace(".", ",")
+
+
 def check_size(size: int, max_bytes: int) -> Verdict[int]:
     """The size cap, checked before a download where the platform announces the size."""
     if size > max_bytes:
         return Rejected(
-            f"Tệp nặng {size / 1048576:.1f} MB, vượt giới hạn {max_bytes / 1048576:.0f} MB. "
+            f"Tệp nặng {format_size(size)}, vượt giới hạn {max_bytes // 1048576} MB. "
             "Vui lòng gửi tệp nhỏ hơn hoặc đưa lên Google Drive rồi gửi đường dẫn."
         )
     return Ok(size)

@@ -134,12 +134,18 @@ async def test_unit_menu_paging_back_and_search(app: App, chat: FakeChat) -> Non
         "↩ Quay lại",
     ]
     await chat.click("Tỉnh, thành phố")
-    assert len(chat.labels) == 11 and "(Trang 1/8)" in chat.text
+    assert len(chat.labels) == 10 and "(Trang 1/8)" in chat.text
     assert "Bắc Giang" not in chat.labels
-    await chat.click("Trang trước")
+    assert "« Trang trước" not in chat.labels  # page 1 has nothing before it
+    await chat.send("Trang trước")  # typed anyway: stays on page 1, no wrapping round
+    assert "(Trang 1/8)" in chat.text
+    for _ in range(7):
+        await chat.click("Trang sau")
+    await chat.send("Trang sau")
     assert "(Trang 8/8)" in chat.text and "Cà Mau" in chat.labels
-    await chat.click("Trang sau")
-    await chat.click("Trang sau")
+    assert "Trang sau »" not in chat.labels
+    for _ in range(6):
+        await chat.click("Trang trước")
     assert "(Trang 2/8)" in chat.text and "Bắc Giang" in chat.labels
     await chat.click("Bắc Giang")
     assert chat.labels[0] == "✔ Chọn chính Bắc Giang" and "LĐLĐ huyện Hiệp Hòa" in chat.labels

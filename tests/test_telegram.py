@@ -45,7 +45,9 @@ async def test_full_submission_with_buttons_contact_pdf_and_photo(app: App) -> N
         await user.send(text)
     await user.press("Chọn chính Bắc Giang")
     assert isinstance(user.last, EditMessageText)  # the next screen replaces the pressed one
-    await user.press("đơn vị sự nghiệp")
+    # The long group names are written out, numbered; the buttons carry number and start.
+    assert "4. Cán bộ, viên chức, người lao động các đơn vị sự nghiệp" in user.last.text
+    await user.press("4. Cán bộ, viên chức, người lao động các…")
     await user.send("<b>Số hóa</b> hồ sơ & thủ tục")
     await user.press("Giải pháp quản lý")
     for text in ["01/10/2021", "28/02/2022", DESCRIPTION, "150 triệu"]:

@@ -1,8 +1,17 @@
-"""The console channel: one line in is one message; replies are printed with numbered options."""
+"""The console channel: one line in is one message; replies are printed with numbered options.
+
+On a terminal, lines pasted together (a description copied from Word) arrive as one message,
+the arrow keys edit the line (the standard library's readline, where present) and Ctrl-C or
+Ctrl-D quits. Piped input stays one line, one message.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import select
+import shlex
+import threading
 from pathlib import Path
 from typing import TextIO
 
@@ -24,15 +33,20 @@ HINTS = {
 }
 
 
+# How long after a line more input counts as the same paste.
+PASTE_GAP = 0.03
+
+
 def line_to_inbound(line: str, user_id: str) -> Inbound | str:
-    """Translate one typed line; `/tep PATH` reads a local file as an attachment.
+    """Translate one typed line; `/tep PATH` reads a local file as an attachment (the path
+    may be quoted or escaped, as a terminal writes a file dropped on it).
 
     Returns a message for the user instead when the file cannot be read.
     """
     command, _, argument = line.strip().partition(" ")
     if command.lower() != FILE_COMMAND:
         return Inbound(channel=NAME, chat_id=user_id, user_id=user_id, text=line)
-    path = Path(argument.strip()).expanduser()
+    path = Path(_unquoted(argument.strip())).expanduser()
     try:
         data = path.read_bytes()
     except (OSError, ValueError):  # ValueError: a NUL byte in the path
@@ -43,6 +57,14 @@ def line_to_inbound(line: str, user_id: str) -> Inbound | str:
         user_id=user_id,
         file=IncomingFile(data=data, filename=path.name),
     )
+
+
+def _unquoted(argument: str) -> str:
+    with contextlib.suppress(ValueError):  # an unbalanced quote: take it as written
+        words = shlex.split(argument)
+        if len(words) == 1:
+            return words[0].removeprefix("file://")
+    return argument
 
 
 def render(reply: Reply) -> str:
@@ -74,11 +96,8 @@ class ConsoleChannel:
         self._print(BANNER)
         interactive = self._in.isatty()
         while True:
-            if interactive:
-                self._out.write("> ")
-                self._out.flush()
-            line = await asyncio.to_thread(self._in.readline)
-            if not line or line.strip().lower() in QUIT:
+            line = await self._next_message(interactive)
+            if line is None or line.strip().lower() in QUIT:
                 break
             if not interactive:
                 self._print(f"> {line.rstrip()}")
@@ -91,3 +110,33 @@ class ConsoleChannel:
                 self._print("")
             if outbox is not None:
                 await outbox.flush()
+
+    async def _next_message(self, interactive: bool) -> str | None:
+        """The next message, read by a daemon thread so that Ctrl-C ends the program at once
+        (a reader in asyncio's own pool would be waited for). None: the input has ended."""
+        loop = asyncio.get_running_loop()
+        arrived: asyncio.Future[str | None] = loop.create_future()
+        read = self._read_terminal if interactive else self._in.readline
+
+        def deliver(message: str | None) -> None:
+            if not arrived.done():
+                arrived.set_result(message)
+
+        def work() -> None:
+            try:
+                message: str | None = read() or None
+            except (EOFError, OSError, ValueError):
+                message = None
+            loop.call_soon_threadsafe(deliver, message)
+
+        threading.Thread(target=work, name="console-input", daemon=True).start()
+        return await arrived
+
+    def _read_terminal(self) -> str:
+        """One message typed at a terminal: a line, and the lines pasted along with it."""
+        with contextlib.suppress(ImportError):
+            import readline  # noqa: F401  (arrow keys and history for input())
+        lines = [input("> ")]
+        while select.select([self._in], [], [], PASTE_GAP)[0]:
+            lines.append(input())
+        return "\n".join(lines) + "\n"

@@ -65,6 +65,8 @@ UNSUPPORTED = (
     f"{ACCEPTED_TEXT}. Vui lòng gửi lại theo một trong các dạng đó."
 )
 DOWNLOAD_FAILED = "Chưa tải được tệp từ Telegram. Vui lòng gửi lại sau ít phút."
+# About what a phone shows of a one-per-row button before it cuts the text.
+BUTTON_FITS = 40
 RETRIES = 4
 
 Sender = Callable[[Bot, TelegramMethod[Any]], Awaitable[Any]]
@@ -115,15 +117,37 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
         )
     if not reply.buttons:
         return None
+    numbered = _numbered(reply)
     rows = [
-        [InlineKeyboardButton(text=b.label[:64], callback_data=b.token)] for b in reply.buttons
+        [
+            InlineKeyboardButton(
+                text=f"{b.number}. {_short(b.label)}" if numbered else b.label,
+                callback_data=b.token,
+            )
+        ]
+        for b in reply.buttons
     ]
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
+def _numbered(reply: Reply) -> bool:
+    """Labels too long for a phone's button (the long target groups) are written out in the
+    message, numbered, and the buttons carry the number and the label's start."""
+    return any(len(b.label) > BUTTON_FITS for b in reply.buttons)
+
+
+def _short(label: str) -> str:
+    if len(label) <= BUTTON_FITS:
+        return label
+    return label[: BUTTON_FITS - 1].rsplit(" ", 1)[0].rstrip(",;:-– ") + "…"
+
+
 def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | ReplyKeyboardMarkup | None]]:
     """HTML-escaped chunks within Telegram's limit; the keyboard goes with the last one."""
-    chunks = split_text(reply.text or "…", MAX_TEXT, utf16_len)
+    text = reply.text or "…"
+    if reply.buttons and _numbered(reply):
+        text += "\n\n" + "\n".join(f"{b.number}. {b.label}" for b in reply.buttons)
+    chunks = split_text(text, MAX_TEXT, utf16_len)
     markup = keyboard(reply)
     return [
         (html.escape(chunk, quote=False), markup if i == len(chunks) - 1 else None)

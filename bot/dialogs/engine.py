@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from bot.access import ADMIN
 from bot.clock import Clock
 from bot.dialogs.cache import ConversationCache, Snapshot
 from bot.dialogs.types import (
@@ -277,9 +278,11 @@ class Engine:
         services: Services,
         committer: StateCommitter | None = None,
         cache_size: int = 0,
+        restricted: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         self._steps = steps
         self._commands = commands
+        self._restricted = restricted or {}  # command -> the roles it is for
         self._uow = uow_factory
         self.services = services
         self._committer = committer
@@ -440,7 +443,8 @@ class Engine:
         if command is not None:
             handler = self._commands.get(command)
             if handler is None:
-                return [await self._render(ctx, current, message=self._unknown(command))]
+                message = await self._unknown(ctx, command)
+                return [await self._render(ctx, current, message=message)]
             return await self._apply(ctx, current, await handler(ctx, current))
         gate = self.gate(ctx)
         if current is None or (gate and current.key not in GATE_FREE_STEPS):
@@ -459,9 +463,17 @@ class Engine:
             return True
         return inbound.chat_id == inbound.user_id
 
-    def _unknown(self, command: str) -> str:
-        known = ", ".join(sorted(c for c in self._commands if c != "/start"))
-        return f"Không có lệnh {command[:32]}. Các lệnh dùng được: {known}."
+    async def _unknown(self, ctx: Ctx, command: str) -> str:
+        """The commands this person may use: officers' and helpers' only to those roles."""
+        person_id = ctx.person_id
+        held = {g.role for g in await ctx.uow.roles.of_person(person_id)} if person_id else set()
+        usable = sorted(
+            name
+            for name in self._commands
+            if name != "/start"
+            and (name not in self._restricted or held & (self._restricted[name] | {ADMIN}))
+        )
+        return f"Không có lệnh {command[:32]}. Các lệnh dùng được: {', '.join(usable)}."
 
     async def _answer(self, ctx: Ctx, step: Step) -> Outcome:
         inbound = ctx.inbound
@@ -533,7 +545,7 @@ class Engine:
         if value in (NEXT, PREV):
             pages = max(1, -(-len(step.options(ctx)) // PAGE_SIZE))
             page = ctx.state.get("page", 0) + (1 if value == NEXT else -1)
-            ctx.state["page"] = page % pages
+            ctx.state["page"] = min(max(page, 0), pages - 1)  # no wrapping round
             return Stay("")
         if value == BACK:
             return await step.on_back(ctx)
@@ -597,8 +609,10 @@ class Engine:
         visible = options[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
         nav: list[Option] = []
         pages = -(-len(options) // PAGE_SIZE)
-        if pages > 1:
-            nav = [Option("« Trang trước", PREV), Option("Trang sau »", NEXT)]
+        if page > 0:
+            nav.append(Option("« Trang trước", PREV))
+        if page < pages - 1:
+            nav.append(Option("Trang sau »", NEXT))
         if step.can_go_back(ctx):
             nav.append(Option("↩ Quay lại", BACK))
         screen_id = ctx.state.get("screen", "")

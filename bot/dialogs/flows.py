@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.access import HELPER, OFFICER
 from bot.dialogs.account import ConsentStep, PhoneStep
 from bot.dialogs.engine import (
     CommandHandler,
@@ -138,10 +139,19 @@ def commands() -> dict[str, CommandHandler]:
     }
 
 
+# Commands for roles; everyone else is not shown them (admins hold every role).
+RESTRICTED = {
+    **{c: frozenset({OFFICER}) for c in ("/duyet", "/stats", "/thongke", "/bieudo", "/xuat")},
+    **{c: frozenset({HELPER}) for c in ("/tl", "/nhan", "/dong", "/ve", "/mau", "/chan")},
+}
+
+
 def build_engine(
     uow_factory: Callable[[], UnitOfWork],
     services: Services,
     committer: StateCommitter | None = None,
     cache_size: int = 0,
 ) -> Engine:
-    return Engine(all_steps(), commands(), uow_factory, services, committer, cache_size)
+    return Engine(
+        all_steps(), commands(), uow_factory, services, committer, cache_size, RESTRICTED
+    )

@@ -7,6 +7,7 @@ from datetime import timedelta
 from bot import support
 from bot.access import HELPER, Scope, scope_of
 from bot.dialogs.engine import Ctx, Outcome, Stay, Step, deny, notice_here
+from bot.dialogs.submission import STEP_NAMES
 from bot.store.models import SupportTicket
 from rules.fields import parse_long_text
 from rules.text import clean
@@ -23,7 +24,10 @@ def _context(ctx: Ctx) -> str | None:
     if not ctx.has_draft or not step:
         return None
     title = ctx.draft.get("title") or "chưa có tên"
-    return f"bản nháp “{title}”, bước “{step}”"
+    if len(title) > 100:  # the ticket keeps 200 characters of context
+        title = title[:99] + "…"
+    where = STEP_NAMES.get(ctx.draft.get("step") or step) or STEP_NAMES.get(step)
+    return f"bản nháp “{title}”, bước “{where}”" if where else f"bản nháp “{title}”"
 
 
 async def ask(ctx: Ctx, question: str) -> Outcome:

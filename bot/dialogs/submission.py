@@ -19,7 +19,7 @@ from bot.store.models import Attachment, Submission
 from rules import fields as rf
 from rules.campaigns import Phase, check_end, recognition_warning
 from rules.dates import check_not_future, format_date, parse_date
-from rules.files import ACCEPTED_TEXT, identify_file
+from rules.files import ACCEPTED_TEXT, format_size, identify_file
 from rules.similar import fingerprint
 from rules.text import fold
 from rules.verdict import Ok, Rejected, Verdict
@@ -158,7 +158,7 @@ class AttachmentsStep(Step):
 def _attachment_label(item: dict[str, Any]) -> str:
     if item["kind"] == "link":
         return str(item["url"])
-    return f"{item['filename']} ({item['size'] / 1024:.0f} KB)"
+    return f"{item['filename']} ({format_size(item['size'])})"
 
 
 @dataclass(eq=False)
@@ -524,6 +524,34 @@ def draft_from(submission: Submission, attachments: list[Attachment]) -> dict[st
             for a in attachments
         ],
     }
+
+
+# What each step of the form is called, for the people who see where someone stands.
+STEP_NAMES = {
+    "profile": "Thông tin cá nhân đã lưu",
+    "name": "Họ và tên",
+    "birth_year": "Năm sinh",
+    "position": "Chức vụ",
+    "workplace": "Nơi công tác",
+    "unit": "Đơn vị",
+    "target_group": "Nhóm đối tượng",
+    "title": "Tên sáng kiến",
+    "solution_type": "Loại giải pháp",
+    "started_on": "Ngày bắt đầu triển khai",
+    "ended_on": "Ngày kết thúc triển khai",
+    "description": "Mô tả",
+    "benefit_vnd": "Giá trị làm lợi",
+    "benefit_social": "Lợi ích xã hội",
+    "recognized_by": "Nơi công nhận",
+    "recognition_doc": "Số văn bản công nhận",
+    "recognized_on": "Ngày công nhận",
+    "awards": "Danh hiệu, khen thưởng",
+    "attachments": "Tài liệu đính kèm",
+    "declare_ip": "Sở hữu trí tuệ",
+    "declare_order": "Trật tự công cộng",
+    "review": "Thẻ tóm tắt",
+    "edit_pick": "Sửa một mục",
+}
 
 
 def new_draft() -> dict[str, Any]:
