@@ -100,10 +100,87 @@ def test_money(raw: str, amount: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["nhiều tiền", "0", "-5", "1e9", "10^20", "9" * 400 + " tỷ", "9" * 5000]
+    "raw",
+    ["nhiều tiền", "0", "-5", "1e9", "10^20", "9" * 400 + " tỷ", "9" * 5000, "1,5", "5"],
 )
 def test_bad_money(raw: str) -> None:
     assert isinstance(rf.parse_money_vnd(raw), Rejected)
+
+
+def test_money_asks_back_when_unsure() -> None:
+    several = rf.parse_money_vnd("năm đầu 10 triệu, năm sau 20 triệu")
+    assert isinstance(several, Rejected) and "Có nhiều số tiền" in several.message
+    bare = rf.parse_money_vnd("5")
+    assert isinstance(bare, Rejected) and "5 đồng có đúng không?" in bare.message
+
+
+def money_styles(amount: int) -> list[str]:
+    """Ways a worker writes this amount of đồng."""
+    dotted = f"{amount:,}".replace(",", ".")
+    styles = [
+        dotted,
+        f"{amount:,}",
+        str(amount),
+        f"{dotted} đồng",
+        f"{dotted}đ",
+        f"{amount} VNĐ",
+        f"Làm lợi {dotted} đồng/năm",
+    ]
+    millions, rest = divmod(amount, 10**6)
+    if rest == 0:
+        styles += [
+            f"{millions} triệu",
+            f"{millions}tr",
+            f"{millions} TRIỆU",
+            f"Tiết kiệm khoảng {millions} triệu đồng mỗi năm",
+            f"{millions} triệu/năm",
+        ]
+    billions, below = divmod(amount, 10**9)
+    if billions and below % 10**8 == 0:
+        decimal = f"{billions},{below // 10**8}" if below else str(billions)
+        styles += [f"{decimal} tỷ", f"{decimal.replace(',', '.')} tỷ đồng", f"{decimal} tỉ"]
+    if billions and below and below % 10**6 == 0:
+        styles.append(f"{billions} tỷ {below // 10**6} triệu")
+    return styles
+
+
+@given(
+    st.one_of(
+        st.integers(min_value=1_000, max_value=10**12),
+        st.integers(min_value=1, max_value=999_999).map(lambda m: m * 10**6),
+        st.integers(min_value=1, max_value=9_999).map(lambda t: t * 10**8),
+    )
+)
+def test_every_style_of_an_amount_parses_to_it(amount: int) -> None:
+    for written in money_styles(amount):
+        assert rf.parse_money_vnd(written) == Ok(amount), written
+
+
+DATE_STYLES = ["{d}/{m}/{yy}", "{d}/{m}/{y}", "{dd}/{mm}/{y}", "ngày {d} tháng {m} năm {y}"]
+
+
+@given(
+    st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31)),
+    st.sampled_from(
+        ["{d}/{m}/{yy}", "{d}/{m}/{y}", "{dd}/{mm}/{y}", "ngày {d} tháng {m} năm {y}"]
+    ),
+)
+def test_every_style_of_a_date_parses_to_it(day: date, style: str) -> None:
+    written = style.format(
+        d=day.day,
+        m=day.month,
+        dd=f"{day.day:02d}",
+        mm=f"{day.month:02d}",
+        y=day.year,
+        yy=f"{day.year % 100:02d}",
+    )
+    assert parse_date(written) == Ok(day), written
+
+
+def test_doc_numbers_lose_a_leading_so() -> None:
+    assert rf.parse_doc_number("số 5") == Ok("5")
+    assert rf.parse_doc_number("Số: 45/QĐ-UBND") == Ok("45/QĐ-UBND")
+    assert isinstance(rf.parse_doc_number("không số"), Rejected)
 
 
 @pytest.mark.parametrize(
@@ -308,6 +385,7 @@ PARSERS = [
     rf.parse_full_name,
     rf.parse_title,
     rf.parse_money_vnd,
+    rf.parse_doc_number,
     rf.parse_drive_link,
     lambda t: rf.parse_birth_year(t, 2022),
     lambda t: rf.parse_long_text(t, "mô tả", 2000),
