@@ -1,0 +1,226 @@
+"""What people read: plain questions, no internal names, no buttons where there are none, one
+spelling, only the commands a person may use, and the console's small courtesies."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+import termios
+import time
+import unicodedata
+from pathlib import Path
+
+from bot.app import App
+from bot.channels.console import line_to_inbound
+from bot.clock import FixedClock
+from rules.files import format_size
+from tests.fakechat import FakeChat
+from tests.flow import PDF_BYTES, fill_profile, fill_until_attachments, grant_role, login
+from tests.test_answers import ROOT, WALK, OnZalo, walk
+from tests.test_support import outbox_texts
+
+# Tone marks placed the old way on an open syllable (hoá, xoá, huỷ, Hoà): the guidance writes
+# hóa, xóa, hủy, Hòa.
+TONE = "[\u0301\u0300\u0309\u0303\u0323]"
+END = "(?![\\w\u0300-\u036f])"  # nothing after it: no letter, no other mark (hoặc)
+OLD_TONE = re.compile(f"[oO][aAeE]{TONE}{END}|(?<![qQ])[uU][yY]{TONE}{END}")
+
+
+def old_style_words(text: str) -> list[str]:
+    decomposed = unicodedata.normalize("NFD", text)
+    return [m.group(0) for m in OLD_TONE.finditer(decomposed)]
+
+
+def test_one_spelling_in_the_bot_and_its_data() -> None:
+    sources = [*ROOT.glob("bot/**/*.py"), *ROOT.glob("rules/*.py")]
+    sources += [ROOT / "campaigns.yaml", ROOT / "units.yaml"]
+    found = {
+        str(path.relative_to(ROOT)): words
+        for path in sources
+        if (words := old_style_words(path.read_text(encoding="utf-8")))
+    }
+    assert found == {}
+    assert old_style_words("Hủy xóa hóa Hòa quý") == []
+    assert old_style_words("Huỷ xoá hoá Hoà") != []  # the check itself can fail
+
+
+async def test_no_buttons_to_press_on_zalo(app: App) -> None:
+    person = OnZalo(app)
+    screens = []
+    original = person.say
+
+    async def say(text: str) -> str:
+        screens.append(await original(text))
+        return screens[-1]
+
+    person.say = say  # type: ignore[method-assign]
+    await walk(person, "label")
+    assert len(screens) == len(WALK)
+    pressing = [s for s in screens if "bấm" in s.lower()]
+    assert pressing == []
+
+
+async def test_plain_declarations_and_the_card_says_what_was_meant(
+    app: App, chat: FakeChat
+) -> None:
+    await login(chat)
+    await chat.click("Nộp sáng kiến mới")
+    await fill_profile(chat)
+    await fill_until_attachments(chat)
+    await chat.send("xong")
+    assert chat.text.startswith("Sáng kiến có đang được bảo hộ quyền sở hữu trí tuệ")
+    assert chat.labels[:2] == ["Không", "Có"]
+    await chat.send("không")  # the worker's plain answer: not protected
+    assert chat.text.startswith("Nội dung sáng kiến có trái với trật tự công cộng")
+    await chat.send("không")
+    assert "TÓM TẮT SÁNG KIẾN" in chat.text
+    assert (
+        "Tác giả cho biết: sáng kiến không được bảo hộ quyền sở hữu trí tuệ; nội dung không "
+        "trái trật tự công cộng, đạo đức xã hội" in chat.text
+    )
+    assert "văn bản số 125/QĐ-BV" in chat.text
+
+
+async def test_a_recognition_before_the_campaign_is_said_kept_on_purpose_and_flagged(
+    app: App, chat: FakeChat, clock: FixedClock
+) -> None:
+    author = FakeChat(app.engine, user_id="author")
+    await login(author, "0912 000 001")
+    await author.click("Nộp sáng kiến mới")
+    await fill_profile(author)
+    await author.click("Cán bộ công đoàn")
+    for answer in (
+        "Sổ tay điện tử cho tổ công đoàn",
+        "quản lý",
+        "1/10/21",
+        "1/2/22",
+        "Mô tả sáng kiến sổ tay điện tử.",
+        "không",
+        "Nâng cao chất lượng sinh hoạt công đoàn",
+        "Ban Chấp hành Công đoàn cơ sở",
+        "12/QĐ",
+    ):
+        await author.send(answer)
+    await author.send("01/01/2015")
+    assert "chỉ nhận sáng kiến được công nhận từ ngày 01/09/2021" in author.text
+    assert "Danh hiệu" not in author.text  # still at the date
+    await author.send("01/01/2015")  # the same date again: kept, on purpose
+    assert "danh hiệu thi đua" in author.text
+    await author.send("bỏ qua")
+    await author.send("xong")
+    await author.send("không")
+    await author.send("không")
+    assert "⚠️ Văn bản công nhận ngày 01/01/2015 trước ngày 01/09/2021" in author.text
+    await author.click("Gửi sáng kiến")
+    assert "Mã hồ sơ" in author.text
+
+    officer = FakeChat(app.engine, user_id="officer")
+    await login(officer, "0987 000 111")
+    await grant_role(app, clock, officer, "officer", "*")
+    await officer.send("/duyet")
+    assert "⚠️ Văn bản công nhận ngày 01/01/2015 trước ngày 01/09/2021" in officer.text
+
+
+async def test_target_groups_explained_and_typed_in_a_few_words(app: App, chat: FakeChat) -> None:
+    await login(chat)
+    await chat.click("Nộp sáng kiến mới")
+    await fill_profile(chat)
+    await chat.click("Giải thích các nhóm")
+    assert (
+        "2. Công nhân lao động trong các doanh nghiệp sản xuất, kinh doanh: Bạn là công "
+        "nhân" in chat.text
+    )
+    await chat.send("cán bộ")  # in three of the names: asked back, nothing chosen
+    assert "“can bo” có trong nhiều mục" in chat.text and "1. Cán bộ công đoàn" in chat.text
+    assert "Bạn chọn mục nào?" in chat.text
+    await chat.send("Công nhân")
+    assert "Tên sáng kiến" in chat.text
+
+
+async def test_helpers_see_where_the_asker_is_in_words(app: App, clock: FixedClock) -> None:
+    helper = FakeChat(app.engine, user_id="helper", channel="telegram")
+    await login(helper, "0987 111 222")
+    await grant_role(app, clock, helper, "helper", "t24")
+    asker = FakeChat(app.engine, user_id="asker", channel="zalo")
+    await login(asker)
+    await asker.click("Nộp sáng kiến mới")
+    await fill_profile(asker)
+    await asker.click("Cán bộ công đoàn")
+    await asker.send("Sổ tay điện tử")
+    await asker.send("/hotro")
+    await asker.click("Hỏi tư vấn viên")
+    await asker.send("Loại giải pháp nào hợp với sáng kiến của tôi?")
+    [notice] = await outbox_texts(app, "helper")
+    assert "bản nháp “Sổ tay điện tử”, bước “Loại giải pháp”" in notice
+    assert "solution_type" not in notice
+
+
+async def test_unknown_commands_list_what_the_person_may_use(
+    app: App, chat: FakeChat, clock: FixedClock
+) -> None:
+    await login(chat)
+    await chat.send("/abc")
+    assert "Không có lệnh /abc" in chat.text and "/cuatoi" in chat.text
+    assert "/duyet" not in chat.text and "/tl" not in chat.text
+    await grant_role(app, clock, chat, "officer", "t24")
+    await chat.send("/abc")
+    assert "/duyet" in chat.text and "/xuat" in chat.text and "/tl" not in chat.text
+
+
+def test_console_reads_dropped_paths_and_shows_sizes(tmp_path: Path) -> None:
+    folder = tmp_path / "Tài liệu của tôi"
+    folder.mkdir()
+    (folder / "quyết định.pdf").write_bytes(PDF_BYTES)
+    for typed in (
+        f'/tep "{folder}/quyết định.pdf"',
+        f"/tep '{folder}/quyết định.pdf'",
+        "/tep " + str(folder / "quyết định.pdf").replace(" ", "\\ "),
+    ):
+        inbound = line_to_inbound(typed, "me")
+        assert not isinstance(inbound, str), typed
+        assert inbound.file is not None and inbound.file.data == PDF_BYTES
+    assert isinstance(line_to_inbound('/tep "nowhere.pdf', "me"), str)
+    assert [format_size(n) for n in (48, 1024, 1500, 2_621_440)] == [
+        "48 byte",
+        "1 KB",
+        "2 KB",
+        "2,5 MB",
+    ]
+
+
+def own_the_terminal() -> None:
+    """In the child: a session of its own whose controlling terminal is the pty on stdin, so
+    that Ctrl-C there sends SIGINT, as in a real terminal."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def test_ctrl_c_quits_the_console(tmp_path: Path) -> None:
+    main, child = pty.openpty()
+    url = f"sqlite+aiosqlite:///{tmp_path / 'c.db'}"
+    with (tmp_path / "log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "chat", "--db", url],
+            stdin=child,
+            stdout=child,
+            stderr=log,
+            cwd=ROOT,
+            env={**os.environ, "SANGKIEN_FILES_DIR": str(tmp_path / "files")},
+            preexec_fn=own_the_terminal,
+        )
+        os.close(child)
+        output = b""
+        deadline = time.monotonic() + 30
+        while not output.endswith(b"> ") and time.monotonic() < deadline:
+            if select.select([main], [], [], 0.2)[0]:
+                output += os.read(main, 65536)
+        os.write(main, b"\x03")  # Ctrl-C, as the terminal sends it
+        code = process.wait(timeout=10)
+    os.close(main)
+    assert code == 130
+    assert "Traceback" not in (tmp_path / "log").read_text()
