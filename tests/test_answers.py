@@ -188,6 +188,7 @@ class OnConsole:
         )
         os.close(child)
         self.main = main
+        self.seen: list[str] = []
         self.screen = self._until_prompt()
 
     def _until_prompt(self, timeout: float = 30) -> str:
@@ -197,7 +198,8 @@ class OnConsole:
             if select.select([self.main], [], [], 0.2)[0]:
                 output += os.read(self.main, 65536)
         assert output.endswith(b"> "), output.decode(errors="replace")[-500:]
-        return output.decode().replace("\r\n", "\n")
+        self.seen.append(output.decode().replace("\r\n", "\n"))
+        return self.seen[-1]
 
     async def say(self, text: str) -> str:
         os.write(self.main, (text + "\n").encode())
@@ -222,6 +224,7 @@ async def test_a_whole_submission_on_the_console_terminal(tmp_path: Path, style:
     finally:
         console.close()
     assert "Mã hồ sơ: SK-2022-000001" in last, last
+    assert [screen for screen in console.seen if "bấm" in screen.lower()] == []  # no buttons
     with sqlite3.connect(console.db) as conn:
         conn.row_factory = sqlite3.Row
         row = dict(conn.execute("select * from submission").fetchone())
