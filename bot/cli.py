@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from bot.clock import parse_now
 from bot.config import Settings
 from bot.outbox import OutboxDeliverer
 from bot.store.db import is_sqlite, upgrade
-from rules.dates import parse_date
+from rules.dates import named_period, parse_date
 from rules.verdict import Rejected
 
 
@@ -30,6 +30,10 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["now"] = args.now
     if getattr(args, "campaign", None):
         overrides["campaign"] = args.campaign
+    if getattr(args, "named", None):
+        if args.start or args.end:
+            raise ValueError("dùng --month/--quarter/--year hoặc --from/--to, không dùng cả hai")
+        args.start, args.end = args.named
     return Settings(**overrides)
 
 
@@ -44,10 +48,29 @@ def _day(text: str) -> date:
     return verdict.value
 
 
+def _named(kind: str) -> Callable[[str], tuple[date, date]]:
+    def parse(text: str) -> tuple[date, date]:
+        found = named_period(f"{kind} {text}")
+        if found is None or isinstance(found, Rejected) or found[2]:
+            raise argparse.ArgumentTypeError(f"kỳ “{text}” chưa đúng")
+        return found[0], found[1]
+
+    return parse
+
+
 def _scope_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--unit", default="*", help="unit code (default * = whole country)")
     parser.add_argument("--from", dest="start", type=_day, help="first day, e.g. 01/01/2022")
     parser.add_argument("--to", dest="end", type=_day, help="last day, e.g. 31/03/2022")
+    named = parser.add_mutually_exclusive_group()
+    for option, kind, example in (
+        ("--month", "thang", "3/2022"),
+        ("--quarter", "quy", "1/2022"),
+        ("--year", "nam", "2022"),
+    ):
+        named.add_argument(
+            option, dest="named", type=_named(kind), help=f"instead of --from/--to, e.g. {example}"
+        )
     parser.add_argument("--campaign", help="campaign code from campaigns.yaml")
 
 

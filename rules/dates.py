@@ -50,3 +50,29 @@ def check_not_future(value: date, today: date) -> Verdict[date]:
             "Vui lòng gửi một ngày đã qua."
         )
     return Ok(value)
+
+
+# "tháng 3/2022", "quý 1/2022", "năm 2022" (folded), anywhere in a command's words
+_NAMED_PERIOD = re.compile(r"\b(thang|quy|nam)\s*(?:(\d{1,2})\s*[/.\-]\s*)?(\d{4})\b")
+
+
+def named_period(folded: str) -> tuple[date, date, str] | Rejected | None:
+    """A month, a quarter or a year named in folded text: its first and last day and what is
+    left of the text; a Rejected when it names one that does not exist; None when none."""
+    match = _NAMED_PERIOD.search(folded)
+    if match is None:
+        return None
+    kind, number, year_text = match.group(1), match.group(2), int(match.group(3))
+    rest = (folded[: match.start()] + folded[match.end() :]).strip()
+    if kind == "nam" and number is None:
+        return date(year_text, 1, 1), date(year_text, 12, 31), rest
+    count = int(number or 0)
+    months = {"thang": (count, count), "quy": (3 * count - 2, 3 * count)}.get(kind)
+    limit = 12 if kind == "thang" else 4
+    if months is None or not 1 <= count <= limit:
+        return Rejected(
+            "Kỳ báo cáo chưa đúng. Gửi ví dụ: “tháng 3/2022”, “quý 1/2022” hoặc “năm 2022”."
+        )
+    first = date(year_text, months[0], 1)
+    after = date(year_text + months[1] // 12, months[1] % 12 + 1, 1)
+    return first, date.fromordinal(after.toordinal() - 1), rest

@@ -288,7 +288,7 @@ async def rows_of_counters(app: App) -> dict[tuple[str, str, str], int]:
     async with AsyncSession(app.db) as session:
         counters = list((await session.execute(select(StatCounter))).scalars())
     assert all(row.n >= 0 for row in counters)
-    return {(r.scope, r.dim, r.value): r.n for r in counters if r.week == TOTAL}
+    return {(r.scope, r.dim, r.value): r.n for r in counters if r.day == TOTAL}
 
 
 # --- 6. erasure leaves no copy ----------------------------------------------------------

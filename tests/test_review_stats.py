@@ -319,14 +319,14 @@ async def test_stats_match_hand_counts_and_a_rebuild(app: App) -> None:
 
     async with AsyncSession(app.db) as session:
         before = {
-            (r.scope, r.week, r.dim, r.value): r.n
+            (r.scope, r.day, r.dim, r.value): r.n
             for r in (await session.execute(select(StatCounter))).scalars()
             if r.n
         }
         await rebuild(session, app.engine.services.catalog, "1trieu")
         await session.commit()
         after = {
-            (r.scope, r.week, r.dim, r.value): r.n
+            (r.scope, r.day, r.dim, r.value): r.n
             for r in (await session.execute(select(StatCounter))).scalars()
             if r.n
         }

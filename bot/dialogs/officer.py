@@ -20,11 +20,11 @@ from bot.stats.report import format_stats
 from bot.stats.views import Period, Stats, stats
 from bot.store.counters import ALL
 from bot.store.models import Submission
-from rules.dates import parse_date
+from rules.dates import named_period, parse_date
 from rules.fields import parse_long_text
 from rules.files import extension_for
 from rules.phone import national
-from rules.text import clean, match_key
+from rules.text import clean, fold, match_key
 from rules.verdict import Ok, Rejected
 
 SKIP, TO_MENU = "skip", "menu"
@@ -197,8 +197,15 @@ class ReviewNoteStep(Step):
 
 
 def parse_scope_args(ctx: Ctx, scope: Scope) -> tuple[str, Period] | str:
-    """`/stats [unit] [from] [to]`: a unit code or name, then dates; defaults to the scope."""
+    """`/stats [unit] [from] [to]`, or a named period (`tháng 3/2022`, `quý 1/2022`,
+    `năm 2022`) in place of the dates; the unit defaults to the scope."""
     words = clean(ctx.inbound.text or "").split(" ")[1:]
+    named = named_period(fold(" ".join(words)))
+    if isinstance(named, Rejected):
+        return named.message
+    if named is not None:
+        first, last, rest = named
+        return _scoped_unit(ctx, scope, rest, Period(first, last))
     dates = []
     unit_words = []
     for word in words:
@@ -211,12 +218,16 @@ def parse_scope_args(ctx: Ctx, scope: Scope) -> tuple[str, Period] | str:
         return (
             "Thời gian chưa đúng: gửi ngày bắt đầu rồi ngày kết thúc, ví dụ 01/01/2022 31/03/2022."
         )
-    unit = _unit_of(ctx, " ".join(unit_words), scope)
+    period = Period(dates[0] if dates else None, dates[1] if len(dates) > 1 else None)
+    return _scoped_unit(ctx, scope, " ".join(unit_words), period)
+
+
+def _scoped_unit(ctx: Ctx, scope: Scope, query: str, period: Period) -> tuple[str, Period] | str:
+    unit = _unit_of(ctx, query, scope)
     if unit is None:
-        return f"Không tìm thấy đơn vị “{' '.join(unit_words)[:60]}”. Gửi mã hoặc tên đơn vị."
+        return f"Không tìm thấy đơn vị “{query[:60]}”. Gửi mã hoặc tên đơn vị."
     if not scope.covers(ctx.services.catalog, unit) or (unit == ALL and not scope.everything):
         return OUT_OF_SCOPE
-    period = Period(dates[0] if dates else None, dates[1] if len(dates) > 1 else None)
     return unit, period
 
 

@@ -118,6 +118,23 @@ def _row(
     ]
 
 
+# What a spreadsheet would start a formula with (OWASP's list for CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(sheet: Any, value: str) -> Any:
+    """A cell that holds the text as written: openpyxl would store "=HYPERLINK(…)" typed by a
+    worker as a live formula."""
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    return cell
+
+
+def _inert(value: str) -> str:
+    """CSV has no types: a leading apostrophe keeps a spreadsheet from evaluating the text."""
+    return f"'{value}" if value.startswith(FORMULA_START) else value
+
+
 def _bold(sheet: Any, value: str) -> Any:
     cell = WriteOnlyCell(sheet, value=value)
     cell.font = Font(bold=True)
@@ -144,8 +161,8 @@ async def export(
     writer.writerow(HEADER)
     count = 0
     async for row in _rows(session, campaign, catalog, units, period, with_phones):
-        sheet.append(row)
-        writer.writerow(row)
+        sheet.append([_text_cell(sheet, value) for value in row])
+        writer.writerow([_inert(value) for value in row])
         count += 1
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -1,4 +1,7 @@
-"""/stats as queries over stat_counter: a few hundred rows whatever the number of submissions."""
+"""/stats as queries over stat_counter: a few thousand rows whatever the number of submissions.
+
+Counts are kept per day, so a period counts exactly the days from its first to its last, as
+the export does."""
 
 from __future__ import annotations
 
@@ -62,7 +65,7 @@ class Stats:
         return accepted / reviewed if reviewed else None
 
 
-def _week_floor(day: date) -> date:
+def week_floor(day: date) -> date:
     return day.fromordinal(day.toordinal() - day.weekday())
 
 
@@ -70,14 +73,14 @@ async def stats(
     session: AsyncSession, campaign: Campaign, catalog: CatalogVersion, scope: str, period: Period
 ) -> Stats:
     start, end = period.bounds
-    every_week = (StatCounter.week >= _week_floor(start), StatCounter.week <= end)
+    every_day = (StatCounter.day >= start, StatCounter.day <= end)
     all_time = period.start is None and period.end is None
-    week_range = (StatCounter.week == TOTAL,) if all_time else every_week
+    day_range = (StatCounter.day == TOTAL,) if all_time else every_day
     label = "Toàn quốc" if scope == ALL else catalog.label(scope)
     result = Stats(campaign, scope, label, period)
     rows = await session.execute(
         select(StatCounter.dim, StatCounter.value, func.sum(StatCounter.n))
-        .where(StatCounter.campaign == campaign.code, StatCounter.scope == scope, *week_range)
+        .where(StatCounter.campaign == campaign.code, StatCounter.scope == scope, *day_range)
         .group_by(StatCounter.dim, StatCounter.value)
     )
     buckets = {
@@ -91,20 +94,22 @@ async def stats(
             result.participants = int(n)
         elif dim in buckets and n:
             buckets[dim][value] = int(n)
-    weeks = await session.execute(
-        select(StatCounter.week, func.sum(StatCounter.n))
+    days = await session.execute(
+        select(StatCounter.day, func.sum(StatCounter.n))
         .where(
             StatCounter.campaign == campaign.code,
             StatCounter.scope == scope,
             StatCounter.dim == "status",
             StatCounter.value != WITHDRAWN,
-            *every_week,
+            *every_day,
         )
-        .group_by(StatCounter.week)
-        .order_by(StatCounter.week)
+        .group_by(StatCounter.day)
     )
-    result.by_week = [(week, int(n)) for week, n in weeks if n]
-    result.children = await _children(session, campaign, catalog, scope, week_range)
+    weekly: dict[date, int] = defaultdict(int)
+    for day, n in days:
+        weekly[week_floor(day)] += int(n)
+    result.by_week = [(week, n) for week, n in sorted(weekly.items()) if n]
+    result.children = await _children(session, campaign, catalog, scope, day_range)
     goal = campaign.goals.get(scope)
     result.target = goal.target if goal and goal.target else _default_target(campaign, scope)
     result.members = goal.members if goal else None
@@ -123,7 +128,7 @@ async def _children(
     campaign: Campaign,
     catalog: CatalogVersion,
     scope: str,
-    week_range: tuple[ColumnElement[bool], ...],
+    day_range: tuple[ColumnElement[bool], ...],
 ) -> list[ChildRow]:
     if scope == ALL:
         codes = [code for kind in catalog.kinds for code in kind.roots]
@@ -137,7 +142,7 @@ async def _children(
             StatCounter.campaign == campaign.code,
             StatCounter.scope.in_(codes),
             StatCounter.dim == "status",
-            *week_range,
+            *day_range,
         )
         .group_by(StatCounter.scope, StatCounter.value)
     )

@@ -1,16 +1,18 @@
 """Keeps stat_counter in step with submissions, inside the same transaction.
 
 Every submission adds one to each dimension (status, phase, target group, solution type) for
-its unit and every ancestor, plus the whole country ('*'), in the ISO week it was filed. A
-status change moves one count between status values. /stats then reads a few hundred rows
-instead of millions.
+its unit and every ancestor, plus the whole country ('*'), on the day it was filed (Vietnam
+time) and on the all-time row. A status change moves one count between status values. /stats
+then reads a few thousand rows instead of millions, and any period of whole days, a month or
+a quarter counts exactly the submissions the export lists for it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -22,14 +24,13 @@ from rules.campaigns import TZ
 from rules.units import CatalogVersion
 
 ALL = "*"
-TOTAL = date(1, 1, 1)  # the "week" of the all-time rows, so /stats without a period reads few rows
+TOTAL = date(1, 1, 1)  # the "day" of the all-time rows, so /stats without a period reads few rows
 WITHDRAWN = "withdrawn"
-Key = tuple[str, str, date, str, str]  # campaign, scope, week, dim, value
+Key = tuple[str, str, date, str, str]  # campaign, scope, day, dim, value
 
 
-def week_of(moment: datetime) -> date:
-    day = moment.astimezone(TZ).date()
-    return day - timedelta(days=day.weekday())
+def day_of(moment: datetime) -> date:
+    return moment.astimezone(TZ).date()
 
 
 def scopes_of(catalog: CatalogVersion, unit_code: str) -> list[str]:
@@ -52,7 +53,7 @@ def _upserts() -> dict[str, Any]:
     for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert)):
         statement = insert(StatCounter)
         statements[name] = statement.on_conflict_do_update(
-            index_elements=["campaign", "scope", "week", "dim", "value"],
+            index_elements=["campaign", "scope", "day", "dim", "value"],
             set_={"n": StatCounter.n + statement.excluded.n},
         )
     return statements
@@ -73,7 +74,7 @@ _FIRST_PARTICIPATION = _first_participations()
 async def bump(session: AsyncSession, deltas: Counter[Key]) -> None:
     """Add the deltas; rows are sorted so concurrent workers lock them in the same order."""
     rows = [
-        {"campaign": k[0], "scope": k[1], "week": k[2], "dim": k[3], "value": k[4], "n": n}
+        {"campaign": k[0], "scope": k[1], "day": k[2], "dim": k[3], "value": k[4], "n": n}
         for k, n in sorted(deltas.items())
         if n
     ]
@@ -120,8 +121,8 @@ class Counted:
 def _deltas(catalog: CatalogVersion, counted: Counted, sign: int) -> Counter[Key]:
     return Counter(
         {
-            (counted.campaign, scope, week, dim, value): sign
-            for week in (week_of(counted.submitted_at), TOTAL)
+            (counted.campaign, scope, day, dim, value): sign
+            for day in (day_of(counted.submitted_at), TOTAL)
             for scope in scopes_of(catalog, counted.unit_code)
             for dim, value in counted.items()
         }
@@ -138,9 +139,9 @@ async def count_new(
         for scope in scopes_of(catalog, submission.unit_code)
     ]
     first = await session.execute(_FIRST_PARTICIPATION[_dialect(session)], rows)
-    week = week_of(submission.submitted_at)
+    day = day_of(submission.submitted_at)
     for scope in first.scalars():
-        deltas[(submission.campaign, scope, week, "people", "")] += 1
+        deltas[(submission.campaign, scope, day, "people", "")] += 1
         deltas[(submission.campaign, scope, TOTAL, "people", "")] += 1
     await bump(session, deltas)
 
@@ -154,66 +155,98 @@ async def count_change(
     await bump(session, deltas)
 
 
-async def rebuild(session: AsyncSession, catalog: CatalogVersion, campaign: str) -> int:
-    """Recount a campaign from its submissions (after a bulk load or to repair)."""
-    await session.execute(delete(StatCounter).where(StatCounter.campaign == campaign))
-    await session.execute(delete(Participation).where(Participation.campaign == campaign))
-    groups = await session.stream(
-        select(
-            Submission.unit_code,
-            Submission.submitted_at,
-            Submission.status,
-            Submission.phase,
-            Submission.target_group,
-            Submission.solution_type,
+@dataclass(slots=True)
+class Tally:
+    """The counters of a campaign recounted from its submissions: fed row by row (by the
+    async `rebuild` and by the migration that moved the counters to days)."""
+
+    catalog: CatalogVersion
+    campaign: str
+    deltas: Counter[Key] = field(default_factory=Counter)
+    _scopes: dict[str, list[str]] = field(default_factory=dict)
+    _firsts: dict[tuple[int, str], datetime] = field(default_factory=dict)
+
+    def scopes(self, unit: str) -> list[str]:
+        found = self._scopes.get(unit)
+        return (
+            found
+            if found is not None
+            else self._scopes.setdefault(unit, scopes_of(self.catalog, unit))
         )
-        .where(Submission.campaign == campaign)
-        .execution_options(yield_per=50_000)
-    )
-    deltas: Counter[Key] = Counter()
-    scope_cache: dict[str, list[str]] = {}
-    async for unit, at, status, phase, group, kind in groups:
-        scopes = scope_cache.get(unit) or scope_cache.setdefault(unit, scopes_of(catalog, unit))
-        weeks = (week_of(at), TOTAL)
+
+    def add(self, unit: str, at: datetime, status: str, phase: str, group: str, kind: str) -> None:
         items = [("status", status)]
         if status != WITHDRAWN:
             items += [("phase", phase), ("group", group), ("type", kind)]
-        for scope in scopes:
+        for scope in self.scopes(unit):
             for dim, value in items:
-                for week in weeks:
-                    deltas[(campaign, scope, week, dim, value)] += 1
-    await _rebuild_people(session, catalog, campaign, deltas, scope_cache)
-    keys = sorted(deltas)
-    for start in range(0, len(keys), 50_000):
-        await bump(session, Counter({k: deltas[k] for k in keys[start : start + 50_000]}))
-    return len(keys)
+                for day in (day_of(at), TOTAL):
+                    self.deltas[(self.campaign, scope, day, dim, value)] += 1
+
+    def add_first(self, person: int, unit: str, at: datetime) -> None:
+        """A person's first filing at a unit: they take part from then on, there and above."""
+        for scope in self.scopes(unit):
+            known = self._firsts.get((person, scope))
+            if known is None or at < known:
+                self._firsts[(person, scope)] = at
+
+    def participations(self) -> list[dict[str, Any]]:
+        """The participation rows; counts the people into `deltas` on their first day."""
+        for (_person, scope), at in self._firsts.items():
+            self.deltas[(self.campaign, scope, day_of(at), "people", "")] += 1
+            self.deltas[(self.campaign, scope, TOTAL, "people", "")] += 1
+        return [
+            {"campaign": self.campaign, "scope": scope, "person_id": person}
+            for (person, scope) in self._firsts
+        ]
+
+    def counter_rows(self, chunk: int = 50_000) -> Iterator[list[dict[str, Any]]]:
+        rows = [
+            {"campaign": k[0], "scope": k[1], "day": k[2], "dim": k[3], "value": k[4], "n": n}
+            for k, n in sorted(self.deltas.items())
+            if n
+        ]
+        for start in range(0, len(rows), chunk):
+            yield rows[start : start + chunk]
 
 
-async def _rebuild_people(
-    session: AsyncSession,
-    catalog: CatalogVersion,
-    campaign: str,
-    deltas: Counter[Key],
-    scope_cache: dict[str, list[str]],
-) -> None:
-    firsts = await session.execute(
+SUBMISSION_COUNTED = (
+    Submission.unit_code,
+    Submission.submitted_at,
+    Submission.status,
+    Submission.phase,
+    Submission.target_group,
+    Submission.solution_type,
+)
+
+
+def firsts_query(campaign: str) -> Any:
+    return (
         select(Submission.person_id, Submission.unit_code, func.min(Submission.submitted_at))
         .where(Submission.campaign == campaign)
         .group_by(Submission.person_id, Submission.unit_code)
     )
-    first_by_scope: dict[tuple[int, str], datetime] = {}
-    for person, unit, at in firsts:
-        scopes = scope_cache.get(unit) or scope_cache.setdefault(unit, scopes_of(catalog, unit))
-        for scope in scopes:
-            known = first_by_scope.get((person, scope))
-            if known is None or at < known:
-                first_by_scope[(person, scope)] = at
-    rows = [
-        {"campaign": campaign, "scope": scope, "person_id": person}
-        for (person, scope) in first_by_scope
-    ]
-    for start in range(0, len(rows), 50_000):
-        await session.execute(_insert(session)(Participation), rows[start : start + 50_000])
-    for (_person, scope), at in first_by_scope.items():
-        deltas[(campaign, scope, week_of(at), "people", "")] += 1
-        deltas[(campaign, scope, TOTAL, "people", "")] += 1
+
+
+async def rebuild(session: AsyncSession, catalog: CatalogVersion, campaign: str) -> int:
+    """Recount a campaign from its submissions (after a bulk load or to repair)."""
+    await session.execute(delete(StatCounter).where(StatCounter.campaign == campaign))
+    await session.execute(delete(Participation).where(Participation.campaign == campaign))
+    tally = Tally(catalog, campaign)
+    rows = await session.stream(
+        select(*SUBMISSION_COUNTED)
+        .where(Submission.campaign == campaign)
+        .execution_options(yield_per=50_000)
+    )
+    async for row in rows:
+        tally.add(*row)
+    for person, unit, at in await session.execute(firsts_query(campaign)):
+        tally.add_first(person, unit, at)
+    people = tally.participations()
+    for start in range(0, len(people), 50_000):
+        await session.execute(_insert(session)(Participation), people[start : start + 50_000])
+    written = 0
+    for chunk in tally.counter_rows():
+        await session.execute(_UPSERT[_dialect(session)], chunk)
+        written += len(chunk)
+    return written

@@ -284,13 +284,14 @@ class Outbox(Base):
 
 class StatCounter(Base):
     """Pre-added counts for /stats: one row per scope (a unit or an ancestor, '*' = all),
-    ISO week, and dimension value. Kept in step with submissions in the same transaction."""
+    day (Vietnam time; 0001-01-01 is all time), and dimension value. Kept in step with
+    submissions in the same transaction."""
 
     __tablename__ = "stat_counter"
 
     campaign: Mapped[str] = mapped_column(String(32), primary_key=True)
     scope: Mapped[str] = mapped_column(String(64), primary_key=True)
-    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
     dim: Mapped[str] = mapped_column(String(16), primary_key=True)
     value: Mapped[str] = mapped_column(String(64), primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)

