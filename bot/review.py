@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.store.counters import Counted, count_change, count_new
@@ -97,9 +97,55 @@ async def change_status(
     The change is a compare-and-set on the status the caller read: when another officer (or
     the author) changed it first, nothing is written or counted, `submission` is reloaded to
     show what they did, and the answer is False."""
-    old = submission.status
-    if new not in ALLOWED.get(old, set()):
+    if new not in ALLOWED.get(submission.status, set()):
         return False
+    text = _message(submission, new, note)
+    return await _transition(uow, catalog, submission, new, note, by_person_id, now, before, text)
+
+
+async def last_change(uow: UnitOfWork, submission: Submission) -> StatusChange | None:
+    """The change that gave the submission its present status."""
+    return await uow.session.scalar(
+        select(StatusChange)
+        .where(
+            StatusChange.submission_id == submission.id,
+            StatusChange.new_status == submission.status,
+        )
+        .order_by(StatusChange.id.desc())
+        .limit(1)
+    )
+
+
+async def undo_decision(
+    uow: UnitOfWork,
+    catalog: CatalogVersion,
+    submission: Submission,
+    decision: StatusChange,
+    by_person_id: int,
+    now: datetime,
+) -> bool:
+    """Put a decided submission back where it was before `decision` (compare-and-set too)."""
+    text = (
+        f"Quyết định “{STATUS_NAMES[decision.new_status]}” về sáng kiến {submission.code} đã "
+        f"được hủy; sáng kiến trở lại trạng thái “{STATUS_NAMES[decision.old_status]}”."
+    )
+    return await _transition(
+        uow, catalog, submission, decision.old_status, "hoàn tác", by_person_id, now, None, text
+    )
+
+
+async def _transition(
+    uow: UnitOfWork,
+    catalog: CatalogVersion,
+    submission: Submission,
+    new: str,
+    note: str | None,
+    by_person_id: int | None,
+    now: datetime,
+    before: Counted | None,
+    text: str | None,
+) -> bool:
+    old = submission.status
     before = before or Counted.of(submission)
     values = {"status": new, "status_note": note if new in NEEDS_NOTE else None, "updated_at": now}
     result = await uow.session.execute(
@@ -125,7 +171,6 @@ async def change_status(
     )
     await count_change(uow.session, catalog, before, submission)
     uow.audit.record(now, f"submission.{new}", person_id=by_person_id, subject=submission.code)
-    text = _message(submission, new, note)
     if text and by_person_id != submission.person_id:
         await uow.outbox.to_person(submission.person_id, {"text": text}, now)
     return True

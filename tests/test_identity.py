@@ -265,7 +265,7 @@ async def test_two_officers_deciding_at_once_record_one_decision(
         await login(officer, f"0987 000 11{index}")
         await grant_role(app, clock, officer, "officer", "t24")
         await officer.send("/duyet")
-        assert "Chờ duyệt: SK-2022-000001" in officer.text
+        assert "Sáng kiến SK-2022-000001 (Đã gửi)" in officer.text
         officers.append(officer)
 
     await asyncio.gather(*(o.click("✅ Hợp lệ") for o in officers))

@@ -13,6 +13,7 @@ import openpyxl
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import admin
 from bot.app import App
 from bot.clock import FixedClock
 from bot.dialogs.types import Reply
@@ -87,7 +88,9 @@ async def test_officer_sees_only_their_subtree_and_authors_are_told(
     )
     boss = await officer(app, clock, "t24")
     await boss.send("/duyet")
-    assert "Chờ duyệt: SK-2022-000001" in boss.text and "Bắc Giang" in boss.text
+    assert "Sáng kiến SK-2022-000001 (Đã gửi)" in boss.text and "Bắc Giang" in boss.text
+    assert await pushes_to(app, "w-bg") == []  # looking tells nobody anything
+    await boss.click("Nhận xem xét")
     assert "Điện thoại tác giả: 0912000001 (tự khai, chưa xác minh)" in boss.text
     assert "đang được cán bộ công đoàn xem xét" in (await pushes_to(app, "w-bg"))[-1]
     await boss.click("✅ Hợp lệ")
@@ -130,6 +133,9 @@ async def test_return_with_note_then_author_completes(app: App, clock: FixedCloc
     await author.send("Cải tiến sổ theo dõi điện tử")
     await author.click("Gửi sáng kiến")
     assert "Đã gửi lại sáng kiến SK-2022-000001" in author.text
+    officer_chat = (await rows(app, Outbox))[-1]
+    assert officer_chat.chat_id == "officer-1"  # the officer who asked is told
+    assert "đã được tác giả gửi lại. Gõ /duyet SK-2022-000001" in officer_chat.payload["text"]
     [submission] = await rows(app, Submission)
     assert (submission.status, submission.title) == ("submitted", "Cải tiến sổ theo dõi điện tử")
     assert submission.fingerprint == fingerprint(submission.title, submission.description)
@@ -156,6 +162,10 @@ async def test_withdraw_only_before_review(app: App, clock: FixedClock) -> None:
     assert "SK-2022-000002" in boss.text
     await author.send("/cuatoi")
     await author.click("SK-2022-000002")
+    assert "Rút sáng kiến" in author.labels  # an officer looking changes nothing
+    await boss.click("Nhận xem xét")
+    await author.send("/cuatoi")
+    await author.click("SK-2022-000002")
     assert "Đang xem xét" in author.text and "Rút sáng kiến" not in author.labels
 
 
@@ -168,7 +178,7 @@ async def test_near_duplicate_is_flagged(app: App, clock: FixedClock) -> None:
     assert "đã gửi sáng kiến tương tự: SK-2022-000001" in second
     boss = await officer(app, clock, "t24")
     await boss.send("/duyet")
-    await boss.click("Bỏ qua")
+    await boss.click("Mục tiếp theo")
     assert "Gần giống sáng kiến đã gửi: SK-2022-000001" in boss.text
 
 
@@ -386,6 +396,7 @@ async def test_outbox_delivery_marks_sent_and_counts_failures(
     await submit_new(author)
     boss = await officer(app, clock, "t24")
     await boss.send("/duyet")
+    await boss.click("Nhận xem xét")
     delivered: list[tuple[str, str]] = []
 
     async def telegram(chat_id: str, reply: Reply) -> None:
@@ -409,6 +420,7 @@ async def test_messages_being_sent_hold_up_no_answer(app: App, clock: FixedClock
     await submit_new(author)
     boss = await officer(app, clock, "t24")
     await boss.send("/duyet")
+    await boss.click("Nhận xem xét")
     release = asyncio.Event()
 
     async def slow(chat_id: str, reply: Reply) -> None:
@@ -515,6 +527,7 @@ async def test_console_user_sees_status_changes(app: App, clock: FixedClock) -> 
     await submit_new(author)
     boss = await officer(app, clock, "t24")
     await boss.send("/duyet")
+    await boss.click("Nhận xem xét")
     await boss.click("✅ Hợp lệ")
     screen = io.StringIO()
     console = ConsoleChannel(app.engine, "console-user", io.StringIO(""), screen)
@@ -522,3 +535,46 @@ async def test_console_user_sees_status_changes(app: App, clock: FixedClock) -> 
     assert await outbox.flush() == 2  # under review, then accepted
     assert "🔔 Sáng kiến SK-2022-000001" in screen.getvalue()
     assert "đã được công nhận hợp lệ" in screen.getvalue()
+
+
+async def test_the_desk_opens_codes_filters_and_undoes_but_never_self_reviews(
+    app: App, clock: FixedClock
+) -> None:
+    first = await worker_submits(
+        app, "w-20", "0912 000 020", "bac giang", "chon chinh bac giang", "Sáng kiến một"
+    )
+    await worker_submits(
+        app, "w-21", "0912 000 021", "bac giang", "chon chinh bac giang", "Sáng kiến hai"
+    )
+    boss = await officer(app, clock, "t24", user="officer-20")
+    await boss.send("/duyet SK-2022-000002")
+    assert boss.text.startswith("Sáng kiến SK-2022-000002 (Đã gửi)")
+    await boss.send("/duyet sk 2022 000099")
+    assert "Không tìm thấy SK-2022-000099 trong phạm vi" in boss.text
+    await boss.send("/duyet SK-2022-000001")
+    await boss.click("✅ Hợp lệ")
+    await boss.send("/duyet hợp lệ")  # the accepted ones
+    assert boss.text.startswith("Sáng kiến SK-2022-000001 (Hợp lệ)")
+    await boss.click("Hoàn tác quyết định")
+    assert "Đã hoàn tác: SK-2022-000001 trở lại “Đã gửi”" in boss.text
+    assert "đã được hủy" in (await pushes_to(app, "w-20"))[-1]
+    await boss.click("✅ Hợp lệ")
+    clock.set(clock.now() + timedelta(days=1))
+    await boss.send("/duyet SK-2022-000001")
+    assert "Hoàn tác quyết định" not in boss.labels  # the next day, only an admin may
+    admin_chat = await officer(app, clock, "*", phone="0987 000 999", user="admin-1")
+    issued = await admin.grant(app, clock, "admin", "*", None)
+    await admin_chat.send(f"/nhanquyen {issued.split(': ', 1)[1].split()[0]}")
+    await admin_chat.send("/duyet SK-2022-000001")
+    await admin_chat.click("Hoàn tác quyết định")
+    assert "trở lại “Đã gửi”" in admin_chat.text
+
+    # An officer who files an initiative of their own never gets it on their desk.
+    await submit_new(boss, "Sáng kiến của chính cán bộ")
+    await boss.send("/duyet SK-2022-000003")
+    assert "bạn không tự duyệt được" in boss.text and "✅ Hợp lệ" not in boss.labels
+    await boss.send("/duyet")
+    assert "SK-2022-000003" not in boss.text
+    statuses = {s.code: s.status for s in await rows(app, Submission)}
+    assert statuses["SK-2022-000003"] == "submitted"
+    assert first is not None

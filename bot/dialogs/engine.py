@@ -232,6 +232,10 @@ class Step:
     async def on_contact(self, ctx: Ctx, phone: str) -> Outcome:
         return await self.on_text(ctx, phone)
 
+    async def on_stale(self, ctx: Ctx) -> Outcome | None:
+        """A press on a screen that has changed since; None: the general notice."""
+        return None
+
 
 def notice_here(step: Step | None, text: str) -> Outcome:
     """A command's answer shown above the current screen (or alone, outside any step)."""
@@ -482,7 +486,7 @@ class Engine:
             value = self._value_of_token(ctx, step, inbound.token)
             if value is None:
                 ctx.view["alert"] = STALE_ALERT
-                return Stay(STALE)
+                return await step.on_stale(ctx) or Stay(STALE)
             return await self._choose(ctx, step, value)
         if inbound.file is not None:
             return await step.on_file(ctx, inbound.file)

@@ -35,14 +35,7 @@ from bot.dialogs.menu import (
     open_help,
     resume,
 )
-from bot.dialogs.officer import (
-    ReviewNoteStep,
-    ReviewQueueStep,
-    chart_command,
-    export_command,
-    review_command,
-    stats_command,
-)
+from bot.dialogs.officer import chart_command, export_command, stats_command
 from bot.dialogs.privacy import (
     EraseConfirmStep,
     MyDataStep,
@@ -50,6 +43,7 @@ from bot.dialogs.privacy import (
     erase_command,
     my_data_command,
 )
+from bot.dialogs.review_desk import ReviewDeskStep, ReviewNoteStep, review_command
 from bot.dialogs.roles import claim_role_command
 from bot.dialogs.submission import submission_steps
 from bot.store.committer import StateCommitter
@@ -78,7 +72,7 @@ def all_steps() -> dict[str, Step]:
         MySubmissionsStep(),
         MyItemStep(),
         HelpStep(),
-        ReviewQueueStep(),
+        ReviewDeskStep(),
         ReviewNoteStep(),
         MyDataStep(),
         ProfileFieldStep(),

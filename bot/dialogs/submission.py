@@ -467,6 +467,7 @@ async def _amend(ctx: Ctx, submission_id: int) -> Outcome:
         ctx.state["draft"] = None
         return Goto("menu", "Sáng kiến này không còn ở trạng thái cần bổ sung.")
     before = Counted.of(submission)
+    returned = await review.last_change(ctx.uow, submission)
     attachments = _apply_draft(ctx, submission)
     await ctx.uow.submissions.replace_attachments(submission.id, attachments)
     await review.change_status(
@@ -479,6 +480,14 @@ async def _amend(ctx: Ctx, submission_id: int) -> Outcome:
         ctx.now,
         before=before,
     )
+    officer = returned.by_person_id if returned else None
+    if officer is not None and officer != person.id:
+        code = submission.code
+        text = (
+            f"Sáng kiến {code} bạn yêu cầu bổ sung đã được tác giả gửi lại. "
+            f"Gõ /duyet {code} để xem."
+        )
+        await ctx.uow.outbox.to_person(officer, {"text": text}, ctx.now)
     ctx.state["draft"] = None
     return Goto("menu", f"Đã gửi lại sáng kiến {submission.code} với phần bổ sung.")
 

@@ -277,14 +277,20 @@ class Submissions:
         ).scalar_one_or_none()
 
     async def next_pending(
-        self, campaign: str, units: list[str] | None, after_id: int, skip: list[int]
+        self,
+        campaign: str,
+        units: list[str] | None,
+        skip: list[int],
+        statuses: tuple[str, ...],
+        not_of: int | None,
     ) -> Submission | None:
-        """The oldest submitted or under-review item of these units (None = all units)."""
+        """The oldest item in these statuses of these units (None = all units), leaving out
+        those skipped and those of the person `not_of` (nobody reviews their own)."""
         query = select(Submission).where(
-            Submission.campaign == campaign,
-            Submission.status.in_(("submitted", "under_review")),
-            Submission.id > after_id,
+            Submission.campaign == campaign, Submission.status.in_(statuses)
         )
+        if not_of is not None:
+            query = query.where(Submission.person_id != not_of)
         if units is not None:
             query = query.where(Submission.unit_code.in_(units))
         if skip:
