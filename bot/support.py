@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.access import HELPER, Scope
+from bot.access import ADMIN, HELPER, Scope
 from bot.store.models import Person, RelayMessage, SupportTicket, TicketMessage
 from bot.store.uow import UnitOfWork
 from rules.units import CatalogVersion
@@ -29,13 +29,16 @@ def parse_ticket(text: str) -> int | None:
 async def _helpers_for(
     uow: UnitOfWork, catalog: CatalogVersion, level: str
 ) -> tuple[str, list[int]]:
-    """The nearest unit at or above `level` that has helpers, and those helpers."""
-    grants = await uow.roles.holders(HELPER)
+    """The nearest unit at or above `level` that has helpers, and those helpers; where no
+    unit up the chain has any, the nearest admins (the whole country's if need be), so that a
+    question always reaches someone who may answer it."""
     chain = [u.code for u in reversed(catalog.path(level))] if level in catalog.units else []
-    for unit in [*chain, ALL]:
-        people = sorted({g.person_id for g in grants if g.unit_code == unit})
-        if people:
-            return unit, people
+    for role in (HELPER, ADMIN):
+        grants = await uow.roles.holders(role)
+        for unit in [*chain, ALL]:
+            people = sorted({g.person_id for g in grants if g.unit_code == unit})
+            if people:
+                return unit, people
     return ALL, []
 
 
@@ -66,7 +69,8 @@ async def open_ticket(
     context: str | None,
     now: datetime,
     groups: dict[str, str],
-) -> SupportTicket:
+) -> tuple[SupportTicket, int]:
+    """The new ticket, and how many chats were told of it (0: nobody can answer yet)."""
     unit = person.unit_code if person.unit_code in catalog.units else ALL
     ticket = SupportTicket(
         person_id=person.id,
@@ -92,9 +96,9 @@ async def open_ticket(
         f"Trả lời: /tl {ticket_code(ticket.id)} <nội dung> (hoặc trả lời "
         "tin này trên Telegram) · /nhan để nhận xử lý · /dong để đóng.",
     ]
-    await notify_helpers(uow, catalog, ticket, "\n".join(lines), now, groups)
+    reached = await notify_helpers(uow, catalog, ticket, "\n".join(lines), now, groups)
     uow.audit.record(now, "ticket.opened", person_id=person.id, subject=ticket_code(ticket.id))
-    return ticket
+    return ticket, reached
 
 
 async def get_visible(

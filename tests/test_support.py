@@ -179,3 +179,30 @@ async def test_canned_replies(app: App, clock: FixedClock) -> None:
     assert "Google Drive" in (await outbox_texts(app, "zalo-asker"))[-1]
     await bac_giang.send("/tl HT-000001 #9")
     assert "Không có mẫu số 9" in bac_giang.text
+
+
+async def test_a_question_with_no_helper_reaches_the_nearest_admin_or_says_so(
+    app: App, clock: FixedClock
+) -> None:
+    asker = FakeChat(app.engine, user_id="zalo-asker", channel="zalo")
+    await login(asker)
+    await asker.send("/hotro")
+    await asker.send("hạn cuối gửi là khi nào")
+    assert "trước 24h00 ngày 31/5/2022" in asker.text  # the FAQ knows the deadlines
+    await asker.click("Hỏi tư vấn viên")
+    assert "Hiện chưa có người trực hỗ trợ" in asker.text and "HT-000001" in asker.text
+    assert "sẽ đến ngay" not in asker.text  # no promise nobody can keep
+
+    admin_chat = FakeChat(app.engine, user_id="tg-admin", channel="telegram")
+    await login(admin_chat, "0987 000 999")
+    await grant_role(app, clock, admin_chat, "admin", "*")
+    other = FakeChat(app.engine, user_id="zalo-asker-2", channel="zalo")
+    await login(other, "0912 000 222")
+    await other.send("/hotro")
+    await other.click("Hỏi tư vấn viên")
+    await other.send("Tôi không tìm thấy đơn vị của mình")
+    assert "Đã gửi câu hỏi tới tổ hỗ trợ, số phiếu HT-000002" in other.text
+    [notice] = await outbox_texts(app, "tg-admin")
+    assert "HT-000002" in notice and "Tôi không tìm thấy đơn vị" in notice
+    await admin_chat.send("/tl HT-000002 Bạn chọn chính đơn vị cấp tỉnh nhé.")
+    assert "Bạn chọn chính đơn vị cấp tỉnh" in (await outbox_texts(app, "zalo-asker-2"))[-1]

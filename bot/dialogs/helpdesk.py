@@ -53,7 +53,7 @@ async def ask(ctx: Ctx, question: str) -> Outcome:
             services.helper_groups,
         )
         return Stay(f"Đã chuyển tin nhắn tới tổ hỗ trợ (phiếu {support.ticket_code(ticket.id)}).")
-    ticket = await support.open_ticket(
+    ticket, reached = await support.open_ticket(
         ctx.uow,
         services.catalog,
         person,
@@ -64,10 +64,17 @@ async def ask(ctx: Ctx, question: str) -> Outcome:
     )
     ctx.local.pop("pending", None)
     ctx.local.pop("asking", None)
+    code = support.ticket_code(ticket.id)
+    if not reached:
+        return Stay(
+            f"Câu hỏi đã được lưu, số phiếu {code}. Hiện chưa có người trực hỗ trợ cho đơn vị "
+            "của bạn trên kênh này, nên câu trả lời có thể chậm; khi có người nhận, câu trả lời "
+            "sẽ đến trong cuộc trò chuyện này. Trong lúc chờ, bạn có thể xem các câu hỏi thường "
+            "gặp. Chọn “Quay lại” để làm tiếp việc đang dở."
+        )
     return Stay(
-        f"Đã gửi câu hỏi tới tổ hỗ trợ, số phiếu {support.ticket_code(ticket.id)}. "
-        "Câu trả lời sẽ đến ngay trong cuộc trò chuyện này. Chọn “Quay lại” để làm "
-        "tiếp việc đang dở."
+        f"Đã gửi câu hỏi tới tổ hỗ trợ, số phiếu {code}. Câu trả lời sẽ đến ngay trong cuộc "
+        "trò chuyện này. Chọn “Quay lại” để làm tiếp việc đang dở."
     )
 
 
