@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from rules.text import fold
+from rules.text import fold_words
 
 
 class CatalogError(ValueError):
@@ -80,8 +80,9 @@ class CatalogVersion:
             stack.extend(reversed(unit.children))
 
     def exact(self, query: str) -> Unit | None:
-        """The one unit named exactly so (ignoring case, accents, 'tỉnh', 'LĐLĐ'...), if any."""
-        key = _strip_unit_words(fold(query))
+        """The one unit named exactly so (ignoring case, accents, punctuation, 'tỉnh',
+        'LĐLĐ'...), if any."""
+        key = search_key(query)
         found = [
             u for u in self.units.values() if key in u.keys or _strip_unit_words(u.keys[0]) == key
         ]
@@ -92,20 +93,31 @@ class CatalogVersion:
         return shallowest[0] if len(shallowest) == 1 else None
 
     def search(self, query: str, limit: int = 40) -> list[Unit]:
-        """Units whose name matches the folded query, best matches first."""
-        key = _strip_unit_words(fold(query))
+        """Units whose name matches the query, best first: the name or an alias itself; the
+        words at the start of a name; the words as whole words anywhere; every word, in any
+        order; words that start a name's words; anywhere inside (so “Than” lists the coal
+        union before Thanh Hóa)."""
+        key = search_key(query)
         if not key:
             return []
+        whole = re.compile(rf"\b{re.escape(key)}\b")
+        starts = re.compile(rf"\b{re.escape(key)}")
+        words = key.split(" ")
         scored = []
         for unit in self.units.values():
+            text = unit.search_key
             if key in unit.keys or _strip_unit_words(unit.keys[0]) == key:
                 rank = 0
-            elif unit.search_key.startswith(key):
+            elif any(_strip_unit_words(k).startswith(key + " ") for k in unit.keys):
                 rank = 1
-            elif re.search(rf"\b{re.escape(key)}\b", unit.search_key):
+            elif whole.search(text):
                 rank = 2
-            elif key in unit.search_key:
+            elif all(re.search(rf"\b{re.escape(w)}\b", text) for w in words):
                 rank = 3
+            elif starts.search(text):
+                rank = 4
+            elif key in text:
+                rank = 5
             else:
                 continue
             scored.append((rank, unit.depth, unit.name, unit))
@@ -122,6 +134,31 @@ _UNIT_WORDS = re.compile(
 def _strip_unit_words(key: str) -> str:
     stripped = _UNIT_WORDS.sub("", key).strip()
     return stripped or key
+
+
+# Short forms people type, as folded words.
+ABBREVIATIONS = {
+    "kcn": "khu cong nghiep",
+    "kcx": "khu che xuat",
+    "hcm": "ho chi minh",
+    "tphcm": "thanh pho ho chi minh",
+    "ldld": "lien doan lao dong",
+    "cd": "cong doan",
+    "cdcs": "cong doan co so",
+    "gtvt": "giao thong van tai",
+    "nn": "nong nghiep",
+    "ptnt": "phat trien nong thon",
+}
+
+
+def _words(text: str) -> str:
+    """Folded, without punctuation ('Bà Rịa - Vũng Tàu' -> 'ba ria vung tau'), short forms
+    written out."""
+    return " ".join(ABBREVIATIONS.get(word, word) for word in fold_words(text).split(" "))
+
+
+def search_key(query: str) -> str:
+    return _strip_unit_words(_words(query))
 
 
 @dataclass(slots=True)
@@ -185,7 +222,7 @@ def _walk(
             confirmed=bool(raw.get("confirmed", True)),
             successor=str(raw["successor"]) if raw.get("successor") else None,
             children=children,
-            keys=tuple(fold(n) for n in [name, *raw.get("aliases", [])]),
+            keys=tuple(_words(n) for n in [name, *raw.get("aliases", [])]),
         )
         codes.append(code)
     ancestors.discard(id(raw_units))

@@ -447,3 +447,24 @@ def test_fingerprints_score_as_the_word_pairs_do(first: list[str], second: list[
     expected = len(a & b) / len(a | b) if a and b else 0.0
     mine = pair_hashes("", " ".join(first))
     assert similarity(mine, fingerprint(" ".join(second), "")) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("typed", "first"),
+    [
+        ("Bà Rịa Vũng Tàu", "t77"),
+        ("ba ria-vung tau", "t77"),
+        ("than khoáng sản", "ng.than_ks"),
+        ("Than", "ng.than_ks"),  # a whole word beats the start of "Thanh Hóa"
+        ("TKV", "ng.than_ks"),
+        ("EVN", "ng.dien_luc"),
+        ("Vinatex", "ng.det_may"),
+        ("KCN Bắc Giang", "t24.kcn"),
+        ("TP.HCM", "t79"),
+        ("tp hồ chí minh", "t79"),
+        ("thanh hoa", "t38"),
+    ],
+)
+def test_unit_search_knows_punctuation_and_short_forms(typed: str, first: str) -> None:
+    found = CATALOG.version("2021").search(typed, 5)
+    assert found and found[0].code == first, [u.code for u in found]
