@@ -8,12 +8,13 @@ from bot.store.models import RoleGrant
 from bot.store.uow import UnitOfWork
 from rules.units import CatalogVersion
 
-HELPER, OFFICER, ADMIN = "helper", "officer", "admin"
-ROLES = (HELPER, OFFICER, ADMIN)
+HELPER, OFFICER, ADMIN, COLLECTOR = "helper", "officer", "admin", "collector"
+ROLES = (HELPER, OFFICER, ADMIN, COLLECTOR)
 ROLE_NAMES = {
     HELPER: "hỗ trợ (Tổ hỗ trợ sáng kiến)",
     OFFICER: "cán bộ duyệt và thống kê",
     ADMIN: "quản trị",
+    COLLECTOR: "nộp hộ sáng kiến của đoàn viên",
 }
 ALL_UNITS = "*"
 # Roles that may see authors' phone numbers (in review cards and exports).

@@ -102,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     grant = sub.add_parser("grant", help="issue a one-time code that gives a role over a unit")
     _common(grant)
-    grant.add_argument("role", choices=["helper", "officer", "admin"])
+    grant.add_argument("role", choices=["helper", "officer", "admin", "collector"])
     grant.add_argument(
         "phone",
         nargs="?",
@@ -116,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     grants.add_argument("--cancel", type=int, metavar="ID", help="cancel code #ID (and its role)")
     revoke = sub.add_parser("revoke", help="take a role back from the holders of a number")
     _common(revoke)
-    revoke.add_argument("role", choices=["helper", "officer", "admin"])
+    revoke.add_argument("role", choices=["helper", "officer", "admin", "collector"])
     revoke.add_argument("phone", help="the person's phone number")
     revoke.add_argument("--unit", required=True, help="unit code from units.yaml, or * for all")
     stats = sub.add_parser("stats", help="print /stats for a unit subtree and period")

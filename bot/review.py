@@ -171,6 +171,9 @@ async def _transition(
     )
     await count_change(uow.session, catalog, before, submission)
     uow.audit.record(now, f"submission.{new}", person_id=by_person_id, subject=submission.code)
-    if text and by_person_id != submission.person_id:
-        await uow.outbox.to_person(submission.person_id, {"text": text}, now)
+    if text:
+        # The author, and whoever filed it for them (a member has no chat of their own).
+        told = {submission.person_id, submission.filed_by or submission.person_id}
+        for person_id in sorted(told - {by_person_id}):
+            await uow.outbox.to_person(person_id, {"text": text}, now)
     return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.access import HELPER, OFFICER
+from bot.access import COLLECTOR, HELPER, OFFICER
 from bot.dialogs.account import ConsentStep, PhoneStep
 from bot.dialogs.engine import (
     CommandHandler,
@@ -32,6 +32,7 @@ from bot.dialogs.menu import (
     MyItemStep,
     MySubmissionsStep,
     cancel,
+    file_for_member_command,
     open_help,
     resume,
 )
@@ -115,6 +116,7 @@ def commands() -> dict[str, CommandHandler]:
         "/hotro": _sync(open_help),
         "/quaylai": _back,
         "/lienket": link_command,
+        "/nopho": file_for_member_command,
         "/nhanquyen": claim_role_command,
         "/cuatoi": _mine,
         "/duyet": review_command,
@@ -137,6 +139,7 @@ def commands() -> dict[str, CommandHandler]:
 RESTRICTED = {
     **{c: frozenset({OFFICER}) for c in ("/duyet", "/stats", "/thongke", "/bieudo", "/xuat")},
     **{c: frozenset({HELPER}) for c in ("/tl", "/nhan", "/dong", "/ve", "/mau", "/chan")},
+    "/nopho": frozenset({COLLECTOR, OFFICER}),
 }
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from bot import support
+from bot.access import COLLECTOR, OFFICER, scope_of
 from bot.dialogs.account import profile_complete
 from bot.dialogs.confirm import ConfirmStep, ask_to_confirm
-from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step
+from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step, deny, notice_here
 from bot.dialogs.helpdesk import ask
 from bot.dialogs.submission import draft_from, new_draft, summary_card
 from bot.dialogs.types import Expect, Option
@@ -60,6 +61,32 @@ class MenuStep(Step):
 def _draft_title(ctx: Ctx) -> str:
     title = str(ctx.draft.get("title") or "chưa có tên")
     return title if len(title) <= 40 else title[:40] + "…"
+
+
+async def file_for_member_command(ctx: Ctx, step: Step | None) -> Outcome:
+    """`/nopho`: a collector (or an officer) files a member's initiative for them."""
+    scope = await scope_of(ctx.uow, ctx.person_id, COLLECTOR, OFFICER)
+    if not scope:
+        return deny(
+            ctx,
+            step,
+            "/nopho",
+            "Lệnh này dành cho người được giao nộp hộ sáng kiến của đoàn viên (công đoàn cơ sở).",
+        )
+    if ctx.has_draft:
+        return notice_here(
+            step,
+            "Bạn đang có một bản nháp. Hãy gửi hoặc hủy bản nháp đó trước (/tieptuc hoặc /huy).",
+        )
+    window = ctx.services.campaign.window(ctx.now)
+    if isinstance(window, Rejected):
+        return notice_here(step, window.message)
+    ctx.state["draft"] = new_draft(for_member=True)
+    return Goto(
+        "name",
+        "Nộp hộ đoàn viên: nhập thông tin của tác giả sáng kiến. Thông tin này được ghi cho "
+        "tác giả, không thay thông tin của bạn; bạn theo dõi sáng kiến ở “Sáng kiến đã gửi”.",
+    )
 
 
 def start_submission(ctx: Ctx) -> Outcome:
@@ -124,7 +151,9 @@ class MySubmissionsStep(Step):
             return "Bạn chưa gửi sáng kiến nào."
         tz = ctx.now.tzinfo
         rows = [
-            f"• {s.code} · {s.title} · {STATUS_NAMES.get(s.status, s.status)} · "
+            f"• {s.code} · {s.title}"
+            + (f" (nộp hộ {s.author_name})" if s.filed_by is not None else "")
+            + f" · {STATUS_NAMES.get(s.status, s.status)} · "
             f"{format_date(s.submitted_at.astimezone(tz).date())}"
             for s in items
         ]
@@ -162,7 +191,8 @@ class MyItemStep(Step):
 
     async def prepare(self, ctx: Ctx) -> None:
         item = await ctx.uow.submissions.get(int(ctx.state.get("item") or 0))
-        if item is None or ctx.person is None or item.person_id != ctx.person.id:
+        person = ctx.person
+        if item is None or person is None or person.id not in (item.person_id, item.filed_by):
             ctx.view["item"] = None
             return
         ctx.view["item"] = item
@@ -195,7 +225,7 @@ class MyItemStep(Step):
             return await super().on_choice(ctx, value)
         if value == WITHDRAW:
             changed = await change_status(
-                ctx.uow, ctx.services.catalog, item, WITHDRAWN, None, item.person_id, ctx.now
+                ctx.uow, ctx.services.catalog, item, WITHDRAWN, None, ctx.person_id, ctx.now
             )
             if not changed:
                 return Stay("Sáng kiến đã được xem xét nên không rút được nữa.")

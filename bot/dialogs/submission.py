@@ -203,6 +203,10 @@ class TargetGroupField(ChoiceField):
         extra = [Option("❓ Giải thích các nhóm", EXPLAIN)] if hinted else []
         return [*self.choices(ctx), *extra]
 
+    async def on_back(self, ctx: Ctx) -> Outcome:
+        # A member's details were asked one by one: back to their unit, not to a saved profile.
+        return Goto("unit") if for_member(ctx) else await super().on_back(ctx)
+
     async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
         if value != EXPLAIN:
             return await super().on_choice(ctx, value)
@@ -300,7 +304,8 @@ def summary_card(ctx: Ctx, answers: dict[str, Any] | None = None) -> str:
     return "\n".join(
         (
             f"📋 TÓM TẮT SÁNG KIẾN – {campaign.short_name}",
-            f"• Tác giả: {d['author_name']}, sinh năm {d['birth_year']}",
+            f"• Tác giả: {d['author_name']}, sinh năm {d['birth_year']}"
+            + (" (bạn nộp hộ)" if d.get("for_member") and answers is None else ""),
             f"• Chức vụ: {d['position']}; nơi công tác: {d['workplace']}",
             f"• Đơn vị: {catalog.describe(d['unit_code'])}",
             f"• Nhóm đối tượng: {groups.get(d['target_group'], '—')}",
@@ -375,8 +380,9 @@ async def submit(ctx: Ctx) -> Outcome:
 
 
 def _confirmation(ctx: Ctx, submission: Submission) -> str:
+    author = f" của tác giả {submission.author_name}" if submission.filed_by else ""
     text = (
-        f"🎉 Đã gửi sáng kiến “{submission.title}”.\nMã hồ sơ: {submission.code}\n"
+        f"🎉 Đã gửi sáng kiến “{submission.title}”{author}.\nMã hồ sơ: {submission.code}\n"
         f"Thời điểm: {submission.submitted_at.astimezone(ctx.now.tzinfo):%H:%M %d/%m/%Y}.\n"
         "Cán bộ công đoàn sẽ xem xét; bạn theo dõi trạng thái ở mục “Sáng kiến đã gửi” (/cuatoi)."
     )
@@ -426,9 +432,16 @@ def _apply_draft(ctx: Ctx, submission: Submission) -> list[Attachment]:
 async def _file(ctx: Ctx, phase: Phase) -> Submission:
     d, person, services = ctx.draft, ctx.person, ctx.services
     assert person is not None
+    author, filer = person, None
+    if d.get("for_member"):
+        author = await ctx.uow.people.member(
+            d["author_name"], d["birth_year"], d["unit_code"], person.id, ctx.now
+        )
+        filer = person.id
     submission = Submission(
         draft_id=d["id"],
-        person_id=person.id,
+        person_id=author.id,
+        filed_by=filer,
         channel=ctx.inbound.channel,
         campaign=services.campaign.code,
         phase=phase.code,
@@ -450,6 +463,7 @@ async def _file(ctx: Ctx, phase: Phase) -> Submission:
         person_id=person.id,
         channel=ctx.inbound.channel,
         subject=submission.code,
+        detail={"for_member": author.id} if filer else None,
     )
     return submission
 
@@ -461,7 +475,7 @@ async def _amend(ctx: Ctx, submission_id: int) -> Outcome:
     if (
         submission is None
         or person is None
-        or submission.person_id != person.id
+        or person.id not in (submission.person_id, submission.filed_by)
         or submission.status != review.NEEDS_INFO
     ):
         ctx.state["draft"] = None
@@ -563,8 +577,21 @@ STEP_NAMES = {
 }
 
 
-def new_draft() -> dict[str, Any]:
-    return {"id": str(uuid.uuid4()), "attachments": []}
+def new_draft(for_member: bool = False) -> dict[str, Any]:
+    """An empty draft; `for_member`: filed by a collector for a member (`/nopho`), whose
+    details are the author's and never replace the collector's own."""
+    draft: dict[str, Any] = {"id": str(uuid.uuid4()), "attachments": []}
+    if for_member:
+        draft["for_member"] = True
+    return draft
+
+
+def for_member(ctx: Ctx) -> bool:
+    return ctx.has_draft and bool(ctx.draft.get("for_member"))
+
+
+def _whose(ctx: Ctx) -> str:
+    return "của tác giả" if for_member(ctx) else "của bạn"
 
 
 def submission_steps() -> list[Step]:
@@ -573,14 +600,14 @@ def submission_steps() -> list[Step]:
         ProfileCardStep(),
         TextField(
             "name",
-            "Họ và tên của bạn (có dấu), ví dụ: Phạm Thị Hoa.",
+            lambda c: f"Họ và tên {_whose(c)} (có dấu), ví dụ: Phạm Thị Hoa.",
             "author_name",
             lambda c, t: rf.parse_full_name(t),
             "birth_year",
         ),
         TextField(
             "birth_year",
-            "Năm sinh của bạn (4 chữ số), ví dụ: 1985.",
+            lambda c: f"Năm sinh {_whose(c)} (4 chữ số), ví dụ: 1985.",
             "birth_year",
             lambda c, t: rf.parse_birth_year(t, c.today.year),
             "position",
@@ -588,7 +615,7 @@ def submission_steps() -> list[Step]:
         ),
         TextField(
             "position",
-            "Chức vụ của bạn (ví dụ: Công nhân, Kỹ sư, Chuyên viên).",
+            lambda c: f"Chức vụ {_whose(c)} (ví dụ: Công nhân, Kỹ sư, Chuyên viên).",
             "position",
             lambda c, t: rf.parse_short_text(t, "chức vụ"),
             "workplace",
@@ -596,7 +623,7 @@ def submission_steps() -> list[Step]:
         ),
         TextField(
             "workplace",
-            "Nơi công tác: tên cơ quan, đơn vị, doanh nghiệp của bạn.",
+            lambda c: f"Nơi công tác {_whose(c)}: tên cơ quan, đơn vị, doanh nghiệp.",
             "workplace",
             lambda c, t: rf.parse_short_text(t, "nơi công tác"),
             "unit",

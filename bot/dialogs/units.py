@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.access import COLLECTOR, OFFICER, scope_of
 from bot.dialogs.account import save_profile
 from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step
 from bot.dialogs.types import Expect, Option
@@ -83,8 +84,17 @@ class UnitStep(Step):
         if action == "unit" and unit.children:
             self._replace(ctx, {"kind": unit.kind, "at": code})
             return Goto(self.key)
+        if ctx.draft.get("for_member"):
+            # a collector files only for members of units they collect for
+            scope = await scope_of(ctx.uow, ctx.person_id, COLLECTOR, OFFICER)
+            if not scope.covers(catalog, code):
+                return Stay(
+                    f"{catalog.label(code)} nằm ngoài phạm vi bạn được nộp hộ. Vui lòng chọn "
+                    "đơn vị của tác giả trong phạm vi của bạn."
+                )
         ctx.draft["unit_code"] = code
-        save_profile(ctx)
+        if not ctx.draft.get("for_member"):
+            save_profile(ctx)
         return Goto(self.next, f"Đơn vị: {catalog.label(code)}.")
 
     async def on_text(self, ctx: Ctx, text: str) -> Outcome:

@@ -84,6 +84,8 @@ class Person(Base):
     unit_code: Mapped[str | None] = mapped_column(String(64))
     catalog: Mapped[str | None] = mapped_column(String(16))
     blocked_at: Mapped[datetime | None] = mapped_column(Instant)
+    # A member whose initiatives someone else files (`/nopho`): no account, never logs in.
+    recorded_by: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(Instant)
     updated_at: Mapped[datetime] = mapped_column(Instant)
 
@@ -131,12 +133,15 @@ class Submission(Base):
         Index("ix_submission_person_id", "person_id"),
         # The near-duplicate check reads a unit's latest filings, newest first.
         Index("ix_submission_unit_id", "unit_code", "id"),
+        Index("ix_submission_filed_by", "filed_by"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str | None] = mapped_column(String(24), unique=True)
     draft_id: Mapped[str] = mapped_column(String(36), unique=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))  # the author
+    # who filed it for the author (`/nopho`); None when the author filed it themself
+    filed_by: Mapped[int | None] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(16))
     campaign: Mapped[str] = mapped_column(String(32))
     phase: Mapped[str] = mapped_column(String(32))

@@ -16,6 +16,7 @@ from sqlalchemy import (
     case,
     func,
     insert,
+    or_,
     select,
     union_all,
     update,
@@ -219,6 +220,36 @@ class People:
         await self._session.flush()
         return person
 
+    async def member(
+        self, name: str, birth_year: int, unit_code: str, recorded_by: int, now: datetime
+    ) -> Person:
+        """The member a collector files for: the one already recorded with this name, birth
+        year and unit (so that they count once as a participant), or a new one."""
+        found = await self._session.scalar(
+            select(Person)
+            .where(
+                Person.recorded_by.is_not(None),
+                Person.full_name == name,
+                Person.birth_year == birth_year,
+                Person.unit_code == unit_code,
+            )
+            .order_by(Person.id)
+            .limit(1)
+        )
+        if found is not None:
+            return found
+        person = Person(
+            full_name=name,
+            birth_year=birth_year,
+            unit_code=unit_code,
+            recorded_by=recorded_by,
+            created_at=now,
+            updated_at=now,
+        )
+        self._session.add(person)
+        await self._session.flush()
+        return person
+
     async def holding(self, phone: str, but: int | None = None) -> list[Person]:
         """Everyone who holds this number, by claim or verified, but the person `but`."""
         query = select(Person).where(Person.phone == phone).order_by(Person.id)
@@ -344,9 +375,10 @@ class Submissions:
         self._session.add(change)
 
     async def of_person(self, person_id: int, limit: int = 10) -> list[Submission]:
+        """Their own submissions and those they filed for members."""
         rows = await self._session.execute(
             select(Submission)
-            .where(Submission.person_id == person_id)
+            .where(or_(Submission.person_id == person_id, Submission.filed_by == person_id))
             .order_by(Submission.submitted_at.desc(), Submission.id.desc())
             .limit(limit)
         )
