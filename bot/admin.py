@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.access import ALL_UNITS, ROLES
 from bot.app import App, ConfigError
 from bot.clock import Clock
-from bot.stats.export import export
+from bot.stats.export import VALID, export
 from bot.stats.report import format_stats
 from bot.stats.views import Period, stats
 from bot.store.counters import ALL, rebuild
@@ -164,6 +164,7 @@ async def write_export(
     out: Path,
     csv_out: Path | None,
     with_phones: bool,
+    statuses: tuple[str, ...] = VALID,
 ) -> int:
     services = app.engine.services
     catalog = services.catalog
@@ -172,7 +173,14 @@ async def write_export(
     label = "Toàn quốc" if unit == ALL else catalog.label(unit)
     async with _uow(app) as uow:
         files = await export(
-            uow.session, services.campaign, catalog, units, label, Period(start, end), with_phones
+            uow.session,
+            services.campaign,
+            catalog,
+            units,
+            label,
+            Period(start, end),
+            with_phones,
+            statuses,
         )
     out.write_bytes(files.xlsx)
     if csv_out is not None:

@@ -131,6 +131,12 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, type=Path, help="the .xlsx file to write")
     export.add_argument("--csv", type=Path, help="also write this .csv file")
     export.add_argument("--with-phones", action="store_true", help="include phone numbers")
+    export.add_argument(
+        "--status",
+        default="accepted",
+        choices=["accepted", "submitted", "under_review", "needs_info", "rejected", "all"],
+        help="which submissions (default accepted: the award file; all: every one not withdrawn)",
+    )
     check = sub.add_parser("check", help="validate campaigns.yaml and units.yaml")
     check.add_argument("--campaign", help="campaign code from campaigns.yaml")
     return parser
@@ -150,6 +156,7 @@ async def _chat(settings: Settings, user: str) -> None:
 
 async def _admin(settings: Settings, args: argparse.Namespace) -> str:
     from bot import admin
+    from bot.stats.export import EVERY
 
     app = build_app(settings)
     clock = make_clock(settings)
@@ -168,7 +175,14 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> str:
         if args.command == "stats":
             return await admin.print_stats(app, args.unit, args.start, args.end, args.recount)
         rows = await admin.write_export(
-            app, args.unit, args.start, args.end, args.out, args.csv, args.with_phones
+            app,
+            args.unit,
+            args.start,
+            args.end,
+            args.out,
+            args.csv,
+            args.with_phones,
+            EVERY if args.status == "all" else (args.status,),
         )
         return f"Đã ghi {rows} sáng kiến vào {args.out}."
     finally:

@@ -12,6 +12,7 @@ from bot.store.counters import Counted, count_change, count_new
 from bot.store.models import Attachment, StatusChange, Submission
 from bot.store.uow import UnitOfWork
 from rules.similar import fingerprint, most_similar
+from rules.text import fold_words
 from rules.units import CatalogVersion
 
 SUBMITTED, UNDER_REVIEW, NEEDS_INFO = "submitted", "under_review", "needs_info"
@@ -33,6 +34,27 @@ ALLOWED = {
     WITHDRAWN: set(),
 }
 NEEDS_NOTE = frozenset({NEEDS_INFO, REJECTED})
+EVERY_STATUS = "tat ca"
+# Status names as typed (folded), longest first so that "không hợp lệ" is not read as "hợp lệ".
+STATUS_WORDS = dict(
+    sorted(
+        {
+            **{fold_words(name): code for code, name in STATUS_NAMES.items()},
+            "cho duyet": SUBMITTED,
+        }.items(),
+        key=lambda item: -len(item[0]),
+    )
+)
+
+
+def named_status(folded: str) -> tuple[str | None, str]:
+    """A status (or “tất cả”) named in folded words, and the words left; (None, words) when
+    none is named."""
+    padded = f" {folded} "
+    for words, code in [(EVERY_STATUS, EVERY_STATUS), *STATUS_WORDS.items()]:
+        if f" {words} " in padded:
+            return code, padded.replace(f" {words} ", " ", 1).strip()
+    return None, folded
 
 
 @dataclass(frozen=True, slots=True)

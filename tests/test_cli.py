@@ -164,7 +164,10 @@ def test_operator_grants_a_role_by_claim_code_then_stats_export_revoke(tmp_path:
     figures = run(["stats", "--unit", "t24", "--recount", "--db", db], tmp_path)
     assert figures.returncode == 0 and "Phạm vi: Bắc Giang" in figures.stdout
     out, csv_out = tmp_path / "tong-hop.xlsx", tmp_path / "tong-hop.csv"
-    exported = run(["export", "--out", str(out), "--csv", str(csv_out), "--db", db], tmp_path)
+    exported = run(
+        ["export", "--out", str(out), "--csv", str(csv_out), "--status", "all", "--db", db],
+        tmp_path,
+    )
     assert exported.returncode == 0 and "Đã ghi 0 sáng kiến" in exported.stdout
     assert out.read_bytes()[:2] == b"PK" and csv_out.read_text(encoding="utf-8-sig").startswith(
         "TT,"

@@ -11,14 +11,16 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import admin
 from bot.app import App
 from bot.clock import FixedClock
 from bot.review import WITHDRAWN, change_status, file
-from bot.stats.export import export
+from bot.stats.export import EVERY, export
 from bot.stats.views import Period
+from bot.store.models import Submission
 from bot.store.uow import UnitOfWork
 from rules.campaigns import TZ
 from tests.fakechat import FakeChat
@@ -102,10 +104,12 @@ async def test_stats_cli_and_export_count_the_same_rows(
     await officer.send(f"/stats {typed}")
     assert f"{first:%d/%m/%Y}" in officer.text and f"{last:%d/%m/%Y}" in officer.text
     in_chat = total_in(officer.text)
-    await officer.send(f"/xuat {typed}")
+    await officer.send(f"/xuat {typed} tất cả")
     exported = int(re.search(r"Bắc Giang, (\d+) sáng kiến", officer.text)[1])  # type: ignore[index]
     on_command_line = total_in(await admin.print_stats(app, "t24", first, last, recount=False))
-    rows = await admin.write_export(app, "t24", first, last, tmp_path / "x.xlsx", None, False)
+    rows = await admin.write_export(
+        app, "t24", first, last, tmp_path / "x.xlsx", None, False, EVERY
+    )
     assert (in_chat, exported, on_command_line, rows) == (want, want, want, want)
 
 
@@ -137,11 +141,52 @@ async def test_formula_looking_text_stays_text_in_xlsx_and_csv(app: App) -> None
         await uow.commit()
     async with AsyncSession(app.db) as session:
         files = await export(
-            session, services.campaign, services.catalog, None, "Toàn quốc", Period(), False
+            session,
+            services.campaign,
+            services.catalog,
+            None,
+            "Toàn quốc",
+            Period(),
+            False,
+            EVERY,
         )
     sheet = openpyxl.load_workbook(io.BytesIO(files.xlsx)).active
     row = next(sheet.iter_rows(min_row=5))
     cells = {cell.value: cell.data_type for cell in row}
     assert cells[title] == "s" and cells["@SUM(1+1)"] == "s"
-    [line] = list(csv.reader(io.StringIO(files.csv.decode("utf-8-sig"))))[1:]
+    line = list(csv.reader(io.StringIO(files.csv.decode("utf-8-sig"))))[1]
     assert f"'{title}" in line and "'@SUM(1+1)" in line
+
+
+async def test_the_award_file_sums_values_and_keeps_dates_as_dates(
+    app: App, clock: FixedClock
+) -> None:
+    await seed(app)
+    services = app.engine.services
+    async with UnitOfWork(app.sessions) as uow:
+        for submission in (await uow.session.execute(select(Submission))).scalars():
+            submission.benefit_vnd = 120_000_000 if submission.id % 2 else None
+        await uow.commit()
+    async with AsyncSession(app.db) as session:
+        files = await export(
+            session,
+            services.campaign,
+            services.catalog,
+            None,
+            "Toàn quốc",
+            Period(date(2022, 2, 1), date(2022, 3, 31)),
+            False,
+            EVERY,
+        )
+    sheet = openpyxl.load_workbook(io.BytesIO(files.xlsx)).active
+    lines = [row for row in sheet.iter_rows(values_only=True) if any(row)]
+    assert "từ 01/02/2022 đến 31/03/2022 – trạng thái: tất cả (trừ đã rút)" in lines[2][0]
+    data = lines[4 : 4 + files.rows]
+    assert files.rows == 6  # February and March, the withdrawn one left out
+    assert all(isinstance(row[13], datetime) for row in data)  # real dates
+    values = [row[14] for row in data]
+    assert all(v in (120_000_000, None) for v in values)
+    total = lines[4 + files.rows]
+    assert total[0] == "Tổng cộng" and total[14] == sum(v or 0 for v in values)
+    assert any("TM. BAN CHẤP HÀNH" in str(cell) for row in lines[-3:] for cell in row)
+    assert sheet.column_dimensions["E"].width == 60  # the summary column is wide

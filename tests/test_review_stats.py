@@ -8,6 +8,7 @@ import io
 import struct
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 from sqlalchemy import select, update
@@ -20,7 +21,7 @@ from bot.dialogs.types import Reply
 from bot.outbox import OutboxDeliverer
 from bot.review import ACCEPTED, NEEDS_INFO, REJECTED, change_status, file
 from bot.stats.chart import render_png
-from bot.stats.export import HEADER, export
+from bot.stats.export import EVERY, HEADER, TOTAL_LABEL, export
 from bot.stats.views import Period, stats
 from bot.store.counters import rebuild
 from bot.store.models import AuditLog, Outbox, StatCounter, Submission
@@ -30,6 +31,16 @@ from rules.similar import fingerprint
 from tests.fakechat import FakeChat
 from tests.flow import fill_initiative, grant_role, login, submit_new
 from tests.records import placeholder_submission
+
+
+def data_rows(sheet: Any) -> list[tuple[Any, ...]]:
+    """The submissions' rows of an export: from under the header to the total."""
+    found = []
+    for row in sheet.iter_rows(min_row=5, values_only=True):
+        if row[0] == TOTAL_LABEL:
+            return found
+        found.append(row)
+    raise AssertionError("no total row")
 
 
 async def rows(app: App, model: type) -> list:
@@ -358,15 +369,19 @@ async def test_stats_command_chart_and_export_in_chat(app: App, clock: FixedCloc
     width, height = struct.unpack(">II", png[16:24])
     assert (width, height) == (900, 900) and chart.photo
     await boss.send("/xuat")
+    assert "Bảng tổng hợp: Bắc Giang, 2 sáng kiến hợp lệ." in boss.text  # the award file
+    await boss.send("/xuat tất cả")
+    assert "Bảng tổng hợp: Bắc Giang, 5 sáng kiến." in boss.text
     xlsx, csv_file = boss.last.files
     book = openpyxl.load_workbook(xlsx.path)
     sheet = book.active
     assert sheet.cell(1, 1).value == "TỔNG HỢP TÓM TẮT SÁNG KIẾN"
+    assert sheet.cell(2, 1).value.startswith("(Kèm theo Tờ trình số")
     assert tuple(c.value for c in sheet[4]) == HEADER
-    data = list(sheet.iter_rows(min_row=5, values_only=True))
+    data = data_rows(sheet)
     assert len(data) == 5 and all(", ĐT +849120001" in row[1] for row in data)
     table = list(csv.reader(io.StringIO(Path(csv_file.path).read_text(encoding="utf-8-sig"))))
-    assert table[0] == list(HEADER) and len(table) == 6
+    assert table[0] == list(HEADER) and len(table) == 7 and table[-1][0] == "Tổng cộng"
 
 
 async def test_export_without_phones_for_other_roles(app: App) -> None:
@@ -381,9 +396,10 @@ async def test_export_without_phones_for_other_roles(app: App) -> None:
             "Toàn quốc",
             Period(),
             with_phones=False,
+            statuses=EVERY,
         )
     sheet = openpyxl.load_workbook(io.BytesIO(files.xlsx)).active
-    authors = [row[1] for row in sheet.iter_rows(min_row=5, values_only=True)]
+    authors = [row[1] for row in data_rows(sheet)]
     assert len(authors) == 7 and not any("+84" in a for a in authors)
 
 

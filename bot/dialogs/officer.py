@@ -5,7 +5,8 @@ from __future__ import annotations
 from bot.access import DENIED, OFFICER, OUT_OF_SCOPE, SEES_PHONES, Scope, scope_of
 from bot.dialogs.engine import Ctx, Outcome, Step, deny, notice_here
 from bot.dialogs.types import OutgoingFile
-from bot.stats.export import export
+from bot.review import EVERY_STATUS, STATUS_NAMES, named_status
+from bot.stats.export import EVERY, VALID, export
 from bot.stats.report import format_stats
 from bot.stats.views import Period, Stats, stats
 from bot.store.counters import ALL
@@ -18,10 +19,14 @@ async def officer_scope(ctx: Ctx) -> Scope:
     return await scope_of(ctx.uow, ctx.person_id, OFFICER)
 
 
-def parse_scope_args(ctx: Ctx, scope: Scope) -> tuple[str, Period] | str:
+def command_words(ctx: Ctx) -> str:
+    return clean(ctx.inbound.text or "").partition(" ")[2]
+
+
+def parse_scope_args(ctx: Ctx, scope: Scope, typed: str) -> tuple[str, Period] | str:
     """`/stats [unit] [from] [to]`, or a named period (`tháng 3/2022`, `quý 1/2022`,
     `năm 2022`) in place of the dates; the unit defaults to the scope."""
-    words = clean(ctx.inbound.text or "").split(" ")[1:]
+    words = typed.split(" ") if typed else []
     named = named_period(fold(" ".join(words)))
     if isinstance(named, Rejected):
         return named.message
@@ -71,11 +76,13 @@ def _unit_of(ctx: Ctx, query: str, scope: Scope) -> str | None:
     return found.code if found else None
 
 
-async def _scoped(ctx: Ctx, step: Step | None, action: str) -> tuple[Scope, str, Period] | Outcome:
+async def _scoped(
+    ctx: Ctx, step: Step | None, action: str, typed: str | None = None
+) -> tuple[Scope, str, Period] | Outcome:
     scope = await officer_scope(ctx)
     if not scope:
         return deny(ctx, step, action, DENIED)
-    parsed = parse_scope_args(ctx, scope)
+    parsed = parse_scope_args(ctx, scope, command_words(ctx) if typed is None else typed)
     if isinstance(parsed, str):
         if parsed == OUT_OF_SCOPE:
             return deny(ctx, step, action, OUT_OF_SCOPE)
@@ -111,7 +118,11 @@ async def chart_command(ctx: Ctx, step: Step | None) -> Outcome:
 
 
 async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
-    scoped = await _scoped(ctx, step, "/xuat")
+    """`/xuat [unit] [period] [status]`: the award file; valid (“Hợp lệ”) submissions unless a
+    status or “tất cả” is named."""
+    status, rest = named_status(fold(command_words(ctx)))
+    statuses = EVERY if status == EVERY_STATUS else (status,) if status else VALID
+    scoped = await _scoped(ctx, step, "/xuat", rest if status else None)
     if not isinstance(scoped, tuple):
         return scoped
     scope, unit, period = scoped
@@ -127,6 +138,7 @@ async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
         label,
         period,
         with_phones=personal,
+        statuses=statuses,
     )
     store = ctx.services.files
     store.sweep_exports()
@@ -154,4 +166,5 @@ async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
             str(csv), "tong-hop-sang-kien.csv", "text/csv", export=True, personal=personal
         ),
     ]
-    return notice_here(step, f"Bảng tổng hợp: {label}, {files.rows} sáng kiến.")
+    which = "" if statuses == EVERY else " " + ", ".join(STATUS_NAMES[s].lower() for s in statuses)
+    return notice_here(step, f"Bảng tổng hợp: {label}, {files.rows} sáng kiến{which}.")

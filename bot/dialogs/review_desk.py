@@ -13,6 +13,7 @@ from bot.dialogs.submission import draft_from, summary_card
 from bot.dialogs.types import Expect, Option, OutgoingFile
 from bot.review import (
     ACCEPTED,
+    EVERY_STATUS,
     NEEDS_INFO,
     REJECTED,
     STATUS_NAMES,
@@ -20,13 +21,14 @@ from bot.review import (
     UNDER_REVIEW,
     change_status,
     last_change,
+    named_status,
     undo_decision,
 )
 from bot.store.models import StatusChange, Submission
 from rules.fields import parse_long_text
 from rules.files import extension_for
 from rules.phone import national
-from rules.text import clean, fold_words
+from rules.text import clean, fold
 from rules.verdict import Rejected
 
 TAKE, UNDO, SKIP, TO_MENU = "take", "undo", "skip", "menu"
@@ -37,11 +39,6 @@ NOTE_PROMPTS = {
     NEEDS_INFO: "Ghi rõ tác giả cần bổ sung gì (tối đa 500 ký tự). Nội dung này được gửi cho "
     "tác giả.",
     REJECTED: "Ghi lý do sáng kiến không hợp lệ (tối đa 500 ký tự). Lý do được gửi cho tác giả.",
-}
-# `/duyet <status>`: the queue of that status
-STATUS_WORDS = {fold_words(name): code for code, name in STATUS_NAMES.items()} | {
-    "cho duyet": SUBMITTED,
-    "can xem": SUBMITTED,
 }
 # SK-2022-000123, also typed "sk 2022 123"
 CODE = re.compile(r"([A-Z]{1,8})[\s\-]*(\d{4})[\s\-]*(\d{1,9})")
@@ -67,8 +64,8 @@ async def review_command(ctx: Ctx, step: Step | None) -> Outcome:
     if code:
         prefix, year, number = code.groups()
         return await _open_code(ctx, step, scope, f"{prefix}-{year}-{int(number):06d}")
-    status = STATUS_WORDS.get(fold_words(argument))
-    if status is not None:
+    status, rest = named_status(fold(argument))
+    if status is not None and status != EVERY_STATUS and not rest:
         ctx.state["review_filter"] = {"statuses": [status]}
     else:
         unit = unit_in_scope(ctx, scope, argument)

@@ -1,9 +1,18 @@
-"""/xuat and `sangkien export`: the seeds' form “TỔNG HỢP TÓM TẮT SÁNG KIẾN” as XLSX and CSV."""
+"""/xuat and `sangkien export`: mẫu 1 of the guidance, “TỔNG HỢP TÓM TẮT SÁNG KIẾN”, as XLSX
+and CSV: the form's header and signature blocks, its seven columns, then the record's own
+(code, status, unit, …, the value as a number with a total, the filing date as a date, the
+attachments).
+
+The rows are read from the database on the event loop and handed in chunks to a worker thread
+that builds both files, so a large export keeps nobody else waiting for the loop."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import queue
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -11,18 +20,21 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.review import STATUS_NAMES
+from bot.review import ACCEPTED, STATUS_NAMES, WITHDRAWN
 from bot.stats.views import Period
-from bot.store.models import Person, Submission
+from bot.store.models import Attachment, Person, Submission
 from rules.campaigns import TZ, Campaign
 from rules.dates import format_date
 from rules.fields import format_money_vnd
 from rules.units import CatalogVersion
 
+TITLE = "TỔNG HỢP TÓM TẮT SÁNG KIẾN"
+ATTACHED_TO = "(Kèm theo Tờ trình số ....../TTr-...... ngày ....../....../20...... của ......)"
 HEADER = (
     "TT",
     "Họ và tên, năm sinh, chức vụ, đơn vị công tác, điện thoại liên hệ",
@@ -38,7 +50,23 @@ HEADER = (
     "Loại giải pháp",
     "Công nhận",
     "Ngày gửi",
+    "Giá trị làm lợi (đồng)",
+    "Tài liệu kèm theo",
 )
+WIDTHS = (5, 34, 30, 14, 60, 40, 30, 16, 13, 30, 24, 22, 30, 11, 16, 40)
+MONEY_COLUMN, DATE_COLUMN = 14, 13  # 0-based positions in HEADER
+TOTAL_LABEL = "Tổng cộng"
+SIGNATURES = (
+    "XÁC NHẬN CỦA LÃNH ĐẠO CƠ QUAN, ĐƠN VỊ, DOANH NGHIỆP",
+    "TM. BAN CHẤP HÀNH - CHỦ TỊCH",
+)
+VALID = (ACCEPTED,)  # what the award file lists unless asked otherwise
+EVERY = tuple(s for s in STATUS_NAMES if s != WITHDRAWN)
+CHUNK = 500
+# What a spreadsheet would start a formula with (OWASP's list for CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+Row = list[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,18 +76,68 @@ class ExportFiles:
     rows: int
 
 
-async def _rows(
+@dataclass(frozen=True, slots=True)
+class Heading:
+    scope_label: str
+    lines: tuple[str, ...]
+
+
+async def export(
+    session: AsyncSession,
+    campaign: Campaign,
+    catalog: CatalogVersion,
+    units: list[str] | None,
+    scope_label: str,
+    period: Period,
+    with_phones: bool,
+    statuses: tuple[str, ...] = VALID,
+) -> ExportFiles:
+    heading = Heading(scope_label, _heading_lines(campaign, scope_label, period, statuses))
+    chunks: queue.Queue[list[Row] | None] = queue.Queue(maxsize=4)
+    building = asyncio.get_running_loop().run_in_executor(None, _build, heading, chunks)
+    try:
+        async for chunk in _chunks(
+            session, campaign, catalog, units, period, with_phones, statuses
+        ):
+            await asyncio.to_thread(chunks.put, chunk)  # waits while the builder is behind
+    finally:
+        await asyncio.to_thread(chunks.put, None)
+    return await building
+
+
+def _heading_lines(
+    campaign: Campaign, scope_label: str, period: Period, statuses: tuple[str, ...]
+) -> tuple[str, ...]:
+    start, end = period.start, period.end
+    when = (
+        f"từ {format_date(start) if start else 'đầu chương trình'} "
+        f"đến {format_date(end) if end else 'nay'}"
+    )
+    which = (
+        "tất cả (trừ đã rút)"
+        if statuses == EVERY
+        else ", ".join(STATUS_NAMES[s] for s in statuses)
+    )
+    return (
+        TITLE,
+        ATTACHED_TO,
+        f"Chương trình “{campaign.short_name}” – {scope_label} – {when} – trạng thái: {which}",
+    )
+
+
+async def _chunks(
     session: AsyncSession,
     campaign: Campaign,
     catalog: CatalogVersion,
     units: list[str] | None,
     period: Period,
     with_phones: bool,
-) -> AsyncIterator[list[str]]:
+    statuses: tuple[str, ...],
+) -> AsyncIterator[list[Row]]:
     query = (
         select(Submission, Person.phone)
         .join(Person, Person.id == Submission.person_id)
-        .where(Submission.campaign == campaign.code, Submission.status != "withdrawn")
+        .where(Submission.campaign == campaign.code, Submission.status.in_(statuses))
         .order_by(Submission.id)
     )
     if units is not None:
@@ -71,99 +149,139 @@ async def _rows(
             Submission.submitted_at
             < datetime.combine(date.fromordinal(period.end.toordinal() + 1), time(), TZ)
         )
-    groups = {c.code: c.name for c in campaign.target_groups}
-    types = {c.code: c.name for c in campaign.solution_types}
-    result = await session.stream(query.execution_options(yield_per=2000))
+    names = _Names(campaign, catalog)
+    result = await session.stream(query.execution_options(yield_per=CHUNK))
     number = 0
-    async for submission, phone in result:
-        number += 1
-        yield _row(number, submission, phone if with_phones else None, catalog, groups, types)
+    async for part in result.partitions(CHUNK):
+        found = await _attachments(session, [submission.id for submission, _ in part])
+        rows = []
+        for submission, phone in part:
+            number += 1
+            shown_phone = phone if with_phones else None
+            rows.append(names.row(number, submission, shown_phone, found[submission.id]))
+        yield rows
 
 
-def _row(
-    number: int,
-    s: Submission,
-    phone: str | None,
-    catalog: CatalogVersion,
-    groups: dict[str, str],
-    types: dict[str, str],
-) -> list[str]:
-    author = f"{s.author_name}, {s.author_birth_year}, {s.author_position}, {s.author_workplace}"
-    if phone:
-        author += f", ĐT {phone}"
-    effect = "; ".join(
-        part
-        for part in (
-            f"Giá trị làm lợi: {format_money_vnd(s.benefit_vnd)}" if s.benefit_vnd else "",
-            s.benefit_social or "",
-        )
-        if part
+async def _attachments(session: AsyncSession, ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = defaultdict(list)
+    rows = await session.execute(
+        select(Attachment.submission_id, Attachment.kind, Attachment.url, Attachment.filename)
+        .where(Attachment.submission_id.in_(ids))
+        .order_by(Attachment.id)
     )
-    unit = catalog.describe(s.unit_code)
-    return [
-        str(number),
-        author,
-        s.title,
-        f"{format_date(s.started_on)} – {format_date(s.ended_on)}",
-        s.description,
-        effect,
-        s.awards or "",
-        s.code or "",
-        STATUS_NAMES.get(s.status, s.status),
-        unit,
-        groups.get(s.target_group, s.target_group),
-        types.get(s.solution_type, s.solution_type),
-        f"{s.recognized_by}, số {s.recognition_doc} ngày {format_date(s.recognized_on)}",
-        format_date(s.submitted_at.astimezone(TZ).date()),
-    ]
+    for submission_id, kind, url, filename in rows:
+        found[submission_id].append(str(url if kind == "link" else filename or "tệp"))
+    return found
 
 
-# What a spreadsheet would start a formula with (OWASP's list for CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+class _Names:
+    """Codes to the names people read, for one export."""
+
+    def __init__(self, campaign: Campaign, catalog: CatalogVersion) -> None:
+        self.catalog = catalog
+        self.groups = {c.code: c.name for c in campaign.target_groups}
+        self.types = {c.code: c.name for c in campaign.solution_types}
+
+    def row(self, number: int, s: Submission, phone: str | None, attachments: list[str]) -> Row:
+        author = (
+            f"{s.author_name}, {s.author_birth_year}, {s.author_position}, {s.author_workplace}"
+        )
+        if phone:
+            author += f", ĐT {phone}"
+        return [
+            number,
+            author,
+            s.title,
+            f"{format_date(s.started_on)} – {format_date(s.ended_on)}",
+            s.description,
+            "; ".join(
+                part
+                for part in (
+                    f"Giá trị làm lợi: {format_money_vnd(s.benefit_vnd)}" if s.benefit_vnd else "",
+                    s.benefit_social or "",
+                )
+                if part
+            ),
+            s.awards or "",
+            s.code or "",
+            STATUS_NAMES.get(s.status, s.status),
+            self.catalog.describe(s.unit_code),
+            self.groups.get(s.target_group, s.target_group),
+            self.types.get(s.solution_type, s.solution_type),
+            f"{s.recognized_by}, số {s.recognition_doc} ngày {format_date(s.recognized_on)}",
+            s.submitted_at.astimezone(TZ).date(),
+            s.benefit_vnd,
+            "\n".join(attachments),
+        ]
 
 
-def _text_cell(sheet: Any, value: str) -> Any:
-    """A cell that holds the text as written: openpyxl would store "=HYPERLINK(…)" typed by a
-    worker as a live formula."""
-    cell = WriteOnlyCell(sheet, value=value)
-    cell.data_type = "s"
-    return cell
-
-
-def _inert(value: str) -> str:
-    """CSV has no types: a leading apostrophe keeps a spreadsheet from evaluating the text."""
-    return f"'{value}" if value.startswith(FORMULA_START) else value
-
-
-def _bold(sheet: Any, value: str) -> Any:
-    cell = WriteOnlyCell(sheet, value=value)
-    cell.font = Font(bold=True)
-    return cell
-
-
-async def export(
-    session: AsyncSession,
-    campaign: Campaign,
-    catalog: CatalogVersion,
-    units: list[str] | None,
-    scope_label: str,
-    period: Period,
-    with_phones: bool,
-) -> ExportFiles:
-    workbook = Workbook(write_only=True)  # streams rows: exports of millions stay small in memory
+def _build(heading: Heading, chunks: queue.Queue[list[Row] | None]) -> ExportFiles:
+    """In a worker thread: both files from the chunks, until None."""
+    workbook = Workbook(write_only=True)  # streams rows: exports of millions stay small
     sheet = workbook.create_sheet("Tổng hợp")
-    sheet.append([_bold(sheet, "TỔNG HỢP TÓM TẮT SÁNG KIẾN")])
-    sheet.append([f"Chương trình “{campaign.short_name}” – {scope_label}"])
-    sheet.append([])
-    sheet.append([_bold(sheet, title) for title in HEADER])
+    for index, width in enumerate(WIDTHS, 1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    for line in heading.lines:
+        sheet.append([_styled(sheet, line, bold=line == heading.lines[0])])
+    sheet.append([_styled(sheet, title, bold=True, wrap=True) for title in HEADER])
     text = io.StringIO()
     writer = csv.writer(text)
     writer.writerow(HEADER)
-    count = 0
-    async for row in _rows(session, campaign, catalog, units, period, with_phones):
-        sheet.append([_text_cell(sheet, value) for value in row])
-        writer.writerow([_inert(value) for value in row])
-        count += 1
+    count, money = 0, 0
+    while (chunk := chunks.get()) is not None:
+        for row in chunk:
+            sheet.append([_cell(sheet, index, value) for index, value in enumerate(row)])
+            writer.writerow([_csv_value(value) for value in row])
+            money += row[MONEY_COLUMN] or 0
+        count += len(chunk)
+    total: Row = [TOTAL_LABEL, f"{count} sáng kiến", *[""] * (len(HEADER) - 2)]
+    total[MONEY_COLUMN] = money
+    sheet.append([_cell(sheet, index, value) for index, value in enumerate(total)])
+    writer.writerow([_csv_value(value) for value in total])
+    _signatures(sheet)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return ExportFiles(buffer.getvalue(), ("\ufeff" + text.getvalue()).encode("utf-8"), count)
+
+
+def _signatures(sheet: Any) -> None:
+    sheet.append([])
+    sheet.append(["", "......, ngày ...... tháng ...... năm 20......"])
+    sheet.append(["", _styled(sheet, SIGNATURES[0], bold=True), "", "", ""])
+    sheet.append(["", "(Ký tên, đóng dấu)", "", "", _styled(sheet, SIGNATURES[1], bold=True)])
+    sheet.append(["", "", "", "", "(Ký tên, đóng dấu)"])
+
+
+def _cell(sheet: Any, index: int, value: Any) -> Any:
+    if value is None:
+        return None
+    cell = WriteOnlyCell(sheet, value=value)
+    if index == MONEY_COLUMN and isinstance(value, int):
+        cell.number_format = "#,##0"
+    elif index == DATE_COLUMN and isinstance(value, date):
+        cell.number_format = "DD/MM/YYYY"
+    elif isinstance(value, str):
+        # openpyxl stores "=HYPERLINK(…)" typed by a worker as a live formula
+        cell.data_type = "s"
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    return cell
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return format_date(value)
+    text = str(value)
+    # CSV has no types: a leading apostrophe keeps a spreadsheet from evaluating the text.
+    return f"'{text}" if text.startswith(FORMULA_START) else text
+
+
+def _styled(sheet: Any, value: str, *, bold: bool = False, wrap: bool = False) -> Any:
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    if bold:
+        cell.font = Font(bold=True)
+    if wrap:
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    return cell
