@@ -20,7 +20,7 @@ from bot.clock import FixedClock
 from bot.dialogs.types import Reply
 from bot.outbox import OutboxDeliverer
 from bot.review import ACCEPTED, NEEDS_INFO, REJECTED, change_status, file
-from bot.stats.chart import render_png
+from bot.stats.chart import render_pngs
 from bot.stats.export import EVERY, HEADER, TOTAL_LABEL, export
 from bot.stats.views import Period, stats
 from bot.store.counters import rebuild
@@ -322,17 +322,19 @@ async def test_stats_match_hand_counts_and_a_rebuild(app: App) -> None:
     assert country.valid_rate == 3 / 4
     assert country.by_group == {"can_bo_cong_doan": 2, "cnld_doanh_nghiep": 2, "vc_su_nghiep": 3}
     assert country.by_type["ky_thuat"] == 3
-    assert [(c.code, c.total, c.accepted) for c in country.children] == [
+    assert [(c.code, c.total, c.accepted) for c in country.children if c.total] == [
         ("t24", 5, 2),
         ("ng.giao_duc", 1, 0),
         ("t34", 1, 1),
     ]
+    assert len(country.children) > 80  # every top unit, those with none too
     assert [n for _week, n in country.by_week] == [3, 3, 1]  # weeks of 28/2, 7/3, 14/3
     assert country.target == 1_000_000
     bac_giang = await figures(app, "t24")
     assert bac_giang.total == 5 and bac_giang.participants == 3
-    assert [(c.name, c.total) for c in bac_giang.children] == [
+    assert [(c.name, c.total) for c in bac_giang.children if c.total] == [
         ("LĐLĐ huyện Hiệp Hòa", 2),
+        ("Nộp trực tiếp tại đơn vị", 2),  # filed at Bắc Giang itself
         ("Công đoàn ngành Y tế tỉnh Bắc Giang", 1),
     ]
     march_7_to_13 = await figures(app, "*", Period(date(2022, 3, 7), date(2022, 3, 13)))
@@ -361,13 +363,18 @@ async def test_stats_command_chart_and_export_in_chat(app: App, clock: FixedCloc
     assert "Phạm vi: Bắc Giang" in boss.text and "Tổng số sáng kiến: 5" in boss.text
     assert "1. LĐLĐ huyện Hiệp Hòa: 2 (hợp lệ 1)" in boss.text
     await boss.send("/stats hiep hoa 01/03/2022 06/03/2022")
-    assert "Tổng số sáng kiến: 1" in boss.text and "theo tuần" in boss.text
+    assert "Tổng số sáng kiến: 1" in boss.text and "từ 01/03/2022 đến 06/03/2022" in boss.text
+    await boss.send("/stats")
+    idle = len(app.engine.services.catalog.unit("t24").children) - 2
+    assert f"Chưa có sáng kiến ({idle} đơn vị): " in boss.text  # the sub-units to chase
     await boss.send("/bieudo")
     [chart] = boss.last.files
     png = Path(chart.path).read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = struct.unpack(">II", png[16:24])
-    assert (width, height) == (900, 900) and chart.photo
+    width, _height = struct.unpack(">II", png[16:24])
+    assert width == 900 and chart.photo
+    await boss.send("/bieudo toàn quốc")
+    assert "ngoài phạm vi" in boss.text
     await boss.send("/xuat")
     assert "Bảng tổng hợp: Bắc Giang, 2 sáng kiến hợp lệ." in boss.text  # the award file
     await boss.send("/xuat tất cả")
@@ -457,7 +464,8 @@ def test_chart_renders_without_data(app: App) -> None:
     from bot.stats.views import Stats
 
     empty = Stats(app.engine.services.campaign, "*", "Toàn quốc", Period())
-    assert render_png(empty)[:4] == b"\x89PNG"
+    [page] = render_pngs(empty)
+    assert page[:4] == b"\x89PNG"
 
 
 async def test_goals_give_progress_and_participation(

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import admin
 from bot.app import App
 from bot.channels.zalo import UNSUPPORTED, ZaloChannel, parse_update, render
 from bot.channels.zalo_client import ZaloClient
+from bot.clock import FixedClock
+from bot.config import Settings
 from bot.dialogs.types import Button, Expect, Reply
 from bot.store.models import Attachment, Submission
-from tests.flow import DESCRIPTION
+from tests.conftest import running_app
+from tests.flow import DESCRIPTION, claim_code_in
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x02" * 300
 PHOTO_URL = "https://photo-stal-22.zdn.vn/no/jpg/5bff10c65d12874cde03/2aOb.jpg"
@@ -82,6 +87,7 @@ def test_numbered_rendering_and_yes_no() -> None:
 class ZaloRecorder:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
+        self.photos: list[dict[str, Any]] = []
 
     cdn = JPEG
 
@@ -91,6 +97,8 @@ class ZaloRecorder:
         body = json.loads(request.content or b"{}")
         if request.url.path.endswith("/sendMessage"):
             self.sent.append(body)
+        if request.url.path.endswith("/sendPhoto"):
+            self.photos.append(body)
         return httpx.Response(200, json={"ok": True, "result": {"message_id": "m", "date": 1}})
 
     @property
@@ -228,3 +236,34 @@ async def test_a_photo_that_is_not_an_image_is_refused(app: App) -> None:
         await person.say(text)
     assert "ảnh chụp tài liệu" in person.recorder.last
     assert "Loại tệp này không được nhận" in await person.photo()
+
+
+async def officer_on_zalo(app: App, clock: FixedClock) -> ZaloPerson:
+    person = ZaloPerson(app, user_id="zalo-officer")
+    for text in ("chào", "có", "0987 000 111"):
+        await person.say(text)
+    issued = await admin.grant(app, clock, "officer", "t24", None)
+    assert "Bạn đã nhận quyền" in await person.say(f"/nhanquyen {claim_code_in(issued)}")
+    return person
+
+
+async def test_zalo_officers_get_the_chart_as_a_photo_and_files_as_links(
+    db_url: str, make_settings: Callable[..., Settings], clock: FixedClock
+) -> None:
+    settings = make_settings(db_url, public_url="https://bot.example.vn", link_secret="s" * 32)
+    async with running_app(settings, clock) as app:
+        person = await officer_on_zalo(app, clock)
+        await person.say("/bieudo")
+        [photo] = person.recorder.photos
+        assert photo["photo"].startswith("https://bot.example.vn/files/")
+        text = await person.say("/xuat tất cả")
+        assert "📎 tong-hop-sang-kien.xlsx: https://bot.example.vn/files/" in text
+
+
+async def test_zalo_officers_are_told_what_the_operator_must_set(
+    app: App, clock: FixedClock
+) -> None:
+    person = await officer_on_zalo(app, clock)
+    text = await person.say("/bieudo")
+    assert "chưa có địa chỉ công khai" in text and "SANGKIEN_PUBLIC_URL" in text
+    assert person.recorder.photos == []

@@ -32,8 +32,9 @@ FILE_HINT = (
     "tệp PDF, Word tới bot)."
 )
 FILES_ELSEWHERE = (
-    "Zalo chưa cho bot gửi tệp: các tệp trên gửi được qua Telegram (/lienket để dùng chung hồ "
-    "sơ), hoặc nhờ quản trị viên lấy bằng lệnh sangkien export."
+    "Máy chủ bot chưa có địa chỉ công khai nên chưa gửi được biểu đồ và tệp qua Zalo. Quản trị "
+    "hệ thống cần đặt SANGKIEN_PUBLIC_URL và SANGKIEN_LINK_SECRET; trong lúc chờ, bạn nhận "
+    "được chúng trên Telegram (/lienket để dùng chung hồ sơ)."
 )
 PHONE_HINT = "Gõ số điện thoại của bạn, ví dụ 0901 234 567."
 MIN_POLL_INTERVAL = 0.2
@@ -93,13 +94,14 @@ def render(reply: Reply) -> list[str]:
             lines.append("Trả lời CÓ hoặc KHÔNG (hoặc gửi số thứ tự).")
         else:
             lines.append(f"Trả lời {_or(numbers)} hoặc gõ tên mục.")
-    if reply.files:
+    # Pictures with a link are sent as photos (see ZaloChannel.send); the rest as links.
+    listed = [f for f in reply.files if not (f.photo and f.url)]
+    if listed:
         lines.append("")
         lines += [
-            f"📎 {file.name}: {file.url}" if file.url else f"📎 {file.name}"
-            for file in reply.files
+            f"📎 {file.name}: {file.url}" if file.url else f"📎 {file.name}" for file in listed
         ]
-        if not all(file.url for file in reply.files):
+        if not all(file.url for file in listed):
             lines.append(FILES_ELSEWHERE)
     if reply.expects is Expect.FILE:
         lines.append(FILE_HINT)
@@ -169,9 +171,13 @@ class ZaloChannel:
         return any(host == h or host.endswith("." + h) for h in self.media_hosts)
 
     async def send(self, chat_id: str, reply: Reply) -> list[str]:
-        return [
+        sent = [
             (await self.client.send_message(chat_id, text)).message_id for text in render(reply)
         ]
+        pictures = [f.url for f in reply.files if f.photo and f.url]
+        # Zalo fetches each picture from its signed link
+        sent += [(await self.client.send_photo(chat_id, url)).message_id for url in pictures]
+        return sent
 
     async def poll(self, stop: asyncio.Event) -> None:
         """Long polling (development): Zalo has no offset, so repeats are dropped by update id."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.access import DENIED, OFFICER, OUT_OF_SCOPE, SEES_PHONES, Scope, scope_of
 from bot.dialogs.engine import Ctx, Outcome, Step, deny, notice_here
 from bot.dialogs.types import OutgoingFile
@@ -109,12 +111,21 @@ async def chart_command(ctx: Ctx, step: Step | None) -> Outcome:
     figures = await _figures(ctx, step, "/bieudo")
     if not isinstance(figures, Stats):
         return figures
-    from bot.stats.chart import render_png  # matplotlib is slow to import; only when asked
+    from bot.stats.chart import render_pngs  # matplotlib is slow to import; only when asked
 
-    digest = await ctx.services.files.put(render_png(figures), "png")
-    path = str(ctx.services.files.path_for(digest, "png"))
-    ctx.view["files"] = [OutgoingFile(path, "bieu-do.png", "image/png", photo=True)]
-    return notice_here(step, f"Biểu đồ: {figures.scope_label}.")
+    files = ctx.services.files
+    pages = await asyncio.to_thread(render_pngs, figures)
+    ctx.view["files"] = [
+        OutgoingFile(
+            str(files.path_for(await files.put(png, "png"), "png")),
+            f"bieu-do-{number}.png" if len(pages) > 1 else "bieu-do.png",
+            "image/png",
+            photo=True,
+        )
+        for number, png in enumerate(pages, 1)
+    ]
+    more = f" ({len(pages)} trang)" if len(pages) > 1 else ""
+    return notice_here(step, f"Biểu đồ: {figures.scope_label}{more}.")
 
 
 async def export_command(ctx: Ctx, step: Step | None) -> Outcome:

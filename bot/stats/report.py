@@ -7,6 +7,7 @@ from bot.stats.views import Stats
 from rules.dates import format_date
 
 TOP_CHILDREN = 15
+IDLE_SHOWN = 10
 
 
 def _number(n: int) -> str:
@@ -17,13 +18,13 @@ def _percent(part: float) -> str:
     return f"{part * 100:.1f}%".replace(".", ",")
 
 
-def _period(stats: Stats) -> str:
+def period_text(stats: Stats) -> str:
     start, end = stats.period.start, stats.period.end
     if start is None and end is None:
         return "toàn bộ chương trình"
     return (
         f"từ {format_date(start) if start else 'đầu chương trình'} "
-        f"đến {format_date(end) if end else 'nay'} (theo tuần)"
+        f"đến {format_date(end) if end else 'nay'}"
     )
 
 
@@ -39,7 +40,7 @@ def format_stats(stats: Stats) -> str:
     lines = [
         f"📊 THỐNG KÊ – {campaign.short_name}",
         f"Phạm vi: {stats.scope_label}",
-        f"Thời gian: {_period(stats)}",
+        f"Thời gian: {period_text(stats)}",
         f"Tổng số sáng kiến: {_number(stats.total)}",
     ]
     if stats.target:
@@ -62,14 +63,20 @@ def format_stats(stats: Stats) -> str:
     lines += _lines(
         "Theo loại giải pháp:", stats.by_type, {c.code: c.name for c in campaign.solution_types}
     )
-    if stats.children:
+    active = [row for row in stats.children if row.total]
+    if active:
         lines.append("Xếp hạng đơn vị trực thuộc:")
         lines += [
             f"  {rank}. {row.name}: {_number(row.total)} (hợp lệ {_number(row.accepted)})"
-            for rank, row in enumerate(stats.children[:TOP_CHILDREN], 1)
+            for rank, row in enumerate(active[:TOP_CHILDREN], 1)
         ]
-        if len(stats.children) > TOP_CHILDREN:
-            lines.append(f"  … và {len(stats.children) - TOP_CHILDREN} đơn vị khác")
+        if len(active) > TOP_CHILDREN:
+            lines.append(f"  … và {len(active) - TOP_CHILDREN} đơn vị khác (/bieudo vẽ đủ)")
+    idle = [row.name for row in stats.children if not row.total]
+    if idle:
+        shown = ", ".join(idle[:IDLE_SHOWN])
+        more = f" và {len(idle) - IDLE_SHOWN} đơn vị khác" if len(idle) > IDLE_SHOWN else ""
+        lines.append(f"Chưa có sáng kiến ({len(idle)} đơn vị): {shown}{more}.")
     if stats.by_week:
         lines.append("Theo tuần (tuần bắt đầu ngày):")
         lines += [f"  {format_date(week)}: {_number(n)}" for week, n in stats.by_week[-12:]]

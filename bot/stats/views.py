@@ -152,7 +152,41 @@ async def _children(
             totals[code][0] += int(n)
         if status == "accepted":
             totals[code][1] += int(n)
+    # Every sub-unit, those with none too: they are the ones an officer must chase.
     ranked = [
-        ChildRow(code, catalog.unit(code).name, t, a) for code, (t, a) in totals.items() if t
+        ChildRow(code, catalog.unit(code).name, totals[code][0], totals[code][1]) for code in codes
     ]
+    if scope != ALL:
+        direct = await _filed_at_the_unit_itself(session, campaign, scope, day_range, ranked)
+        if direct.total:
+            ranked.append(direct)
     return sorted(ranked, key=lambda row: (-row.total, row.name))
+
+
+async def _filed_at_the_unit_itself(
+    session: AsyncSession,
+    campaign: Campaign,
+    scope: str,
+    day_range: tuple[ColumnElement[bool], ...],
+    children: list[ChildRow],
+) -> ChildRow:
+    """What was filed at the unit, not at any of its sub-units: the unit's counts less theirs."""
+    rows = await session.execute(
+        select(StatCounter.value, func.sum(StatCounter.n))
+        .where(
+            StatCounter.campaign == campaign.code,
+            StatCounter.scope == scope,
+            StatCounter.dim == "status",
+            *day_range,
+        )
+        .group_by(StatCounter.value)
+    )
+    total = accepted = 0
+    for status, n in rows:
+        if status != WITHDRAWN:
+            total += int(n)
+        if status == "accepted":
+            accepted += int(n)
+    total -= sum(row.total for row in children)
+    accepted -= sum(row.accepted for row in children)
+    return ChildRow(scope, "Nộp trực tiếp tại đơn vị", total, accepted)
