@@ -24,9 +24,23 @@ def _uow(app: App) -> UnitOfWork:
 
 
 def _check_unit(app: App, unit: str) -> str:
-    if unit != ALL_UNITS and unit not in app.engine.services.catalog.units:
-        raise ConfigError(f"không có đơn vị “{unit}” trong danh mục đang dùng")
-    return unit
+    """The code of a unit given by its code, or by a name that means one unit only."""
+    catalog = app.engine.services.catalog
+    if unit == ALL_UNITS or unit in catalog.units:
+        return unit
+    found = catalog.exact(unit)
+    if found is None:
+        matches = catalog.search(unit, 6)
+        if len(matches) > 1:
+            listed = "; ".join(f"{u.code} ({catalog.label(u.code)})" for u in matches[:5])
+            raise ConfigError(f"“{unit}” khớp nhiều đơn vị, hãy dùng mã: {listed}")
+        found = matches[0] if matches else None
+    if found is None:
+        raise ConfigError(
+            f"không có đơn vị “{unit}” trong danh mục đang dùng (tìm mã: sangkien units list "
+            "--search …)"
+        )
+    return found.code
 
 
 CLAIM_TTL = timedelta(hours=72)
@@ -38,7 +52,7 @@ async def grant(
     """Issue a single-use claim code for a role; the code is shown here once, never stored."""
     if role not in ROLES:
         raise ConfigError(f"vai trò phải là một trong: {', '.join(ROLES)}")
-    _check_unit(app, unit)
+    unit = _check_unit(app, unit)
     intended = _phone(phone) if phone else None
     now = clock.now()
     async with _uow(app) as uow:
@@ -59,7 +73,7 @@ async def grant(
 async def revoke(app: App, clock: Clock, role: str, phone: str, unit: str) -> str:
     """Take the role back from everyone holding this number (by claim or verified)."""
     number = _phone(phone)
-    _check_unit(app, unit)
+    unit = _check_unit(app, unit)
     async with _uow(app) as uow:
         people = await uow.people.holding(number)
         taken = [p.id for p in people if await uow.roles.revoke(p.id, role, unit)]
@@ -168,7 +182,7 @@ async def write_export(
 ) -> int:
     services = app.engine.services
     catalog = services.catalog
-    _check_unit(app, unit)
+    unit = _check_unit(app, unit)
     units = None if unit == ALL else sorted(u.code for u in catalog.subtree(unit))
     label = "Toàn quốc" if unit == ALL else catalog.label(unit)
     async with _uow(app) as uow:

@@ -18,24 +18,39 @@ from bot.store.committer import StateCommitter, batching_supported
 from bot.store.db import make_engine, make_sessionmaker
 from bot.store.uow import UnitOfWork
 from rules.campaigns import Campaign, CampaignError, load_campaigns
-from rules.units import CatalogError, CatalogVersion, load_catalog
+from rules.units import Catalog, CatalogError, CatalogVersion, load_catalog, load_extra
 
 
 class ConfigError(Exception):
     """A data file or setting is wrong; the message is meant for the operator."""
 
 
+def load_catalog_of(settings: Settings) -> Catalog:
+    """units.yaml, with the sub-units imported beside it."""
+    try:
+        catalog = load_catalog(settings.units_file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"không đọc được tệp dữ liệu: {exc}") from exc
+    except CatalogError as exc:
+        raise ConfigError(f"{settings.units_file}: {exc}") from exc
+    extra = settings.units_extra_file
+    try:
+        if extra.exists():
+            load_extra(catalog, extra.read_text(encoding="utf-8"))
+    except (OSError, CatalogError) as exc:
+        raise ConfigError(f"{extra}: {exc}") from exc
+    return catalog
+
+
 def load_rules(settings: Settings) -> tuple[Campaign, CatalogVersion]:
-    """Read and validate campaigns.yaml and units.yaml; pick the active campaign."""
+    """Read and validate campaigns.yaml and the unit catalog; pick the active campaign."""
     try:
         campaigns = load_campaigns(settings.campaigns_file.read_text(encoding="utf-8"))
-        catalog = load_catalog(settings.units_file.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"không đọc được tệp dữ liệu: {exc}") from exc
     except CampaignError as exc:
         raise ConfigError(f"{settings.campaigns_file}: {exc}") from exc
-    except CatalogError as exc:
-        raise ConfigError(f"{settings.units_file}: {exc}") from exc
+    catalog = load_catalog_of(settings)
     campaign = campaigns.get(settings.campaign)
     if campaign is None:
         known = ", ".join(campaigns)

@@ -10,7 +10,14 @@ from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
-from bot.app import ConfigError, build_app, load_rules, make_clock, settle_heap
+from bot.app import (
+    ConfigError,
+    build_app,
+    load_catalog_of,
+    load_rules,
+    make_clock,
+    settle_heap,
+)
 from bot.channels.console import NAME as CONSOLE
 from bot.channels.console import ConsoleChannel
 from bot.clock import parse_now
@@ -18,6 +25,7 @@ from bot.config import Settings
 from bot.outbox import OutboxDeliverer
 from bot.store.db import is_sqlite, upgrade
 from rules.dates import named_period, parse_date
+from rules.units import CatalogError
 from rules.verdict import Rejected
 
 
@@ -137,6 +145,18 @@ def _parser() -> argparse.ArgumentParser:
         choices=["accepted", "submitted", "under_review", "needs_info", "rejected", "all"],
         help="which submissions (default accepted: the award file; all: every one not withdrawn)",
     )
+    units = sub.add_parser("units", help="the unit catalog: add sub-units from a file, list")
+    units_sub = units.add_subparsers(dest="units_command", required=True, metavar="ACTION")
+    units_import = units_sub.add_parser("import", help="add or update sub-units (CSV or XLSX)")
+    units_import.add_argument(
+        "file", type=Path, help="columns: mã, tên, mã cấp trên[, tên gọi khác]"
+    )
+    units_list = units_sub.add_parser("list", help="print units and their codes")
+    units_list.add_argument("--under", help="only this unit and those below it")
+    units_list.add_argument("--search", help="units whose name matches")
+    for action in (units_import, units_list):
+        action.add_argument("--catalog", help="catalog version (default: the campaign's)")
+        action.add_argument("--campaign", help="campaign code from campaigns.yaml")
     check = sub.add_parser("check", help="validate campaigns.yaml and units.yaml")
     check.add_argument("--campaign", help="campaign code from campaigns.yaml")
     return parser
@@ -187,6 +207,22 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> str:
         return f"Đã ghi {rows} sáng kiến vào {args.out}."
     finally:
         await app.close()
+
+
+def _units(settings: Settings, args: argparse.Namespace) -> str:
+    from bot.units_import import UnitsFileError, import_units, list_units
+
+    campaign, _catalog = load_rules(settings)
+    version = args.catalog or campaign.catalog
+    if args.units_command == "list":
+        try:
+            return list_units(load_catalog_of(settings), version, args.under, args.search)
+        except CatalogError as exc:
+            raise ConfigError(str(exc)) from exc
+    try:
+        return import_units(settings.units_file, settings.units_extra_file, version, args.file)
+    except (UnitsFileError, OSError, CatalogError) as exc:
+        raise ConfigError(f"không nhập được {args.file}:\n{exc}") from exc
 
 
 # The server module is imported only when needed: it pulls in aiohttp.
@@ -270,6 +306,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"OK: chiến dịch {campaign.code}, danh mục {catalog.code} "
                 f"({len(catalog.units)} đơn vị)"
             )
+            return 0
+        if args.command == "units":
+            print(_units(settings, args))
             return 0
         if args.command == "db":
             upgrade(settings.database_url)

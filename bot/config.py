@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     campaign: str = "1trieu"
     campaigns_file: Path = ROOT / "campaigns.yaml"
     units_file: Path = ROOT / "units.yaml"
+    units_extra_file: Path = Field(
+        default=ROOT / "data" / "units.extra.yaml",
+        description="sub-units added by `sangkien units import` (CĐCS and below)",
+    )
     files_dir: Path = ROOT / "data" / "files"
     max_file_bytes: int = 20 * 1024 * 1024
     now: str | None = Field(default=None, description="Fix the clock, e.g. 2022-03-01T09:00")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -270,3 +270,101 @@ def load_catalog(text: str) -> Catalog:
                     f"“{unit.successor}” không có trong danh mục"
                 )
     return catalog
+
+
+@dataclass(frozen=True, slots=True)
+class NewUnit:
+    """A unit from an import file (or the extra catalog file): under an existing parent."""
+
+    code: str
+    name: str
+    parent: str
+    aliases: tuple[str, ...] = ()
+    line: int = 0  # where it was read, for the messages
+
+
+def add_units(version: CatalogVersion, new: list[NewUnit], base: set[str]) -> list[str]:
+    """Add or rename units in `version`; returns the problems (nothing is changed when there
+    are any). Units of `base` (units.yaml itself) cannot be changed by an import; a parent may
+    come later in the same list."""
+    problems = []
+    seen: set[str] = set()
+    for unit in new:
+        where = f"dòng {unit.line} ({unit.code or 'không có mã'})" if unit.line else unit.code
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_.\-]*", unit.code):
+            problems.append(f"{where}: mã chỉ được gồm chữ thường, số, . _ -")
+        if unit.code in seen:
+            problems.append(f"{where}: mã bị trùng trong tệp")
+        if unit.code in base:
+            problems.append(f"{where}: mã đã có trong units.yaml, không sửa bằng tệp nhập")
+        if not unit.name.strip():
+            problems.append(f"{where}: thiếu tên đơn vị")
+        seen.add(unit.code)
+    pending = {u.code: u for u in new}
+    order: list[NewUnit] = []
+    while pending:
+        placed = {u.code for u in order}
+        ready = [u for u in pending.values() if u.parent in version.units or u.parent in placed]
+        if not ready:
+            problems += [
+                f"{f'dòng {u.line} ({u.code})' if u.line else u.code}: đơn vị cấp trên "
+                f"“{u.parent}” không có trong danh mục"
+                for u in pending.values()
+            ]
+            break
+        for unit in ready:
+            order.append(unit)
+            del pending[unit.code]
+    if problems:
+        return problems
+    for unit in order:  # parents first
+        _place(version, unit)
+    return []
+
+
+def _place(version: CatalogVersion, new: NewUnit) -> None:
+    old = version.units.get(new.code)
+    parent = version.units[new.parent]
+    if old is not None and old.parent != new.parent and old.parent is not None:
+        former = version.units[old.parent]
+        version.units[former.code] = replace(
+            former, children=tuple(c for c in former.children if c != new.code)
+        )
+        parent = version.units[new.parent]
+    if new.code not in parent.children:
+        version.units[parent.code] = replace(parent, children=(*parent.children, new.code))
+    version.units[new.code] = Unit(
+        code=new.code,
+        name=new.name.strip(),
+        kind=parent.kind,
+        parent=parent.code,
+        depth=parent.depth + 1,
+        confirmed=True,
+        successor=None,
+        children=old.children if old else (),
+        keys=tuple(_words(n) for n in [new.name, *new.aliases]),
+    )
+
+
+def load_extra(catalog: Catalog, text: str) -> None:
+    """Apply the extra units file (written by `sangkien units import`) to the catalog."""
+    try:
+        raw = yaml.safe_load(text) or {}
+        for code, units in (raw.get("versions") or {}).items():
+            version = catalog.version(str(code))
+            problems = add_units(version, [_new_unit(item) for item in units], set(version.units))
+            if problems:
+                raise CatalogError("; ".join(problems[:5]))
+    except CatalogError:
+        raise
+    except (yaml.YAMLError, TypeError, ValueError, AttributeError, KeyError) as exc:
+        raise CatalogError(f"tệp đơn vị bổ sung không đọc được: {exc}") from exc
+
+
+def _new_unit(item: dict[str, Any]) -> NewUnit:
+    return NewUnit(
+        str(item["code"]),
+        str(item["name"]),
+        str(item["parent"]),
+        tuple(str(a) for a in item.get("aliases") or ()),
+    )

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
 from alembic.script import ScriptDirectory
 
 from bot.store.db import alembic_config
@@ -193,3 +194,63 @@ def test_several_workers_need_postgresql(tmp_path: Path) -> None:
     assert not (tmp_path / "one.db").exists()  # refused before touching anything
     result = run(["serve", "--workers", "0", "--db", db], tmp_path)
     assert result.returncode == 2 and "--workers phải từ 1" in result.stderr
+
+
+def test_grassroots_units_are_imported_checked_listed_and_found_in_the_chat(
+    tmp_path: Path,
+) -> None:
+    extra = tmp_path / "units.extra.yaml"
+    env = {"SANGKIEN_UNITS_EXTRA_FILE": str(extra)}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("mã,tên,mã cấp trên\nt24.x,Một đơn vị,t99\nT24.Y,Sai mã,t24\n", "utf-8")
+    refused = run(["units", "import", str(bad)], tmp_path, **env)
+    assert refused.returncode == 2 and not extra.exists()
+    assert "dòng 2 (t24.x): đơn vị cấp trên “t99” không có" in refused.stderr
+    assert "dòng 3 (T24.Y): mã chỉ được gồm chữ thường" in refused.stderr
+
+    sheet = tmp_path / "cdcs.xlsx"
+    book = openpyxl.Workbook()
+    book.active.append(["Mã", "Tên", "Mã cấp trên", "Tên gọi khác"])
+    book.active.append(["t24.hiep_hoa.may", "CĐCS Công ty May Hiệp Hòa", "t24.hiep_hoa", "May HH"])
+    book.active.append(
+        ["t24.hiep_hoa.may.px1", "Tổ công đoàn Phân xưởng 1", "t24.hiep_hoa.may", None]
+    )
+    book.save(sheet)
+    imported = run(["units", "import", str(sheet)], tmp_path, **env)
+    assert imported.returncode == 0 and "Đã thêm 2 và cập nhật 0 đơn vị" in imported.stdout
+    listed = run(["units", "list", "--under", "t24.hiep_hoa"], tmp_path, **env).stdout
+    assert "  t24.hiep_hoa.may  CĐCS Công ty May Hiệp Hòa\n" in listed
+    assert "    t24.hiep_hoa.may.px1  Tổ công đoàn Phân xưởng 1" in listed
+    found = run(["units", "list", "--search", "may hh"], tmp_path, **env).stdout
+    assert found.startswith("t24.hiep_hoa.may  Bắc Giang › LĐLĐ huyện Hiệp Hòa › CĐCS")
+
+    renamed = tmp_path / "rename.csv"
+    renamed.write_text(
+        "code,name,parent\nt24.hiep_hoa.may,CĐCS Công ty CP May Hiệp Hòa,t24.hiep_hoa\n", "utf-8"
+    )
+    again = run(["units", "import", str(renamed)], tmp_path, **env)
+    assert "Đã thêm 0 và cập nhật 1 đơn vị" in again.stdout
+    assert len(list(tmp_path.glob("units.extra.yaml.*.bak"))) == 1  # the version it replaced
+
+    db = f"sqlite+aiosqlite:///{tmp_path / 'u.db'}"
+    lines = [
+        "chào",
+        "1",
+        "0901 234 567",
+        "1",
+        "Lê Văn Ba",
+        "1980",
+        "Thợ may",
+        "Công ty May",
+        "cp may hiep hoa",
+        "1",
+        "/thoat",
+    ]
+    chat = run(
+        ["chat", "--db", db, "--now", "2022-03-01T09:00"], tmp_path, "\n".join(lines) + "\n", **env
+    )
+    assert "Đơn vị: Bắc Giang › LĐLĐ huyện Hiệp Hòa › CĐCS Công ty CP May Hiệp Hòa" in chat.stdout
+    granted = run(
+        ["grant", "officer", "--unit", "CĐCS Công ty CP May Hiệp Hòa", "--db", db], tmp_path, **env
+    )
+    assert "tại Bắc Giang › LĐLĐ huyện Hiệp Hòa › CĐCS Công ty CP May" in granted.stdout

@@ -1,0 +1,148 @@
+"""`sangkien units import|list`: grassroots unions (CĐCS) and other sub-units added to the unit
+catalog from a CSV or XLSX file, checked, kept in a file of their own beside units.yaml."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rules.campaigns import TZ
+from rules.text import fold_words
+from rules.units import Catalog, CatalogVersion, NewUnit, add_units, load_catalog
+
+# Column titles as people write them (folded), to the field they hold.
+COLUMNS = {
+    "code": "code",
+    "ma": "code",
+    "ma don vi": "code",
+    "name": "name",
+    "ten": "name",
+    "ten don vi": "name",
+    "parent": "parent",
+    "ma cap tren": "parent",
+    "don vi cap tren": "parent",
+    "aliases": "aliases",
+    "ten goi khac": "aliases",
+}
+
+
+class UnitsFileError(ValueError):
+    """The file cannot be imported; the message lists why, one line each."""
+
+
+def read_rows(path: Path) -> list[NewUnit]:
+    """The units of a CSV (UTF-8, with or without BOM) or XLSX file with the columns code,
+    name, parent and, optionally, aliases separated by “;” (Vietnamese titles work too)."""
+    if path.suffix.lower() == ".xlsx":
+        table = _xlsx(path)
+    else:
+        table = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    if not table:
+        raise UnitsFileError("tệp trống")
+    fields = [COLUMNS.get(fold_words(str(title or ""))) for title in table[0]]
+    missing = {"code", "name", "parent"} - set(fields)
+    if missing:
+        raise UnitsFileError(
+            "thiếu cột: " + ", ".join(sorted(missing)) + " (cần: mã, tên, mã cấp trên)"
+        )
+    units = []
+    for line, row in enumerate(table[1:], 2):
+        values = {f: str(v or "").strip() for f, v in zip(fields, row, strict=False) if f}
+        if not any(values.values()):
+            continue
+        aliases = tuple(a.strip() for a in values.get("aliases", "").split(";") if a.strip())
+        units.append(NewUnit(values["code"], values["name"], values["parent"], aliases, line))
+    return units
+
+
+def _xlsx(path: Path) -> list[list[Any]]:
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        return [list(row) for row in book.active.iter_rows(values_only=True)]  # type: ignore[union-attr]
+    finally:
+        book.close()
+
+
+def import_units(units_file: Path, extra_file: Path, version_code: str, source: Path) -> str:
+    """Check the file's units against the catalog and, when all are right, write them (with
+    those imported before, a unit of the same code replaced) to `extra_file`; the file it
+    replaces is kept beside it."""
+    base = load_catalog(units_file.read_text(encoding="utf-8"))
+    version = base.version(version_code)
+    extra = _extra(extra_file)
+    kept = {u["code"]: u for u in extra["versions"].get(version_code, [])}
+    new = read_rows(source)
+    added = sum(1 for unit in new if unit.code not in kept)
+    for unit in new:
+        kept[unit.code] = {
+            "code": unit.code,
+            "name": unit.name,
+            "parent": unit.parent,
+            **({"aliases": list(unit.aliases)} if unit.aliases else {}),
+        }
+    fresh = {unit.code: unit for unit in new}
+    merged = [
+        fresh.get(u["code"])
+        or NewUnit(u["code"], u["name"], u["parent"], tuple(u.get("aliases", ())))
+        for u in kept.values()
+    ]
+    problems = add_units(version, merged, set(version.units))
+    if problems:
+        raise UnitsFileError("\n".join(problems))
+    extra["versions"][version_code] = list(kept.values())
+    extra.setdefault("history", []).append(
+        {
+            "at": datetime.now(TZ).isoformat(timespec="seconds"),
+            "source": source.name,
+            "catalog": version_code,
+            "rows": len(new),
+        }
+    )
+    _write(extra_file, extra)
+    return (
+        f"Đã thêm {added} và cập nhật {len(new) - added} đơn vị vào danh mục {version_code} "
+        f"({extra_file}). Khởi động lại bot để dùng danh mục mới."
+    )
+
+
+def _extra(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {"versions": {}}
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw.setdefault("versions", {})
+    return dict(raw)
+
+
+def _write(path: Path, content: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        stamp = datetime.now(TZ).strftime("%Y%m%d-%H%M%S-%f")
+        path.replace(path.with_name(f"{path.name}.{stamp}.bak"))
+    text = (
+        "# Units added by `sangkien units import` (written by the bot; the .bak files beside\n"
+        "# it are the earlier versions).\n"
+        + yaml.safe_dump(content, allow_unicode=True, sort_keys=False)
+    )
+    path.write_text(text, encoding="utf-8")
+
+
+def list_units(catalog: Catalog, version_code: str, under: str | None, search: str | None) -> str:
+    version: CatalogVersion = catalog.version(version_code)
+    if search:
+        found = version.search(search, 40)
+        return "\n".join(f"{u.code}  {version.label(u.code)}" for u in found) or "Không tìm thấy."
+    roots = [under] if under else [code for kind in version.kinds for code in kind.roots]
+    lines = []
+    top = version.units[roots[0]].depth if roots and roots[0] in version.units else 0
+    for root in roots:
+        if root not in version.units:
+            return f"Không có đơn vị “{root}” trong danh mục {version_code}."
+        lines += [f"{'  ' * (u.depth - top)}{u.code}  {u.name}" for u in version.subtree(root)]
+    return "\n".join(lines)
