@@ -71,6 +71,7 @@ def script(user: int) -> list[str]:
         random_description(random.Random(user), DESCRIPTION_CHARS),
         "20 triệu",
         "bỏ qua",
+        "Áp dụng tại đơn vị",
         "Giám đốc",
         "3/QĐ",
         "05/12/2021",

@@ -59,6 +59,7 @@ async def fill_until_attachments(
     await chat.send(description)
     await chat.send("150 triệu")
     await chat.send("Giảm thời gian chờ của người bệnh")
+    await chat.send("Áp dụng tại đơn vị, có thể nhân rộng toàn ngành")
     await chat.send("Hội đồng sáng kiến Bệnh viện Đa khoa tỉnh Bắc Giang")
     await chat.send("125/QĐ-BV")
     await chat.send("15/02/2022")

@@ -66,6 +66,7 @@ WALK: list[Choose | Say] = [
     Say(DESCRIPTION),
     Say("Tiết kiệm khoảng 120 triệu đồng mỗi năm"),
     Choose("Bỏ qua"),  # the social benefit, skipped
+    Say("Áp dụng tại 2 tổ may,\nnhân rộng được toàn công ty"),  # phạm vi ứng dụng
     Say("Hội đồng sáng kiến Công ty May Bắc Giang"),
     Say("số 125/QĐ-CT"),
     Say("15/02/2022"),
@@ -118,6 +119,7 @@ def check_record(row: dict[str, Any]) -> None:
     assert row["description"] == DESCRIPTION  # three paragraphs, as pasted
     assert row["benefit_vnd"] == 120_000_000  # not 1 đồng, not refused
     assert row["benefit_social"] is None and row["awards"] is None
+    assert row["applied_scope"] == "Áp dụng tại 2 tổ may,\nnhân rộng được toàn công ty"
     assert row["recognition_doc"] == "125/QĐ-CT"  # the card says "văn bản số 125/QĐ-CT"
     assert str(row["recognized_on"]) == "2022-02-15"
     assert row["declared_no_ip"] and row["declared_public_order"]

@@ -71,6 +71,8 @@ async def test_bad_initiative_answers_keep_the_draft(app: App, chat: FakeChat) -
     await chat.click("Bỏ qua")
     assert "ít nhất một lợi ích" in chat.text
     await chat.send("Giảm tai nạn lao động")
+    await expect_refusal(chat, "🙂", "Bạn chưa nhập phạm vi ứng dụng")
+    await chat.send("Áp dụng tại phân xưởng cơ khí")
     await chat.send("Giám đốc công ty")
     await expect_refusal(chat, "không số", "phải có chữ số")
     await chat.send("12/QĐ")
@@ -110,6 +112,7 @@ async def test_declining_a_declaration_blocks_but_keeps_draft(app: App, chat: Fa
         "Mô tả",
         "10 triệu",
         "không",
+        "Áp dụng tại đơn vị, có thể nhân rộng toàn ngành",
         "Hội đồng sáng kiến",
         "5/QĐ",
         "01/12/2021",

@@ -51,6 +51,7 @@ async def test_75k_limits(db_url: str, make_settings: Callable[..., Settings]) -
         "m" * 1000,
         "20 triệu",
         "không",
+        "Áp dụng tại đơn vị, có thể nhân rộng toàn ngành",
         "Giám đốc Công ty",
         "7/QĐ-CT",
         "01/04/2021",

@@ -61,6 +61,7 @@ def test_console_chat_full_submission_with_piped_input(tmp_path: Path) -> None:
         DESCRIPTION,
         "50.000.000",
         "bỏ qua",
+        "Áp dụng tại đơn vị, có thể nhân rộng toàn ngành",
         "Giám đốc Công ty May",
         "33/QĐ-CTM",
         "05/01/2022",

@@ -54,6 +54,7 @@ async def test_full_submission_with_buttons_contact_pdf_and_photo(app: App) -> N
         await user.send(text)
     await user.press("Bỏ qua")
     assert "ít nhất một lợi ích" not in user.last.text
+    await user.send("Áp dụng tại đơn vị, có thể nhân rộng toàn ngành")
     for text in ["Hội đồng sáng kiến Sở Y tế", "125/QĐ-SYT", "15/02/2022", "không"]:
         await user.send(text)
     await user.send_document(PDF_BYTES, "quyet dinh.pdf")
@@ -100,6 +101,7 @@ async def to_attachments(user: TelegramUser) -> None:
         "Mô tả",
         "10 triệu",
         "không",
+        "Áp dụng tại đơn vị, có thể nhân rộng toàn ngành",
         "Giám đốc",
         "1/QĐ",
         "01/12/2021",
@@ -172,6 +174,7 @@ async def test_long_message_is_split_with_keyboard_on_the_last_part(app: App) ->
     await user.press("Hiệu quả")
     await user.send("200 triệu")
     await user.send("Lợi ích xã hội rất lớn. " * 83)
+    await user.send("Phạm vi ứng dụng rộng. " * 21)
     card = user.sent(SendMessage)[-2:]
     assert "TÓM TẮT SÁNG KIẾN" in card[0].text and card[0].reply_markup is None
     assert card[1].reply_markup is not None

@@ -58,6 +58,7 @@ async def full_submission(person: FakePerson, server: FakeTelegram) -> None:
         DESCRIPTION,
         "75 triệu",
         "bỏ qua",
+        "Áp dụng tại đơn vị, có thể nhân rộng toàn ngành",
         "Giám đốc Công ty",
         "45/QĐ-CTĐL",
         "10/02/2022",

@@ -102,6 +102,7 @@ async def test_a_recognition_before_the_campaign_is_said_kept_on_purpose_and_fla
         "Mô tả sáng kiến sổ tay điện tử.",
         "không",
         "Nâng cao chất lượng sinh hoạt công đoàn",
+        "Áp dụng tại đơn vị, có thể nhân rộng toàn ngành",
         "Ban Chấp hành Công đoàn cơ sở",
         "12/QĐ",
     ):

@@ -57,6 +57,7 @@ async def full_submission(person: FakeZaloPerson, server: FakeZalo) -> None:
         DESCRIPTION,
         "1,2 tỷ",
         "không",
+        "Áp dụng tại đơn vị, có thể nhân rộng toàn ngành",
         "Giám đốc Nhà máy",
         "12/QĐ-NM",
         "20/02/2022",

@@ -240,7 +240,7 @@ EDIT_GROUPS: tuple[tuple[str, str, str], ...] = (
     ("Loại giải pháp", "solution_type", "solution_type"),
     ("Thời gian triển khai", "started_on", "ended_on"),
     ("Mô tả", "description", "description"),
-    ("Hiệu quả, giá trị làm lợi", "benefit_vnd", "benefit_social"),
+    ("Hiệu quả, giá trị làm lợi, phạm vi ứng dụng", "benefit_vnd", "applied_scope"),
     ("Công nhận sáng kiến", "recognized_by", "recognized_on"),
     ("Danh hiệu, khen thưởng", "awards", "awards"),
     ("Tài liệu đính kèm", "attachments", "attachments"),
@@ -316,6 +316,7 @@ def summary_card(ctx: Ctx, answers: dict[str, Any] | None = None) -> str:
             f"{d['description']}",
             f"• Giá trị làm lợi: {money}",
             f"• Lợi ích xã hội: {d.get('benefit_social') or 'không nêu'}",
+            f"• Phạm vi ứng dụng: {d.get('applied_scope') or 'không nêu'}",
             f"• Công nhận: {d['recognized_by']}, văn bản số {d['recognition_doc']} "
             f"ngày {_day(d['recognized_on'])}",
             f"• Danh hiệu, khen thưởng: {d.get('awards') or 'không nêu'}",
@@ -407,6 +408,7 @@ def _apply_draft(ctx: Ctx, submission: Submission) -> list[Attachment]:
     submission.fingerprint = fingerprint(d["title"], d["description"])
     submission.benefit_vnd = d.get("benefit_vnd")
     submission.benefit_social = d.get("benefit_social")
+    submission.applied_scope = d.get("applied_scope")
     submission.recognized_by = d["recognized_by"]
     submission.recognition_doc = d["recognition_doc"]
     submission.recognized_on = date.fromisoformat(d["recognized_on"])
@@ -525,6 +527,7 @@ def draft_from(submission: Submission, attachments: list[Attachment]) -> dict[st
         "description": submission.description,
         "benefit_vnd": submission.benefit_vnd,
         "benefit_social": submission.benefit_social,
+        "applied_scope": submission.applied_scope,
         "recognized_by": submission.recognized_by,
         "recognition_doc": submission.recognition_doc,
         "recognized_on": submission.recognized_on.isoformat(),
@@ -565,6 +568,7 @@ STEP_NAMES = {
     "description": "Mô tả",
     "benefit_vnd": "Giá trị làm lợi",
     "benefit_social": "Lợi ích xã hội",
+    "applied_scope": "Phạm vi ứng dụng",
     "recognized_by": "Nơi công nhận",
     "recognition_doc": "Số văn bản công nhận",
     "recognized_on": "Ngày công nhận",
@@ -695,9 +699,18 @@ def submission_steps() -> list[Step]:
             "điều kiện làm việc, môi trường…). Không có thì chọn “Bỏ qua”.",
             "benefit_social",
             _benefit_social,
-            "recognized_by",
+            "applied_scope",
             back="benefit_vnd",
             optional=True,
+        ),
+        TextField(
+            "applied_scope",
+            "Phạm vi ứng dụng của sáng kiến: đã áp dụng ở đâu, có thể nhân rộng đến đâu (ví "
+            "dụ: áp dụng tại tổ may 1 và 2, có thể nhân rộng toàn công ty).",
+            "applied_scope",
+            lambda c, t: rf.parse_long_text(t, "phạm vi ứng dụng", 500),
+            "recognized_by",
+            back="benefit_social",
         ),
         TextField(
             "recognized_by",
@@ -706,7 +719,7 @@ def submission_steps() -> list[Step]:
             "recognized_by",
             lambda c, t: rf.parse_short_text(t, "nơi công nhận"),
             "recognition_doc",
-            back="benefit_social",
+            back="applied_scope",
         ),
         TextField(
             "recognition_doc",

@@ -199,6 +199,7 @@ class _Names:
                 for part in (
                     f"Giá trị làm lợi: {format_money_vnd(s.benefit_vnd)}" if s.benefit_vnd else "",
                     s.benefit_social or "",
+                    f"Phạm vi ứng dụng: {s.applied_scope}" if s.applied_scope else "",
                 )
                 if part
             ),

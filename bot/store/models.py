@@ -155,6 +155,8 @@ class Submission(Base):
     description: Mapped[str] = mapped_column(Text)
     benefit_vnd: Mapped[int | None] = mapped_column(BigInteger)
     benefit_social: Mapped[str | None] = mapped_column(Text)
+    # phạm vi ứng dụng (mẫu 1); None on submissions filed before it was asked
+    applied_scope: Mapped[str | None] = mapped_column(Text)
     recognized_by: Mapped[str] = mapped_column(String(200))
     recognition_doc: Mapped[str] = mapped_column(String(100))
     recognized_on: Mapped[date] = mapped_column(Date)
