@@ -96,9 +96,14 @@ def test_counters_move_from_weeks_to_days_with_the_data(tmp_path: Path) -> None:
             )
         }
         people = conn.execute("select count(*) from participation").fetchone()[0]
+        toward_target = conn.execute(
+            "select n from stat_counter where dim = 'progress' and scope = '*' "
+            "and day = '0001-01-01'"
+        ).fetchone()[0]
     assert rows[("*", "2022-03-01", "submitted")] == 1
     assert rows[("t24", "2022-03-02", "accepted")] == 1
     assert rows[("t24.hiep_hoa", "2022-03-06", "withdrawn")] == 1
     assert rows[("t24", "0001-01-01", "submitted")] == 1
     assert ("*", "2022-02-28", "submitted") not in rows  # the week bucket is gone
     assert people == 3  # one person at t24.hiep_hoa, t24 and the whole country
+    assert toward_target == 2  # 0011: the withdrawn one does not count toward a target

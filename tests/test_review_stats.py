@@ -491,8 +491,12 @@ async def test_goals_give_progress_and_participation(
     from bot.stats.report import format_stats
 
     report = format_stats(bac_giang)
-    assert "Chỉ tiêu: 10 – đạt 50,0%" in report
+    # 5 filed, 1 found invalid: 4 count toward the target
+    assert "Chỉ tiêu: 10 – đạt 40,0% (4, không tính sáng kiến không hợp lệ)" in report
     assert "Tỷ lệ tham gia: 3,0% của 100 đoàn viên" in report
+    country = format_stats(await figures(app, "*"))
+    assert "  • Giai đoạn 1: 6 / 300.000 (0,0%)" in country  # 7 filed, 1 invalid
+    assert "  • Giai đoạn 2: 0 / 700.000 (0,0%)" in country
     await app.close()
 
 

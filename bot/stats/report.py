@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.review import STATUS_NAMES
 from bot.stats.views import Stats
+from rules.campaigns import Phase
 from rules.dates import format_date
 
 TOP_CHILDREN = 15
@@ -35,6 +36,12 @@ def _lines(title: str, counts: dict[str, int], names: dict[str, str]) -> list[st
     return [title] + [f"  • {names.get(code, code)}: {_number(n)}" for code, n in ordered]
 
 
+def _phase_line(stats: Stats, phase: Phase) -> str:
+    done = stats.by_progress.get(phase.code, 0)
+    target = phase.target or 1
+    return f"  • {phase.name}: {_number(done)} / {_number(target)} ({_percent(done / target)})"
+
+
 def format_stats(stats: Stats) -> str:
     campaign = stats.campaign
     lines = [
@@ -45,8 +52,12 @@ def format_stats(stats: Stats) -> str:
     ]
     if stats.target:
         lines.append(
-            f"Chỉ tiêu: {_number(stats.target)} – đạt {_percent(stats.total / stats.target)}"
+            f"Chỉ tiêu: {_number(stats.target)} – đạt "
+            f"{_percent(stats.toward_target / stats.target)} "
+            f"({_number(stats.toward_target)}, không tính sáng kiến không hợp lệ)"
         )
+    if stats.scope == "*":
+        lines += [_phase_line(stats, phase) for phase in campaign.phases if phase.target]
     lines.append(f"Người tham gia: {_number(stats.participants)}")
     if stats.members:
         lines.append(

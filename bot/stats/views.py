@@ -48,6 +48,7 @@ class Stats:
     by_phase: dict[str, int] = field(default_factory=dict)
     by_group: dict[str, int] = field(default_factory=dict)
     by_type: dict[str, int] = field(default_factory=dict)
+    by_progress: dict[str, int] = field(default_factory=dict)  # per phase, invalid ones out
     by_week: list[tuple[date, int]] = field(default_factory=list)
     children: list[ChildRow] = field(default_factory=list)
     participants: int = 0
@@ -57,6 +58,11 @@ class Stats:
     @property
     def total(self) -> int:
         return sum(n for status, n in self.by_status.items() if status != WITHDRAWN)
+
+    @property
+    def toward_target(self) -> int:
+        """What counts toward a target: every submission not withdrawn nor found invalid."""
+        return sum(self.by_progress.values())
 
     @property
     def valid_rate(self) -> float | None:
@@ -88,6 +94,7 @@ async def stats(
         "phase": result.by_phase,
         "group": result.by_group,
         "type": result.by_type,
+        "progress": result.by_progress,
     }
     for dim, value, n in rows:
         if dim == "people":

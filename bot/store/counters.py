@@ -15,17 +15,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import Participation, StatCounter, Submission
 from rules.campaigns import TZ
-from rules.units import CatalogVersion
+from rules.units import Catalog, CatalogVersion
 
 ALL = "*"
 TOTAL = date(1, 1, 1)  # the "day" of the all-time rows, so /stats without a period reads few rows
-WITHDRAWN = "withdrawn"
+WITHDRAWN, REJECTED = "withdrawn", "rejected"
 Key = tuple[str, str, date, str, str]  # campaign, scope, day, dim, value
 
 
@@ -110,12 +111,16 @@ class Counted:
         # A withdrawn initiative leaves every breakdown; only its status row remembers it.
         if self.status == WITHDRAWN:
             return [("status", self.status)]
-        return [
+        counted = [
             ("status", self.status),
             ("phase", self.phase),
             ("group", self.target_group),
             ("type", self.solution_type),
         ]
+        # Progress against a target counts what is not (yet) found invalid.
+        if self.status != REJECTED:
+            counted.append(("progress", self.phase))
+        return counted
 
 
 def _deltas(catalog: CatalogVersion, counted: Counted, sign: int) -> Counter[Key]:
@@ -175,9 +180,7 @@ class Tally:
         )
 
     def add(self, unit: str, at: datetime, status: str, phase: str, group: str, kind: str) -> None:
-        items = [("status", status)]
-        if status != WITHDRAWN:
-            items += [("phase", phase), ("group", group), ("type", kind)]
+        items = Counted(self.campaign, unit, at, status, phase, group, kind).items()
         for scope in self.scopes(unit):
             for dim, value in items:
                 for day in (day_of(at), TOTAL):
@@ -226,6 +229,30 @@ def firsts_query(campaign: str) -> Any:
         .where(Submission.campaign == campaign)
         .group_by(Submission.person_id, Submission.unit_code)
     )
+
+
+def recount_all(connection: Any, catalog: Catalog) -> None:
+    """Recount every campaign's counters on a plain (sync) connection, as migrations do;
+    `catalog` is the whole unit catalog (each campaign's submissions name their version)."""
+    campaigns = dict(
+        connection.execute(select(Submission.campaign, Submission.catalog).distinct()).all()
+    )
+    if not campaigns:
+        return
+    connection.execute(delete(StatCounter))
+    connection.execute(delete(Participation))
+    for campaign, version in campaigns.items():
+        tally = Tally(catalog.version(version), campaign)
+        counted = select(*SUBMISSION_COUNTED).where(Submission.campaign == campaign)
+        for row in connection.execute(counted):
+            tally.add(*row)
+        for person, unit, at in connection.execute(firsts_query(campaign)):
+            tally.add_first(person, unit, at)
+        people = tally.participations()
+        if people:
+            connection.execute(sqlalchemy.insert(Participation), people)
+        for chunk in tally.counter_rows():
+            connection.execute(sqlalchemy.insert(StatCounter), chunk)
 
 
 async def rebuild(session: AsyncSession, catalog: CatalogVersion, campaign: str) -> int:

@@ -30,31 +30,11 @@ def upgrade() -> None:
 
 
 def _recount(connection: sa.Connection) -> None:
+    from bot.app import load_catalog_of
     from bot.config import Settings
-    from bot.store.counters import SUBMISSION_COUNTED, Tally, firsts_query
-    from bot.store.models import Participation, StatCounter, Submission
-    from rules.units import load_catalog
+    from bot.store.counters import recount_all
 
-    campaigns = dict(
-        connection.execute(sa.select(Submission.campaign, Submission.catalog).distinct()).all()
-    )
-    if not campaigns:
-        return
-    catalogs = load_catalog(Settings().units_file.read_text(encoding="utf-8"))
-    connection.execute(sa.delete(StatCounter))
-    connection.execute(sa.delete(Participation))
-    for campaign, catalog in campaigns.items():
-        tally = Tally(catalogs.version(catalog), campaign)
-        counted = sa.select(*SUBMISSION_COUNTED).where(Submission.campaign == campaign)
-        for row in connection.execute(counted):
-            tally.add(*row)
-        for person, unit, at in connection.execute(firsts_query(campaign)):
-            tally.add_first(person, unit, at)
-        people = tally.participations()
-        if people:
-            connection.execute(sa.insert(Participation), people)
-        for chunk in tally.counter_rows():
-            connection.execute(sa.insert(StatCounter), chunk)
+    recount_all(connection, load_catalog_of(Settings()))
 
 
 def downgrade() -> None:
