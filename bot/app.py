@@ -55,6 +55,13 @@ def load_rules(settings: Settings) -> tuple[Campaign, CatalogVersion]:
     if campaign is None:
         known = ", ".join(campaigns)
         raise ConfigError(f"không có chiến dịch “{settings.campaign}” (có: {known})")
+    if settings.goals_file.exists():
+        from bot.goals import with_goals
+
+        try:
+            campaign = with_goals(campaign, settings.goals_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"{settings.goals_file}: {exc}") from exc
     try:
         return campaign, catalog.version(campaign.catalog)
     except CatalogError as exc:

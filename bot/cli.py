@@ -157,6 +157,13 @@ def _parser() -> argparse.ArgumentParser:
     for action in (units_import, units_list):
         action.add_argument("--catalog", help="catalog version (default: the campaign's)")
         action.add_argument("--campaign", help="campaign code from campaigns.yaml")
+    goals = sub.add_parser("goals", help="targets, member counts, emulation groups")
+    goals_sub = goals.add_subparsers(dest="goals_command", required=True, metavar="ACTION")
+    goals_import = goals_sub.add_parser("import", help="from CSV or XLSX")
+    goals_import.add_argument(
+        "file", type=Path, help="columns: mã đơn vị, chỉ tiêu, số đoàn viên[, cụm khối thi đua]"
+    )
+    goals_import.add_argument("--campaign", help="campaign code from campaigns.yaml")
     check = sub.add_parser("check", help="validate campaigns.yaml and units.yaml")
     check.add_argument("--campaign", help="campaign code from campaigns.yaml")
     return parser
@@ -222,6 +229,16 @@ def _units(settings: Settings, args: argparse.Namespace) -> str:
     try:
         return import_units(settings.units_file, settings.units_extra_file, version, args.file)
     except (UnitsFileError, OSError, CatalogError) as exc:
+        raise ConfigError(f"không nhập được {args.file}:\n{exc}") from exc
+
+
+def _goals(settings: Settings, args: argparse.Namespace) -> str:
+    from bot.goals import GoalsFileError, import_goals
+
+    campaign, catalog = load_rules(settings)
+    try:
+        return import_goals(settings.goals_file, campaign, catalog, args.file)
+    except (GoalsFileError, OSError) as exc:
         raise ConfigError(f"không nhập được {args.file}:\n{exc}") from exc
 
 
@@ -309,6 +326,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "units":
             print(_units(settings, args))
+            return 0
+        if args.command == "goals":
+            print(_goals(settings, args))
             return 0
         if args.command == "db":
             upgrade(settings.database_url)

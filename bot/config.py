@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     campaign: str = "1trieu"
     campaigns_file: Path = ROOT / "campaigns.yaml"
     units_file: Path = ROOT / "units.yaml"
+    goals_file: Path = Field(
+        default=ROOT / "data" / "goals.yaml",
+        description="targets, member counts and emulation groups from `sangkien goals import`",
+    )
     units_extra_file: Path = Field(
         default=ROOT / "data" / "units.extra.yaml",
         description="sub-units added by `sangkien units import` (CĐCS and below)",

@@ -3,16 +3,14 @@ catalog from a CSV or XLSX file, checked, kept in a file of their own beside uni
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bot.tables import named_rows, replace_keeping_backup
 from rules.campaigns import TZ
-from rules.text import fold_words
 from rules.units import Catalog, CatalogVersion, NewUnit, add_units, load_catalog
 
 # Column titles as people write them (folded), to the field they hold.
@@ -38,36 +36,19 @@ class UnitsFileError(ValueError):
 def read_rows(path: Path) -> list[NewUnit]:
     """The units of a CSV (UTF-8, with or without BOM) or XLSX file with the columns code,
     name, parent and, optionally, aliases separated by “;” (Vietnamese titles work too)."""
-    if path.suffix.lower() == ".xlsx":
-        table = _xlsx(path)
-    else:
-        table = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
-    if not table:
+    fields, rows = named_rows(path, COLUMNS)
+    if not fields:
         raise UnitsFileError("tệp trống")
-    fields = [COLUMNS.get(fold_words(str(title or ""))) for title in table[0]]
     missing = {"code", "name", "parent"} - set(fields)
     if missing:
         raise UnitsFileError(
             "thiếu cột: " + ", ".join(sorted(missing)) + " (cần: mã, tên, mã cấp trên)"
         )
     units = []
-    for line, row in enumerate(table[1:], 2):
-        values = {f: str(v or "").strip() for f, v in zip(fields, row, strict=False) if f}
-        if not any(values.values()):
-            continue
+    for line, values in rows:
         aliases = tuple(a.strip() for a in values.get("aliases", "").split(";") if a.strip())
         units.append(NewUnit(values["code"], values["name"], values["parent"], aliases, line))
     return units
-
-
-def _xlsx(path: Path) -> list[list[Any]]:
-    from openpyxl import load_workbook
-
-    book = load_workbook(path, read_only=True, data_only=True)
-    try:
-        return [list(row) for row in book.active.iter_rows(values_only=True)]  # type: ignore[union-attr]
-    finally:
-        book.close()
 
 
 def import_units(units_file: Path, extra_file: Path, version_code: str, source: Path) -> str:
@@ -105,7 +86,9 @@ def import_units(units_file: Path, extra_file: Path, version_code: str, source: 
             "rows": len(new),
         }
     )
-    _write(extra_file, extra)
+    replace_keeping_backup(
+        extra_file, "Units added by `sangkien units import` (.bak: earlier versions).", extra
+    )
     return (
         f"Đã thêm {added} và cập nhật {len(new) - added} đơn vị vào danh mục {version_code} "
         f"({extra_file}). Khởi động lại bot để dùng danh mục mới."
@@ -118,19 +101,6 @@ def _extra(path: Path) -> dict[str, Any]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     raw.setdefault("versions", {})
     return dict(raw)
-
-
-def _write(path: Path, content: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        stamp = datetime.now(TZ).strftime("%Y%m%d-%H%M%S-%f")
-        path.replace(path.with_name(f"{path.name}.{stamp}.bak"))
-    text = (
-        "# Units added by `sangkien units import` (written by the bot; the .bak files beside\n"
-        "# it are the earlier versions).\n"
-        + yaml.safe_dump(content, allow_unicode=True, sort_keys=False)
-    )
-    path.write_text(text, encoding="utf-8")
 
 
 def list_units(catalog: Catalog, version_code: str, under: str | None, search: str | None) -> str:

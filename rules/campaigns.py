@@ -58,6 +58,15 @@ class Goal:
 
 
 @dataclass(frozen=True, slots=True)
+class EmulationGroup:
+    """A cụm or khối thi đua: units ranked against each other."""
+
+    code: str
+    name: str
+    units: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Campaign:
     code: str
     name: str
@@ -77,6 +86,14 @@ class Campaign:
     canned: tuple[str, ...] = ()
     # The guidance takes initiatives recognised from this day on (46/HD-TLĐ: 01/9/2021).
     recognized_from: date | None = None
+    groups: tuple[EmulationGroup, ...] = ()
+
+    def group(self, query: str) -> EmulationGroup | None:
+        """The emulation group named (its code, or words of its name found in one only)."""
+        key = fold_words(query)
+        found = [g for g in self.groups if key in (g.code, fold_words(g.name))]
+        found = found or [g for g in self.groups if f" {key} " in f" {fold_words(g.name)} "]
+        return found[0] if len(found) == 1 else None
 
     def phase_at(self, now: datetime) -> Phase | None:
         return next((p for p in self.phases if p.opens <= now < p.closes), None)

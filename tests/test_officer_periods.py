@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -17,12 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import admin
 from bot.app import App
 from bot.clock import FixedClock
+from bot.config import Settings
 from bot.review import WITHDRAWN, change_status, file
 from bot.stats.export import EVERY, export
 from bot.stats.views import Period
 from bot.store.models import Submission
 from bot.store.uow import UnitOfWork
 from rules.campaigns import TZ
+from tests.conftest import running_app
 from tests.fakechat import FakeChat
 from tests.flow import grant_role, login
 from tests.records import placeholder_submission
@@ -190,3 +193,45 @@ async def test_the_award_file_sums_values_and_keeps_dates_as_dates(
     assert total[0] == "Tổng cộng" and total[14] == sum(v or 0 for v in values)
     assert any("TM. BAN CHẤP HÀNH" in str(cell) for row in lines[-3:] for cell in row)
     assert sheet.column_dimensions["E"].width == 60  # the summary column is wide
+
+
+async def test_goals_and_emulation_groups_from_a_file_rank_units(
+    db_url: str, make_settings: Callable[..., Settings], clock: FixedClock, tmp_path: Path
+) -> None:
+    from bot.goals import GoalsFileError, import_goals
+
+    goals_file = tmp_path / "goals.yaml"
+    async with running_app(make_settings(db_url, goals_file=goals_file), clock) as app:
+        services = app.engine.services
+        wrong = tmp_path / "wrong.csv"
+        wrong.write_text("mã đơn vị,chỉ tiêu\nt99,10\nt24,mười\n", "utf-8")
+        with pytest.raises(GoalsFileError) as refused:
+            import_goals(goals_file, services.campaign, services.catalog, wrong)
+        assert "dòng 2 (t99): không có đơn vị" in str(refused.value)
+        assert "dòng 3 (t24): “mười” không phải là số" in str(refused.value)
+        assert not goals_file.exists()
+        table = tmp_path / "goals.csv"
+        table.write_text(
+            "Mã đơn vị,Chỉ tiêu,Số đoàn viên,Cụm khối thi đua\n"
+            "t24,10,100,Khối thi đua miền núi phía Bắc\n"
+            "t34,4,50,Khối thi đua miền núi phía Bắc\n",
+            "utf-8",
+        )
+        said = import_goals(goals_file, services.campaign, services.catalog, table)
+        assert "Đã ghi chỉ tiêu của 2 đơn vị và 1 cụm, khối thi đua" in said
+    async with running_app(make_settings(db_url, goals_file=goals_file), clock) as app:
+        await seed(app)
+        officer = FakeChat(app.engine, user_id="officer", channel="telegram")
+        await login(officer, "0987 000 111")
+        await grant_role(app, clock, officer, "officer", "*")
+        await officer.send("/stats khối miền núi quý 1/2022")
+        ranking = officer.text
+        assert "XẾP HẠNG KHỐI THI ĐUA MIỀN NÚI PHÍA BẮC" in ranking
+        assert "từ 01/01/2022 đến 31/03/2022" in ranking
+        # Bắc Giang 6 of 10 in the quarter (60%, the withdrawn one out) before Thái Bình 1 of 4
+        assert ranking.index("1. Bắc Giang: 6 sáng kiến") < ranking.index("2. Thái Bình: 1")
+        assert "đạt 60,0% chỉ tiêu, tham gia 1,0%" in ranking and "đạt 25,0%" in ranking
+        await officer.send("/stats bac giang")
+        assert "Chỉ tiêu: 10" in officer.text and "của 100 đoàn viên" in officer.text
+        await officer.send("/stats khối đồng bằng")
+        assert "Không có cụm, khối thi đua “dong bang”" in officer.text

@@ -9,10 +9,10 @@ from bot.dialogs.engine import Ctx, Outcome, Step, deny, notice_here
 from bot.dialogs.types import OutgoingFile
 from bot.review import EVERY_STATUS, STATUS_NAMES, named_status
 from bot.stats.export import EVERY, VALID, export
-from bot.stats.report import format_stats
-from bot.stats.views import Period, Stats, stats
+from bot.stats.report import format_group, format_stats
+from bot.stats.views import Period, Stats, group_ranking, stats
 from bot.store.counters import ALL
-from rules.dates import named_period, parse_date
+from rules.dates import format_date, named_period, parse_date
 from rules.text import clean, fold, match_key
 from rules.verdict import Ok, Rejected
 
@@ -101,10 +101,40 @@ async def _figures(ctx: Ctx, step: Step | None, action: str) -> Stats | Outcome:
 
 
 async def stats_command(ctx: Ctx, step: Step | None) -> Outcome:
+    folded = fold(command_words(ctx))
+    if folded.startswith(("khoi ", "cum ")):
+        return await _group_stats(ctx, step, folded.partition(" ")[2])
     figures = await _figures(ctx, step, "/stats")
     if not isinstance(figures, Stats):
         return figures
     return notice_here(step, format_stats(figures))
+
+
+async def _group_stats(ctx: Ctx, step: Step | None, words: str) -> Outcome:
+    """`/stats khối <tên> [kỳ]`: the units of a cụm or khối thi đua ranked."""
+    scope = await officer_scope(ctx)
+    if not scope:
+        return deny(ctx, step, "/stats", DENIED)
+    campaign, catalog = ctx.services.campaign, ctx.services.catalog
+    period, name = Period(), words
+    named = named_period(words)
+    if isinstance(named, Rejected):
+        return notice_here(step, named.message)
+    if named is not None:
+        period, name = Period(named[0], named[1]), named[2]
+    group = campaign.group(name)
+    if group is None:
+        known = "; ".join(g.name for g in campaign.groups) or "chưa có (sangkien goals import)"
+        return notice_here(step, f"Không có cụm, khối thi đua “{name[:60]}”. Có: {known}.")
+    if not all(scope.covers(catalog, unit) for unit in group.units):
+        return deny(ctx, step, "/stats", OUT_OF_SCOPE)
+    rows = await group_ranking(ctx.uow.session, campaign, catalog, group, period)
+    label = (
+        f"từ {format_date(period.start)} đến {format_date(period.end)}"
+        if period.start and period.end
+        else "toàn bộ chương trình"
+    )
+    return notice_here(step, format_group(campaign, group, label, rows))
 
 
 async def chart_command(ctx: Ctx, step: Step | None) -> Outcome:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.review import STATUS_NAMES
-from bot.stats.views import Stats
-from rules.campaigns import Phase
+from bot.stats.views import GroupRow, Stats
+from rules.campaigns import Campaign, EmulationGroup, Phase
 from rules.dates import format_date
 
 TOP_CHILDREN = 15
@@ -91,4 +91,23 @@ def format_stats(stats: Stats) -> str:
     if stats.by_week:
         lines.append("Theo tuần (tuần bắt đầu ngày):")
         lines += [f"  {format_date(week)}: {_number(n)}" for week, n in stats.by_week[-12:]]
+    return "\n".join(lines)
+
+
+def format_group(
+    campaign: Campaign, group: EmulationGroup, period_label: str, rows: list[GroupRow]
+) -> str:
+    """The ranking of a cụm or khối thi đua."""
+    lines = [
+        f"🏆 XẾP HẠNG {group.name.upper()} – {campaign.short_name}",
+        f"Thời gian: {period_label}",
+    ]
+    for rank, row in enumerate(rows, 1):
+        parts = [f"{_number(row.toward_target)} sáng kiến", f"hợp lệ {_number(row.accepted)}"]
+        if row.progress is not None:
+            parts.append(f"đạt {_percent(row.progress)} chỉ tiêu")
+        if row.members:
+            parts.append(f"tham gia {_percent(row.participants / row.members)}")
+        lines.append(f"  {rank}. {row.name}: " + ", ".join(parts))
+    lines.append("(Không tính sáng kiến không hợp lệ và đã rút.)")
     return "\n".join(lines)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.counters import ALL, TOTAL, WITHDRAWN
 from bot.store.models import StatCounter
-from rules.campaigns import Campaign
+from rules.campaigns import Campaign, EmulationGroup
 from rules.units import CatalogVersion
 
 FAR_PAST, FAR_FUTURE = date(2000, 1, 1), date(2100, 1, 1)
@@ -197,3 +197,73 @@ async def _filed_at_the_unit_itself(
     total -= sum(row.total for row in children)
     accepted -= sum(row.accepted for row in children)
     return ChildRow(scope, "Nộp trực tiếp tại đơn vị", total, accepted)
+
+
+@dataclass(slots=True)
+class GroupRow:
+    code: str
+    name: str
+    toward_target: int
+    accepted: int
+    participants: int
+    target: int | None
+    members: int | None
+
+    @property
+    def progress(self) -> float | None:
+        return self.toward_target / self.target if self.target else None
+
+
+async def group_ranking(
+    session: AsyncSession,
+    campaign: Campaign,
+    catalog: CatalogVersion,
+    group: EmulationGroup,
+    period: Period,
+) -> list[GroupRow]:
+    """The units of a cụm or khối thi đua, best first: by progress against their targets
+    where every unit has one, else by the number that count toward a target."""
+    start, end = period.bounds
+    all_time = period.start is None and period.end is None
+    days = (
+        (StatCounter.day == TOTAL,)
+        if all_time
+        else (
+            StatCounter.day >= start,
+            StatCounter.day <= end,
+        )
+    )
+    rows = await session.execute(
+        select(StatCounter.scope, StatCounter.dim, StatCounter.value, func.sum(StatCounter.n))
+        .where(
+            StatCounter.campaign == campaign.code,
+            StatCounter.scope.in_(group.units),
+            StatCounter.dim.in_(("progress", "status", "people")),
+            *days,
+        )
+        .group_by(StatCounter.scope, StatCounter.dim, StatCounter.value)
+    )
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for scope, dim, value, n in rows:
+        if dim == "status" and value != "accepted":
+            continue
+        counts[scope][dim] += int(n)
+    ranked = []
+    for code in group.units:
+        goal = campaign.goals.get(code)
+        ranked.append(
+            GroupRow(
+                code,
+                catalog.unit(code).name if code in catalog.units else code,
+                counts[code]["progress"],
+                counts[code]["status"],
+                counts[code]["people"],
+                goal.target if goal else None,
+                goal.members if goal else None,
+            )
+        )
+    by_progress = all(row.target for row in ranked)
+    return sorted(
+        ranked,
+        key=lambda row: (-(row.progress or 0) if by_progress else -row.toward_target, row.name),
+    )
