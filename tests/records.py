@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.app import App
+from bot.stats.export import EVERY, ExportFiles, export
+from bot.stats.views import Period
 from bot.store.models import Submission
 
 PLACEHOLDERS: dict[str, Any] = {
@@ -32,3 +35,21 @@ def placeholder_submission(when: datetime, **fields: Any) -> Submission:
     day = when.date()
     dates = {"started_on": day, "ended_on": day, "recognized_on": day, "submitted_at": when}
     return Submission(**{**PLACEHOLDERS, **dates, **fields})
+
+
+async def export_of_the_country(app: App, period: Period | None = None) -> ExportFiles:
+    """The export an operator makes of every submission not withdrawn, without phones."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    services = app.engine.services
+    async with AsyncSession(app.db) as session:
+        return await export(
+            session,
+            services.campaign,
+            services.catalog,
+            None,
+            "Toàn quốc",
+            period or Period(),
+            with_phones=False,
+            statuses=EVERY,
+        )

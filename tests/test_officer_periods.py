@@ -13,14 +13,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import admin
 from bot.app import App
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.review import WITHDRAWN, change_status, file
-from bot.stats.export import EVERY, export
+from bot.stats.export import EVERY
 from bot.stats.views import Period
 from bot.store.models import Submission
 from bot.store.uow import UnitOfWork
@@ -28,7 +27,7 @@ from rules.campaigns import TZ
 from tests.conftest import running_app
 from tests.fakechat import FakeChat
 from tests.flow import grant_role, login
-from tests.records import placeholder_submission
+from tests.records import export_of_the_country, placeholder_submission
 
 
 def local(*parts: int) -> datetime:
@@ -142,17 +141,7 @@ async def test_formula_looking_text_stays_text_in_xlsx_and_csv(app: App) -> None
         )
         await file(uow, services.catalog, submission, [], "SK")
         await uow.commit()
-    async with AsyncSession(app.db) as session:
-        files = await export(
-            session,
-            services.campaign,
-            services.catalog,
-            None,
-            "Toàn quốc",
-            Period(),
-            False,
-            EVERY,
-        )
+    files = await export_of_the_country(app)
     sheet = openpyxl.load_workbook(io.BytesIO(files.xlsx)).active
     row = next(sheet.iter_rows(min_row=5))
     cells = {cell.value: cell.data_type for cell in row}
@@ -165,22 +154,11 @@ async def test_the_award_file_sums_values_and_keeps_dates_as_dates(
     app: App, clock: FixedClock
 ) -> None:
     await seed(app)
-    services = app.engine.services
     async with UnitOfWork(app.sessions) as uow:
         for submission in (await uow.session.execute(select(Submission))).scalars():
             submission.benefit_vnd = 120_000_000 if submission.id % 2 else None
         await uow.commit()
-    async with AsyncSession(app.db) as session:
-        files = await export(
-            session,
-            services.campaign,
-            services.catalog,
-            None,
-            "Toàn quốc",
-            Period(date(2022, 2, 1), date(2022, 3, 31)),
-            False,
-            EVERY,
-        )
+    files = await export_of_the_country(app, Period(date(2022, 2, 1), date(2022, 3, 31)))
     sheet = openpyxl.load_workbook(io.BytesIO(files.xlsx)).active
     lines = [row for row in sheet.iter_rows(values_only=True) if any(row)]
     assert "từ 01/02/2022 đến 31/03/2022 – trạng thái: tất cả (trừ đã rút)" in lines[2][0]

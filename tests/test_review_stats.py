@@ -21,7 +21,7 @@ from bot.dialogs.types import Reply
 from bot.outbox import OutboxDeliverer
 from bot.review import ACCEPTED, NEEDS_INFO, REJECTED, change_status, file
 from bot.stats.chart import render_pngs
-from bot.stats.export import EVERY, HEADER, TOTAL_LABEL, export
+from bot.stats.export import HEADER, TOTAL_LABEL
 from bot.stats.views import Period, stats
 from bot.store.counters import rebuild
 from bot.store.models import AuditLog, Outbox, StatCounter, Submission
@@ -30,7 +30,7 @@ from rules.campaigns import TZ
 from rules.similar import fingerprint
 from tests.fakechat import FakeChat
 from tests.flow import fill_initiative, grant_role, login, submit_new
-from tests.records import placeholder_submission
+from tests.records import export_of_the_country, placeholder_submission
 
 
 def data_rows(sheet: Any) -> list[tuple[Any, ...]]:
@@ -393,18 +393,7 @@ async def test_stats_command_chart_and_export_in_chat(app: App, clock: FixedCloc
 
 async def test_export_without_phones_for_other_roles(app: App) -> None:
     await seed(app)
-    services = app.engine.services
-    async with AsyncSession(app.db) as session:
-        files = await export(
-            session,
-            services.campaign,
-            services.catalog,
-            None,
-            "Toàn quốc",
-            Period(),
-            with_phones=False,
-            statuses=EVERY,
-        )
+    files = await export_of_the_country(app)
     sheet = openpyxl.load_workbook(io.BytesIO(files.xlsx)).active
     authors = [row[1] for row in data_rows(sheet)]
     assert len(authors) == 7 and not any("+84" in a for a in authors)
