@@ -237,3 +237,48 @@ def parse_doc_number(raw: str) -> Verdict[str]:
     if not any(ch.isdigit() for ch in text):
         return Rejected("Số văn bản phải có chữ số, ví dụ: 125/QĐ-CT.")
     return _bounded(text, "số văn bản", 100)
+
+
+MAX_CO_AUTHORS = 10
+CO_AUTHOR_EXAMPLE = "ví dụ: Lê Văn Ba, 1980, 30%"
+_SHARE = re.compile(r"(\d{1,3})\s*%?")
+
+
+def parse_share(raw: str) -> Verdict[int]:
+    """A share of the work in percent: '30', '30%', '30 %'."""
+    match = _SHARE.fullmatch(clean(raw))
+    if not match or not 1 <= int(match.group(1)) <= 100:
+        return Rejected("Tỷ lệ đóng góp là một số phần trăm từ 1 đến 100, ví dụ: 30%.")
+    return Ok(int(match.group(1)))
+
+
+def parse_co_author(raw: str, current_year: int) -> Verdict[dict[str, object]]:
+    """'Lê Văn Ba, 1980, 30%' -> {'name': 'Lê Văn Ba', 'birth_year': 1980, 'share': 30}."""
+    parts = [part.strip() for part in clean(raw).split(",")]
+    if len(parts) != 3:
+        return Rejected(
+            "Gửi mỗi đồng tác giả một tin: họ tên, năm sinh, tỷ lệ đóng góp "
+            f"({CO_AUTHOR_EXAMPLE})."
+        )
+    name = parse_full_name(parts[0])
+    year = parse_birth_year(parts[1], current_year)
+    share = parse_share(parts[2])
+    if isinstance(name, Rejected):
+        return Rejected(f"{name.message} ({CO_AUTHOR_EXAMPLE})")
+    if isinstance(year, Rejected):
+        return Rejected(f"{year.message} ({CO_AUTHOR_EXAMPLE})")
+    if isinstance(share, Rejected):
+        return Rejected(f"{share.message} ({CO_AUTHOR_EXAMPLE})")
+    return Ok({"name": name.value, "birth_year": year.value, "share": share.value})
+
+
+def credited_author(
+    author: str, author_share: int | None, co_authors: list[dict[str, object]]
+) -> str:
+    """Whom 46/HD-TLĐ I.2.4 credits: the largest share; on a tie, the author who filed it."""
+    best, best_share = author, author_share or 0
+    for other in co_authors:
+        share = int(str(other.get("share") or 0))
+        if share > best_share:
+            best, best_share = str(other["name"]), share
+    return best

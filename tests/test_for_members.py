@@ -3,6 +3,9 @@ collector's own profile; participants are counted by author; the collector follo
 
 from __future__ import annotations
 
+import io
+
+import openpyxl
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,7 +14,8 @@ from bot.clock import FixedClock
 from bot.stats.views import Period, stats
 from bot.store.models import Outbox, Person, Submission
 from tests.fakechat import FakeChat
-from tests.flow import fill_initiative, grant_role, login, submit_new
+from tests.flow import fill_initiative, fill_profile, grant_role, login, submit_new
+from tests.records import export_of_the_country
 
 MEMBERS = [  # name, birth year, unit (typed: one unit matches), title
     ("Đỗ Văn Nam", "1979", "hiep hoa", "Cải tiến máy cắt vải"),
@@ -101,3 +105,42 @@ async def test_the_collector_hears_of_decisions_and_may_complete_a_return(
     await collector.click("Bổ sung và gửi lại")
     await collector.click("Gửi sáng kiến")
     assert "Đã gửi lại sáng kiến SK-2022-000001" in collector.text
+
+
+async def test_co_authors_and_their_shares_decide_whom_the_record_credits(
+    app: App, clock: FixedClock
+) -> None:
+    author = FakeChat(app.engine, user_id="w-co", channel="zalo")
+    await login(author)
+    await author.click("Nộp sáng kiến mới")
+    await fill_profile(author)
+    await fill_initiative(author, "Máy cắt vải tự động")
+    assert "• Đồng tác giả: không có" in author.text
+    await author.click("Đồng tác giả")
+    await author.send("Lê Văn Ba 1980 30%")  # no commas: asked again, with an example
+    assert "ví dụ: Lê Văn Ba, 1980, 30%" in author.text
+    await author.send("lê văn ba, 1980, 30%")
+    assert "Đã ghi: Lê Văn Ba (1980, 30%)" in author.text
+    await author.send("Trần Thị Cúc, 1991, 45")
+    await author.click("Xong")
+    assert "Các đồng tác giả đã chiếm 75%" in author.text
+    await author.send("30")
+    assert "Tổng tỷ lệ đóng góp đang là 105%, cần đủ 100%" in author.text
+    await author.send("25%")
+    assert "Đồng tác giả: Lê Văn Ba (1980, 30%); Trần Thị Cúc (1991, 45%)" in author.text
+    assert "Công nhận cho (tỷ lệ đóng góp cao nhất, 46/HD-TLĐ): Trần Thị Cúc" in author.text
+    await author.click("Gửi sáng kiến")
+    assert "Mã hồ sơ" in author.text
+
+    async with AsyncSession(app.db) as session:
+        filed = (await session.execute(select(Submission))).scalar_one()
+    assert filed.author_share == 25
+    assert filed.co_authors == [
+        {"name": "Lê Văn Ba", "birth_year": 1980, "share": 30},
+        {"name": "Trần Thị Cúc", "birth_year": 1991, "share": 45},
+    ]
+    files = await export_of_the_country(app)
+    sheet = openpyxl.load_workbook(io.BytesIO(files.xlsx)).active
+    cell = str(sheet.cell(5, 2).value)
+    assert "Đồng tác giả: Lê Văn Ba, 1980, 30%; Trần Thị Cúc, 1991, 45%" in cell
+    assert "Công nhận cho: Trần Thị Cúc" in cell

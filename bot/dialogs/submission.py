@@ -26,6 +26,7 @@ from rules.verdict import Ok, Rejected, Verdict
 
 MAX_ATTACHMENTS = 10
 DONE, SUBMIT, EDIT, CANCEL, YES, NO = "done", "submit", "edit", "cancel", "yes", "no"
+CO_AUTHORS, CLEAR = "co_authors", "clear"
 DONE_WORDS = frozenset({"xong", "da xong", "het", "ket thuc", "done"})
 
 
@@ -260,17 +261,94 @@ class ReviewStep(Step):
         return [
             Option("✅ Gửi sáng kiến", SUBMIT),
             Option("✏️ Sửa một mục", EDIT),
+            Option("👥 Đồng tác giả", CO_AUTHORS),
             Option("🗑 Hủy bản nháp", CANCEL),
         ]
 
     async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
         if value == EDIT:
             return Goto("edit_pick")
+        if value == CO_AUTHORS:
+            return Goto(CoAuthorsStep.key)
         if value == CANCEL:
             return ask_to_confirm(ctx, "cancel_confirm")
         if value == SUBMIT:
             return await submit(ctx)
         return await super().on_choice(ctx, value)
+
+
+class CoAuthorsStep(Step):
+    """Co-authors, one message each, from the review card; with any, the author's own share
+    is asked next, so that the credit goes where 46/HD-TLĐ I.2.4 says (the largest share)."""
+
+    key = "coauthors"
+    in_draft = True
+    back = "review"
+
+    def text(self, ctx: Ctx) -> str:
+        listed = ctx.draft.get("co_authors") or []
+        have = "".join(f"\n  {i}. {_co_author(a)}" for i, a in enumerate(listed, 1))
+        head = f"Đồng tác giả đã ghi:{have}\n\n" if listed else ""
+        return (
+            f"{head}Gửi từng đồng tác giả, mỗi người một tin: họ tên, năm sinh, tỷ lệ đóng góp "
+            f"({rf.CO_AUTHOR_EXAMPLE}). Xong thì chọn “Xong”."
+        )
+
+    def options(self, ctx: Ctx) -> list[Option]:
+        clear = (
+            [Option("Xóa danh sách đồng tác giả", CLEAR)] if ctx.draft.get("co_authors") else []
+        )
+        return [Option("Xong", DONE), *clear]
+
+    async def on_text(self, ctx: Ctx, text: str) -> Outcome:
+        if fold(text) in DONE_WORDS:
+            return await self.on_choice(ctx, DONE)
+        listed = ctx.draft.setdefault("co_authors", [])
+        if len(listed) >= rf.MAX_CO_AUTHORS:
+            return Stay(f"Đã đủ {rf.MAX_CO_AUTHORS} đồng tác giả. Chọn “Xong”.")
+        verdict = rf.parse_co_author(text, ctx.today.year)
+        if isinstance(verdict, Rejected):
+            return Stay(verdict.message)
+        listed.append(verdict.value)
+        return Goto(self.key, f"Đã ghi: {_co_author(verdict.value)}.")
+
+    async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
+        if value == CLEAR:
+            ctx.draft["co_authors"], ctx.draft["author_share"] = [], None
+            return Goto(self.key, "Đã xóa danh sách đồng tác giả.")
+        if value != DONE:
+            return await super().on_choice(ctx, value)
+        return Goto(AuthorShareStep.key) if ctx.draft.get("co_authors") else Goto("review")
+
+
+class AuthorShareStep(Step):
+    key = "author_share"
+    in_draft = True
+    back = CoAuthorsStep.key
+
+    def text(self, ctx: Ctx) -> str:
+        others = sum(int(a["share"]) for a in ctx.draft.get("co_authors") or [])
+        return (
+            f"Tỷ lệ đóng góp của tác giả {ctx.draft.get('author_name', '')} (%)? Các đồng tác "
+            f"giả đã chiếm {others}%; tổng cộng cần đủ 100%."
+        )
+
+    async def on_text(self, ctx: Ctx, text: str) -> Outcome:
+        verdict = rf.parse_share(text)
+        if isinstance(verdict, Rejected):
+            return Stay(verdict.message)
+        others = sum(int(a["share"]) for a in ctx.draft.get("co_authors") or [])
+        if verdict.value + others != 100:
+            return Stay(
+                f"Tổng tỷ lệ đóng góp đang là {verdict.value + others}%, cần đủ 100%. Gửi lại "
+                f"tỷ lệ của tác giả (còn {max(0, 100 - others)}%), hoặc quay lại sửa đồng tác giả."
+            )
+        ctx.draft["author_share"] = verdict.value
+        return Goto("review", "Đã ghi tỷ lệ đóng góp.")
+
+
+def _co_author(item: dict[str, Any]) -> str:
+    return f"{item['name']} ({item['birth_year']}, {item['share']}%)"
 
 
 class EditPickStep(Step):
@@ -305,7 +383,9 @@ def summary_card(ctx: Ctx, answers: dict[str, Any] | None = None) -> str:
         (
             f"📋 TÓM TẮT SÁNG KIẾN – {campaign.short_name}",
             f"• Tác giả: {d['author_name']}, sinh năm {d['birth_year']}"
+            + (f", đóng góp {d['author_share']}%" if d.get("co_authors") else "")
             + (" (bạn nộp hộ)" if d.get("for_member") and answers is None else ""),
+            *_co_author_lines(d),
             f"• Chức vụ: {d['position']}; nơi công tác: {d['workplace']}",
             f"• Đơn vị: {catalog.describe(d['unit_code'])}",
             f"• Nhóm đối tượng: {groups.get(d['target_group'], '—')}",
@@ -326,6 +406,17 @@ def summary_card(ctx: Ctx, answers: dict[str, Any] | None = None) -> str:
             *_flags(ctx, d),
         )
     )
+
+
+def _co_author_lines(d: dict[str, Any]) -> list[str]:
+    listed = d.get("co_authors") or []
+    if not listed:
+        return ["• Đồng tác giả: không có"]
+    credited = rf.credited_author(d["author_name"], d.get("author_share"), listed)
+    return [
+        "• Đồng tác giả: " + "; ".join(_co_author(a) for a in listed),
+        f"• Công nhận cho (tỷ lệ đóng góp cao nhất, 46/HD-TLĐ): {credited}",
+    ]
 
 
 def _flags(ctx: Ctx, d: dict[str, Any]) -> list[str]:
@@ -417,6 +508,8 @@ def _apply_draft(ctx: Ctx, submission: Submission) -> list[Attachment]:
     submission.author_birth_year = d["birth_year"]
     submission.author_position = d["position"]
     submission.author_workplace = d["workplace"]
+    submission.co_authors = list(d.get("co_authors") or []) or None
+    submission.author_share = d.get("author_share") if submission.co_authors else None
     return [
         Attachment(
             kind=a["kind"],
@@ -534,6 +627,8 @@ def draft_from(submission: Submission, attachments: list[Attachment]) -> dict[st
         "awards": submission.awards,
         "declared_no_ip": True,
         "declared_public_order": True,
+        "co_authors": list(submission.co_authors or []),
+        "author_share": submission.author_share,
         "attachments": [
             {
                 key: value
@@ -577,6 +672,8 @@ STEP_NAMES = {
     "declare_ip": "Sở hữu trí tuệ",
     "declare_order": "Trật tự công cộng",
     "review": "Thẻ tóm tắt",
+    "coauthors": "Đồng tác giả",
+    "author_share": "Tỷ lệ đóng góp của tác giả",
     "edit_pick": "Sửa một mục",
 }
 
@@ -768,4 +865,6 @@ def submission_steps() -> list[Step]:
         ),
         ReviewStep(),
         EditPickStep(),
+        CoAuthorsStep(),
+        AuthorShareStep(),
     ]

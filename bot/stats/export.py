@@ -30,7 +30,7 @@ from bot.stats.views import Period
 from bot.store.models import Attachment, Person, Submission
 from rules.campaigns import TZ, Campaign
 from rules.dates import format_date
-from rules.fields import format_money_vnd
+from rules.fields import credited_author, format_money_vnd
 from rules.units import CatalogVersion
 
 TITLE = "TỔNG HỢP TÓM TẮT SÁNG KIẾN"
@@ -188,6 +188,14 @@ class _Names:
         )
         if phone:
             author += f", ĐT {phone}"
+        if s.co_authors:
+            credited = credited_author(s.author_name, s.author_share, s.co_authors)
+            others = "; ".join(
+                f"{a['name']}, {a['birth_year']}, {a['share']}%" for a in s.co_authors
+            )
+            author += (
+                f" (đóng góp {s.author_share}%). Đồng tác giả: {others}. Công nhận cho: {credited}"
+            )
         return [
             number,
             author,
