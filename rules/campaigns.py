@@ -87,6 +87,8 @@ class Campaign:
     # The guidance takes initiatives recognised from this day on (46/HD-TLĐ: 01/9/2021).
     recognized_from: date | None = None
     groups: tuple[EmulationGroup, ...] = ()
+    # how many initiatives each top unit (a province, a central union) may propose for an award
+    award_quota: int | None = None
 
     def group(self, query: str) -> EmulationGroup | None:
         """The emulation group named (its code, or words of its name found in one only)."""
@@ -242,6 +244,7 @@ def _campaign(raw: dict[str, Any]) -> Campaign:
         recognized_from=_day(raw["recognized_from"], f"{code}.recognized_from")
         if raw.get("recognized_from")
         else None,
+        award_quota=_optional_int(raw.get("award_quota")),
         goals={
             str(unit): Goal(_optional_int(goal.get("target")), _optional_int(goal.get("members")))
             for unit, goal in (raw.get("goals") or {}).items()

@@ -18,7 +18,7 @@ from bot import admin
 from bot.app import App
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.review import WITHDRAWN, change_status, file
+from bot.review import ACCEPTED, WITHDRAWN, change_status, file
 from bot.stats.export import EVERY
 from bot.stats.views import Period
 from bot.store.models import Submission
@@ -213,3 +213,42 @@ async def test_goals_and_emulation_groups_from_a_file_rank_units(
         assert "Chỉ tiêu: 10" in officer.text and "của 100 đoàn viên" in officer.text
         await officer.send("/stats khối đồng bằng")
         assert "Không có cụm, khối thi đua “dong bang”" in officer.text
+
+
+async def test_award_proposals_stay_within_the_quota_and_make_their_own_file(
+    db_url: str, make_settings: Callable[..., Settings], clock: FixedClock, tmp_path: Path
+) -> None:
+    from bot.config import ROOT
+
+    text = (ROOT / "campaigns.yaml").read_text(encoding="utf-8")
+    campaigns = tmp_path / "campaigns.yaml"
+    campaigns.write_text(text.replace("award_quota: null", "award_quota: 1", 1), "utf-8")
+    async with running_app(make_settings(db_url, campaigns_file=campaigns), clock) as app:
+        services = app.engine.services
+        await seed(app)
+        async with UnitOfWork(app.sessions) as uow:
+            for code in ("SK-2022-000001", "SK-2022-000002"):
+                item = await uow.submissions.by_code(code)
+                assert item is not None
+                await change_status(
+                    uow, services.catalog, item, ACCEPTED, None, None, item.submitted_at
+                )
+            await uow.commit()
+        officer = FakeChat(app.engine, user_id="officer", channel="telegram")
+        await login(officer, "0987 000 111")
+        await grant_role(app, clock, officer, "officer", "t24")
+        await officer.send("/duyet SK-2022-000002")
+        assert "✅ Hợp lệ" not in officer.labels  # decided: only the award is left to do
+        await officer.click("Đề nghị khen thưởng")
+        assert "Đã đề nghị khen thưởng: SK-2022-000002" in officer.text
+        assert "⭐ Đã đề nghị khen thưởng ngày" in officer.text
+        await officer.send("/duyet SK-2022-000001")
+        await officer.click("Đề nghị khen thưởng")
+        assert "Bắc Giang đã đề nghị đủ 1 sáng kiến" in officer.text
+        await officer.send("/xuat đề nghị khen thưởng")
+        assert "Bảng tổng hợp: Bắc Giang, 1 sáng kiến hợp lệ." in officer.text
+        await officer.send("/duyet SK-2022-000002")
+        await officer.click("Bỏ đề nghị khen thưởng")
+        await officer.send("/duyet SK-2022-000001")
+        await officer.click("Đề nghị khen thưởng")
+        assert "Đã đề nghị khen thưởng: SK-2022-000001" in officer.text

@@ -16,6 +16,8 @@ from rules.dates import format_date, named_period, parse_date
 from rules.text import clean, fold, match_key
 from rules.verdict import Ok, Rejected
 
+PROPOSED_WORDS = " de nghi khen thuong "
+
 
 async def officer_scope(ctx: Ctx) -> Scope:
     return await scope_of(ctx.uow, ctx.person_id, OFFICER)
@@ -161,9 +163,11 @@ async def chart_command(ctx: Ctx, step: Step | None) -> Outcome:
 async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
     """`/xuat [unit] [period] [status]`: the award file; valid (“Hợp lệ”) submissions unless a
     status or “tất cả” is named."""
-    status, rest = named_status(fold(command_words(ctx)))
+    typed = fold(command_words(ctx))
+    proposed_only = PROPOSED_WORDS in f" {typed} "
+    status, rest = named_status(typed.replace(PROPOSED_WORDS.strip(), " ").strip())
     statuses = EVERY if status == EVERY_STATUS else (status,) if status else VALID
-    scoped = await _scoped(ctx, step, "/xuat", rest if status else None)
+    scoped = await _scoped(ctx, step, "/xuat", rest if status or proposed_only else None)
     if not isinstance(scoped, tuple):
         return scoped
     scope, unit, period = scoped
@@ -180,6 +184,7 @@ async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
         period,
         with_phones=personal,
         statuses=statuses,
+        proposed_only=proposed_only,
     )
     store = ctx.services.files
     store.sweep_exports()

@@ -32,6 +32,7 @@ from rules.text import clean, fold
 from rules.verdict import Rejected
 
 TAKE, UNDO, SKIP, TO_MENU = "take", "undo", "skip", "menu"
+PROPOSE, UNPROPOSE = "propose", "unpropose"
 PENDING = (SUBMITTED, UNDER_REVIEW)
 DECIDED = (ACCEPTED, NEEDS_INFO, REJECTED)
 DECISIONS = {"accept": ACCEPTED, "return": NEEDS_INFO, "reject": REJECTED}
@@ -147,6 +148,9 @@ class ReviewDeskStep(Step):
             lines.append(f"Điện thoại tác giả: {ctx.view['phone']}")
         if item.similar_to:
             lines.append(f"⚠️ Gần giống sáng kiến đã gửi: {item.similar_to}")
+        if item.proposed_at is not None:
+            when = item.proposed_at.astimezone(ctx.now.tzinfo)
+            lines.append(f"⭐ Đã đề nghị khen thưởng ngày {when:%d/%m/%Y}")
         if item.status_note:
             lines.append(f"Ghi chú lần trước: {item.status_note}")
         return "\n".join(lines) + "\n\n" + summary_card(ctx, ctx.view["answers"])
@@ -166,6 +170,11 @@ class ReviewDeskStep(Step):
             ]
         if ctx.view.get("undoable"):
             actions.append(Option("↶ Hoàn tác quyết định", UNDO))
+        if item.status == ACCEPTED and item.person_id != ctx.person_id:
+            if item.proposed_at is None:
+                actions.append(Option("⭐ Đề nghị khen thưởng", PROPOSE))
+            else:
+                actions.append(Option("Bỏ đề nghị khen thưởng", UNPROPOSE))
         return [*actions, Option("⏭ Mục tiếp theo", SKIP), Option("Về menu", TO_MENU)]
 
     async def on_stale(self, ctx: Ctx) -> Outcome | None:
@@ -197,6 +206,8 @@ class ReviewDeskStep(Step):
             return deny(ctx, self, "duyet.own", OWN)
         if value == TAKE:
             return await _take(ctx, item)
+        if value in (PROPOSE, UNPROPOSE):
+            return await _propose(ctx, item, value == PROPOSE)
         decision = DECISIONS.get(value)
         if decision is None:
             return await super().on_choice(ctx, value)
@@ -216,6 +227,34 @@ async def _take(ctx: Ctx, item: Submission) -> Outcome:
     return Goto(
         ReviewDeskStep.key, f"Bạn đã nhận xem xét {item.code}; tác giả được báo đang xem xét."
     )
+
+
+async def _propose(ctx: Ctx, item: Submission, propose: bool) -> Outcome:
+    """Propose an accepted initiative for an award (or take it back), within the quota of its
+    top unit (the campaign's `award_quota`: per province or central union)."""
+    if item.status != ACCEPTED:
+        return Goto(ReviewDeskStep.key, "Chỉ sáng kiến hợp lệ mới được đề nghị khen thưởng.")
+    catalog, quota = ctx.services.catalog, ctx.services.campaign.award_quota
+    if propose and quota is not None and item.unit_code in catalog.units:
+        top = catalog.path(item.unit_code)[0]
+        units = [u.code for u in catalog.subtree(top.code)]
+        used = await ctx.uow.submissions.count_proposed(ctx.services.campaign.code, units)
+        if used >= quota:
+            return Goto(
+                ReviewDeskStep.key,
+                f"{top.name} đã đề nghị đủ {quota} sáng kiến, mức tối đa của chương trình. "
+                "Bỏ một đề nghị khác trước nếu muốn đề nghị sáng kiến này.",
+            )
+    item.proposed_at = ctx.now if propose else None
+    item.proposed_by = ctx.person_id if propose else None
+    ctx.uow.audit.record(
+        ctx.now,
+        "submission.proposed" if propose else "submission.unproposed",
+        person_id=ctx.person_id,
+        subject=item.code,
+    )
+    said = "Đã đề nghị khen thưởng" if propose else "Đã bỏ đề nghị khen thưởng"
+    return Goto(ReviewDeskStep.key, f"{said}: {item.code}.")
 
 
 async def _undoable(ctx: Ctx, scope: Scope, item: Submission) -> StatusChange | None:

@@ -91,13 +91,16 @@ async def export(
     period: Period,
     with_phones: bool,
     statuses: tuple[str, ...] = VALID,
+    proposed_only: bool = False,
 ) -> ExportFiles:
-    heading = Heading(scope_label, _heading_lines(campaign, scope_label, period, statuses))
+    heading = Heading(
+        scope_label, _heading_lines(campaign, scope_label, period, statuses, proposed_only)
+    )
     chunks: queue.Queue[list[Row] | None] = queue.Queue(maxsize=4)
     building = asyncio.get_running_loop().run_in_executor(None, _build, heading, chunks)
     try:
         async for chunk in _chunks(
-            session, campaign, catalog, units, period, with_phones, statuses
+            session, campaign, catalog, units, period, with_phones, statuses, proposed_only
         ):
             await asyncio.to_thread(chunks.put, chunk)  # waits while the builder is behind
     finally:
@@ -106,7 +109,11 @@ async def export(
 
 
 def _heading_lines(
-    campaign: Campaign, scope_label: str, period: Period, statuses: tuple[str, ...]
+    campaign: Campaign,
+    scope_label: str,
+    period: Period,
+    statuses: tuple[str, ...],
+    proposed_only: bool,
 ) -> tuple[str, ...]:
     start, end = period.start, period.end
     when = (
@@ -118,6 +125,8 @@ def _heading_lines(
         if statuses == EVERY
         else ", ".join(STATUS_NAMES[s] for s in statuses)
     )
+    if proposed_only:
+        which += ", đề nghị khen thưởng"
     return (
         TITLE,
         ATTACHED_TO,
@@ -133,6 +142,7 @@ async def _chunks(
     period: Period,
     with_phones: bool,
     statuses: tuple[str, ...],
+    proposed_only: bool,
 ) -> AsyncIterator[list[Row]]:
     query = (
         select(Submission, Person.phone)
@@ -142,6 +152,8 @@ async def _chunks(
     )
     if units is not None:
         query = query.where(Submission.unit_code.in_(units))
+    if proposed_only:
+        query = query.where(Submission.proposed_at.is_not(None))
     if period.start:
         query = query.where(Submission.submitted_at >= datetime.combine(period.start, time(), TZ))
     if period.end:

@@ -173,6 +173,9 @@ class Submission(Base):
     status: Mapped[str] = mapped_column(String(24), default="submitted")
     status_note: Mapped[str | None] = mapped_column(Text)
     similar_to: Mapped[str | None] = mapped_column(String(24))
+    # proposed for an award (đề nghị khen thưởng) by an officer, within the campaign's quota
+    proposed_at: Mapped[datetime | None] = mapped_column(Instant)
+    proposed_by: Mapped[int | None] = mapped_column(Integer)
     # rules.similar.fingerprint of title and description; None on rows filed before 0006.
     fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
     submitted_at: Mapped[datetime] = mapped_column(Instant)

@@ -288,6 +288,21 @@ class Submissions:
             self._session.add(attachment)
         await self._session.flush()
 
+    async def count_proposed(self, campaign: str, units: list[str]) -> int:
+        """How many of these units' submissions are proposed for an award."""
+        return int(
+            await self._session.scalar(
+                select(func.count())
+                .select_from(Submission)
+                .where(
+                    Submission.campaign == campaign,
+                    Submission.proposed_at.is_not(None),
+                    Submission.unit_code.in_(units),
+                )
+            )
+            or 0
+        )
+
     async def count_of_person(self, person_id: int) -> int:
         return int(
             await self._session.scalar(
