@@ -201,7 +201,7 @@ def own_the_terminal() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-def test_ctrl_c_quits_the_console(tmp_path: Path) -> None:
+def test_the_console_edits_lines_and_ctrl_c_quits(tmp_path: Path) -> None:
     main, child = pty.openpty()
     url = f"sqlite+aiosqlite:///{tmp_path / 'c.db'}"
     with (tmp_path / "log").open("wb") as log:
@@ -215,11 +215,18 @@ def test_ctrl_c_quits_the_console(tmp_path: Path) -> None:
             preexec_fn=own_the_terminal,
         )
         os.close(child)
-        output = b""
-        deadline = time.monotonic() + 30
-        while not output.endswith(b"> ") and time.monotonic() < deadline:
-            if select.select([main], [], [], 0.2)[0]:
-                output += os.read(main, 65536)
+
+        def screen() -> str:
+            output = b""
+            deadline = time.monotonic() + 30
+            while not output.endswith(b"> ") and time.monotonic() < deadline:
+                if select.select([main], [], [], 0.2)[0]:
+                    output += os.read(main, 65536)
+            return output.decode(errors="replace")
+
+        screen()
+        os.write(main, b"/abc\x1b[D\x1b[DX\r")  # two left arrows, then X: "/aXbc"
+        assert "Không có lệnh /axbc" in screen()
         os.write(main, b"\x03")  # Ctrl-C, as the terminal sends it
         code = process.wait(timeout=10)
     os.close(main)
