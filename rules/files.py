@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from rules.verdict import Ok, Rejected, Verdict
@@ -36,18 +37,32 @@ def extension_for(mime: str | None) -> str:
 
 
 def _docx(data: bytes) -> Verdict[FileKind]:
+    limit = min(_MAX_UNZIPPED, _MAX_RATIO * max(len(data), 1))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
             names = {info.filename for info in infos}
+            # The sizes a zip declares can lie: inflate it, and stop at the limit.
             unzipped = sum(info.file_size for info in infos)
-    except (zipfile.BadZipFile, ValueError, OSError):
+            within = unzipped <= limit and _inflates_within(archive, infos, limit)
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, zlib.error):
         return Rejected("Tệp Word bị hỏng, không mở được. Vui lòng lưu lại tệp rồi gửi lại.")
-    if unzipped > _MAX_UNZIPPED or unzipped > _MAX_RATIO * max(len(data), 1):
+    if not within:
         return Rejected("Tệp nén bất thường (giải nén quá lớn) nên không được nhận.")
     if "[Content_Types].xml" not in names or not any(n.startswith("word/") for n in names):
         return Rejected(f"Tệp nén này không phải tài liệu Word. Chỉ nhận {ACCEPTED_TEXT}.")
     return Ok(DOCX)
+
+
+def _inflates_within(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], limit: int) -> bool:
+    total = 0
+    for info in infos:
+        with archive.open(info) as member:
+            while chunk := member.read(1 << 16):
+                total += len(chunk)
+                if total > limit:
+                    return False
+    return True
 
 
 def format_size(size: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 import unicodedata
 import zipfile
 from datetime import date, datetime
@@ -370,6 +371,22 @@ def test_zip_bomb_renamed_docx_is_refused() -> None:
     bomb = _docx({"word/media/big.bin": b"\0" * (50 * 1024 * 1024)})
     verdict = identify_file(bomb, 20 * 1024 * 1024)
     assert isinstance(verdict, Rejected) and "giải nén" in verdict.message
+
+
+def test_a_docx_whose_directory_understates_its_size_is_refused() -> None:
+    """The declared sizes are a lie the file tells: 50 MB of zeros declared as 1 KB."""
+    real = 50 * 1024 * 1024
+    lying = bytearray(_docx({"word/media/big.bin": b"\0" * real}))
+    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        start = 0
+        while (start := lying.find(signature, start)) != -1:
+            if struct.unpack_from("<I", lying, start + offset)[0] == real:
+                struct.pack_into("<I", lying, start + offset, 1024)
+            start += 4
+    with zipfile.ZipFile(io.BytesIO(bytes(lying))) as archive:
+        assert sum(i.file_size for i in archive.infolist()) < 2048  # what it claims
+    verdict = identify_file(bytes(lying), 20 * 1024 * 1024)
+    assert isinstance(verdict, Rejected)
 
 
 def test_plain_zip_is_not_a_docx() -> None:
