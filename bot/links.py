@@ -31,7 +31,7 @@ class FileLinks:
         return f"{self._base}/files/{quote(stored)}?{query}"
 
     def verify(self, stored: str, name: str, expires: str, signature: str, now: datetime) -> bool:
-        if not STORED_NAME.match(stored) or not expires.isdigit():
+        if not STORED_NAME.match(stored) or not (expires.isascii() and expires.isdigit()):
             return False
         if int(expires) < now.timestamp():
             return False

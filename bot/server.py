@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 from sqlalchemy import text
 
 from bot.app import App, ConfigError
@@ -29,6 +30,7 @@ TELEGRAM_PATH = "/telegram/webhook"
 ZALO_PATH = "/zalo/webhook"
 ALLOWED_UPDATES = ["message", "callback_query"]
 ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
+TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 Hook = Callable[[web.Application], Awaitable[None]]
 OUTBOX_TASK = web.AppKey("background", asyncio.Task[None])
 
@@ -59,12 +61,41 @@ def _secret(value: object, name: str, minimum: int) -> str:
     return str(secret)
 
 
+def same_secret(given: str, secret: str) -> bool:
+    """Compare a secret header in constant time, as bytes: a header with bytes that are not
+    ASCII is a wrong secret, not an error."""
+    try:
+        return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), secret.encode())
+    except UnicodeError:
+        return False
+
+
+def _telegram_guard(secret: str) -> Middleware:
+    """Checks Telegram's secret before aiogram reads the request (aiogram's own comparison
+    fails with an error on a header that is not ASCII), and answers 400, not 500, to a body
+    no JSON parser can take (nested 100,000 deep)."""
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path != TELEGRAM_PATH:
+            return await handler(request)
+        if not same_secret(request.headers.get(TELEGRAM_SECRET_HEADER, ""), secret):
+            return web.Response(status=401, text="Unauthorized")
+        try:
+            return await handler(request)
+        except (RecursionError, ValueError):
+            return web.Response(status=400, text="Bad Request")
+
+    return guard
+
+
 def _mount_telegram(app: App, web_app: web.Application) -> tuple[Hook, Hook, tuple[str, Sender]]:
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 
     settings = app.settings
     secret = _secret(settings.telegram_webhook_secret, "SANGKIEN_TELEGRAM_WEBHOOK_SECRET", 1)
     channel = telegram_channel(app)
+    web_app.middlewares.append(_telegram_guard(secret))
     SimpleRequestHandler(
         channel.dispatcher, channel.bot, handle_in_background=False, secret_token=secret
     ).register(web_app, path=TELEGRAM_PATH)
@@ -88,15 +119,14 @@ def _mount_zalo(app: App, web_app: web.Application) -> tuple[Hook, Hook, tuple[s
     channel = zalo_channel(app)
 
     async def webhook(request: web.Request) -> web.Response:
-        given = request.headers.get(ZALO_SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), secret.encode()):
+        if not same_secret(request.headers.get(ZALO_SECRET_HEADER, ""), secret):
             return web.json_response({"ok": False, "description": "Forbidden"}, status=403)
         raw = await request.read()
         if not raw.strip():
             return web.json_response({"ok": True})  # Zalo's probes post empty bodies
         try:
             body = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             return web.json_response({"ok": False, "description": "Bad JSON"}, status=400)
         try:
             await channel.handle(body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -15,8 +16,11 @@ from bot.app import App
 from bot.channels.console import line_to_inbound
 from bot.channels.zalo import ZaloChannel
 from bot.channels.zalo_client import ZaloClient
+from bot.clock import FixedClock
+from bot.config import Settings
 from bot.dialogs.engine import SLOW_DOWN
 from bot.store.models import Conversation
+from tests.conftest import running_app
 from tests.fakechat import FakeChat
 from tests.flow import fill_profile, login
 from tests.telegram_harness import TelegramUser
@@ -146,3 +150,65 @@ async def test_logs_carry_no_phone_numbers_or_message_texts(
     logged = caplog.text
     for secret in ("0901234567", "912820510", "Bí Mật Tên Riêng", "Bệnh viện Đa khoa"):
         assert secret not in logged
+
+
+async def test_webhooks_answer_bad_requests_with_4xx_never_500(
+    db_url: str, make_settings: Callable[..., Settings], clock: FixedClock
+) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.server import build_web_app
+    from tests.fake_telegram import FakeTelegram
+
+    telegram = FakeTelegram()
+    await telegram.start()
+    settings = make_settings(
+        db_url,
+        telegram_token=telegram.token,
+        telegram_api_base=telegram.base_url,
+        telegram_webhook_secret="tg-secret",
+        zalo_token="1:zalo",
+        zalo_webhook_secret="zalo-secret",
+        public_url="https://bot.example.vn",
+        link_secret="s" * 32,
+    )
+    async with running_app(settings, clock) as app:
+        client = TestClient(TestServer(build_web_app(app)))
+        await client.start_server()
+        try:
+            deep = b"[" * 100_000 + b"]" * 100_000
+            for path, header, secret in (
+                ("/telegram/webhook", "X-Telegram-Bot-Api-Secret-Token", "tg-secret"),
+                ("/zalo/webhook", "X-Bot-Api-Secret-Token", "zalo-secret"),
+            ):
+                for wrong in (b"sai", "bí-mật".encode(), b"\xff\xfe"):
+                    status = await raw_post(client.port, path, header.encode(), wrong)
+                    assert status in (401, 403), (path, wrong, status)
+                answer = await client.post(path, data=deep, headers={header: secret})
+                assert answer.status == 400, (path, answer.status)
+            odd = await client.get("/files/" + "a" * 64 + ".xlsx?name=x&exp=²³&sig=0")
+            assert odd.status == 403
+        finally:
+            await client.close()
+            await telegram.stop()
+
+
+async def raw_post(port: int | None, path: str, header: bytes, value: bytes) -> int:
+    """A POST with header bytes no HTTP client library would send."""
+    import asyncio
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = (
+        b"POST "
+        + path.encode()
+        + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        + header
+        + b": "
+        + value
+        + b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+    )
+    writer.write(request)
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    return int(status_line.split()[1])
