@@ -385,3 +385,22 @@ async def test_one_chat_waits_for_its_previous_update_other_chats_do_not() -> No
     assert engine.most == {"777": 1, "4242": 1}
     texts = [m.text for m in user.sent(SendMessage) if str(m.chat_id) == "777"]
     assert texts == ["xong tin 0", "xong tin 1", "xong tin 2"]  # in the order they came
+
+
+async def test_a_failed_callback_answer_or_edit_still_shows_the_next_screen(app: App) -> None:
+    user = TelegramUser(app.engine)
+    await user.send("/start")
+    user.session.fail_next(
+        AnswerCallbackQuery,
+        TelegramBadRequest(
+            AnswerCallbackQuery(callback_query_id="1"),
+            "Bad Request: query is too old and response timeout expired or query ID is invalid",
+        ),
+    )
+    for _ in range(4):  # past the retries
+        user.session.fail_next(
+            EditMessageText, TelegramServerError(EditMessageText(text="x"), "Bad Gateway")
+        )
+    await user.press("Tôi đồng ý")
+    assert isinstance(user.last, SendMessage)  # the edit failed: the screen is sent anew
+    assert "số điện thoại" in user.last.text

@@ -325,7 +325,11 @@ class TelegramChannel:
         )
         replies = await self.engine.handle(inbound)
         alert = next((r.alert for r in replies if r.alert), None)
-        await query.answer(text=alert)
+        try:
+            await query.answer(text=alert)
+        except (TelegramAPIError, TelegramNetworkError) as exc:
+            # "query is too old" and the like: the press is saved; the screen still goes out.
+            log.warning("telegram callback answer failed: %s", type(exc).__name__)
         for index, reply in enumerate(replies):
             if index == 0 and alert is None and await self._edit(message, reply):
                 continue
@@ -348,6 +352,9 @@ class TelegramChannel:
         except TelegramBadRequest as exc:
             # A double tap re-renders the same screen; Telegram calls that an error.
             return "message is not modified" in exc.message
+        except (TelegramAPIError, TelegramNetworkError) as exc:
+            log.warning("telegram edit failed, sending anew: %s", type(exc).__name__)
+            return False
         return True
 
     async def _answer(self, chat_id: int | str, reply: Reply) -> None:
