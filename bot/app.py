@@ -101,7 +101,12 @@ def settle_heap() -> None:
 
 def build_app(settings: Settings, clock: Clock | None = None) -> App:
     campaign, catalog = load_rules(settings)
-    db = make_engine(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
+    db = make_engine(
+        settings.database_url,
+        settings.db_pool_size,
+        settings.db_max_overflow,
+        settings.db_timeout_seconds,
+    )
     sessions = make_sessionmaker(db)
     services = Services(
         clock=clock or make_clock(settings),

@@ -185,7 +185,9 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> str:
     from bot import admin
     from bot.stats.export import EVERY
 
-    app = build_app(settings)
+    # An operator's recount or export of millions may run statements far longer than a
+    # chat's; nobody waits on it.
+    app = build_app(settings.model_copy(update={"db_timeout_seconds": 600.0}))
     clock = make_clock(settings)
     try:
         if args.command == "grant":

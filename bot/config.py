@@ -18,6 +18,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy async URL: sqlite+aiosqlite:///... or postgresql+asyncpg://...",
     )
     db_pool_size: int = 10
+    db_timeout_seconds: float = Field(
+        default=5.0,
+        description="PostgreSQL: connecting, one statement, waiting for a pooled connection; "
+        "shorter than the platforms' webhook timeouts, so a stalled database answers 'bận'",
+    )
     db_max_overflow: int = 10
     conversation_cache_size: int = Field(
         default=10_000,

@@ -31,6 +31,7 @@ ZALO_PATH = "/zalo/webhook"
 ALLOWED_UPDATES = ["message", "callback_query"]
 ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+HEALTH_TIMEOUT = 2.0  # seconds: a load balancer's check must not hang on a stalled database
 Hook = Callable[[web.Application], Awaitable[None]]
 OUTBOX_TASK = web.AppKey("background", asyncio.Task[None])
 
@@ -153,8 +154,9 @@ def build_web_app(app: App) -> web.Application:
 
     async def healthz(request: web.Request) -> web.Response:
         try:
-            async with app.db.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            async with asyncio.timeout(HEALTH_TIMEOUT):
+                async with app.db.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
         except Exception as exc:  # any failure means "not healthy", whatever its kind
             log.error("health check failed: %s", type(exc).__name__)
             return web.json_response({"status": "database unavailable"}, status=503)

@@ -13,6 +13,8 @@ class TcpProxy:
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._drop_after: bytes | None = None
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self.port = 0
 
     async def start(self) -> None:
@@ -30,6 +32,13 @@ class TcpProxy:
         for writer in closing:
             with contextlib.suppress(OSError, asyncio.CancelledError):
                 await writer.wait_closed()
+
+    def freeze(self) -> None:
+        """Keep every connection open and pass nothing on: a database that hangs."""
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
 
     def drop_after(self, marker: bytes) -> None:
         """Pass on the next client message that holds `marker`, then drop every open
@@ -56,6 +65,7 @@ class TcpProxy:
     ) -> None:
         with contextlib.suppress(OSError):
             while data := await reader.read(65536):
+                await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
                 if upstream and self._drop_after is not None and self._drop_after in data:

@@ -142,3 +142,38 @@ async def test_a_filing_committed_as_the_connection_dropped_still_shows_its_code
         async with app.sessions() as session:
             filed = await session.scalar(select(func.count()).select_from(Submission))
         assert filed == 1
+
+
+@pytest.mark.postgres
+async def test_a_stalled_database_answers_busy_within_seconds_and_fails_the_health_check(
+    clean_postgres_url: str, make_settings: Callable[..., Settings], clock: FixedClock
+) -> None:
+    import asyncio
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.server import build_web_app
+
+    settings = make_settings  # the proxy's app gets a short timeout, as an operator may set
+
+    def quick(url: str, **options: object) -> Settings:
+        return settings(
+            url, db_timeout_seconds=1.0, zalo_token="1:z", zalo_webhook_secret="z" * 8, **options
+        )
+
+    async with behind_a_proxy(clean_postgres_url, quick, clock) as (app, proxy):
+        chat = FakeChat(app.engine, user_id="stall-user")
+        await login(chat)
+        client = TestClient(TestServer(build_web_app(app)))
+        await client.start_server()
+        try:
+            proxy.freeze()  # connections stay open, nothing comes back
+            # a guard against hanging for good, not a timing assertion
+            await asyncio.wait_for(chat.send("/menu"), 30)
+            assert chat.text == BUSY
+            health = await asyncio.wait_for(client.get("/healthz"), 30)
+            assert health.status == 503
+            proxy.thaw()
+        finally:
+            proxy.thaw()
+            await client.close()

@@ -109,7 +109,9 @@ def _prepare_sqlite(url: str) -> bool:
     return True
 
 
-def make_engine(url: str, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+def make_engine(
+    url: str, pool_size: int = 10, max_overflow: int = 10, timeout: float = 5.0
+) -> AsyncEngine:
     if _prepare_sqlite(url):
         # Sessions and connections end their own transactions before handing a connection
         # back; the pool's extra rollback would be one more statement per checkout.
@@ -121,7 +123,16 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int = 10) -> AsyncE
         return engine
     # No pre-ping: it costs a round trip per checkout; the engine redoes an update once when
     # its connection turns out dead, which also makes the pool drop its older connections.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, **_JSON)
+    # The timeouts turn a database that holds connections open but answers nothing into an
+    # error within seconds (the bot then says it is busy), not a wait of minutes.
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=timeout,
+        connect_args={"timeout": timeout, "command_timeout": timeout},
+        **_JSON,
+    )
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
