@@ -25,6 +25,11 @@ class ConfigError(Exception):
     """A data file or setting is wrong; the message is meant for the operator."""
 
 
+class UnreachableError(Exception):
+    """A service the bot needs (a platform's API, the database) cannot be reached; the
+    message, meant for the operator, says which and what to check."""
+
+
 def load_catalog_of(settings: Settings) -> Catalog:
     """units.yaml, with the sub-units imported beside it."""
     try:

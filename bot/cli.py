@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.app import (
     ConfigError,
+    UnreachableError,
     build_app,
     load_catalog_of,
     load_rules,
@@ -351,6 +352,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"Lỗi cấu hình: {exc}", file=sys.stderr)
         return 2
+    except UnreachableError as exc:
+        print(f"Lỗi kết nối: {exc}", file=sys.stderr)
+        return 3
     except ValueError as exc:
         print(f"Tham số không hợp lệ: {exc}", file=sys.stderr)
         return 2

@@ -15,9 +15,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from sqlalchemy import text
 
-from bot.app import App, ConfigError
-from bot.channels.zalo import ZaloChannel
-from bot.channels.zalo_client import ZaloClient, ZaloError
+from bot.app import App, ConfigError, UnreachableError
+from bot.channels.zalo import REFUSED, ZaloChannel
+from bot.channels.zalo_client import ZaloClient, ZaloError, ZaloTransientError
 from bot.jobs import escalation_loop
 from bot.outbox import OutboxDeliverer, Sender
 
@@ -31,6 +31,10 @@ ZALO_PATH = "/zalo/webhook"
 ALLOWED_UPDATES = ["message", "callback_query"]
 ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+TELEGRAM_REFUSED = "Telegram từ chối token: kiểm tra SANGKIEN_TELEGRAM_TOKEN với @BotFather"
+TELEGRAM_UNREACHABLE = (
+    "không kết nối được Telegram: kiểm tra mạng của máy chủ và SANGKIEN_TELEGRAM_API_BASE"
+)
 HEALTH_TIMEOUT = 2.0  # seconds: a load balancer's check must not hang on a stalled database
 Hook = Callable[[web.Application], Awaitable[None]]
 OUTBOX_TASK = web.AppKey("background", asyncio.Task[None])
@@ -224,14 +228,35 @@ def build_web_app(app: App) -> web.Application:
     return web_app
 
 
+def _zalo_stopped(error: BaseException | None) -> Exception:
+    refused = isinstance(error, ZaloError) and error.error_code in REFUSED
+    if refused and not isinstance(error, ZaloTransientError):
+        return ConfigError(
+            "Zalo từ chối token: kiểm tra SANGKIEN_ZALO_TOKEN (lấy lại trong Zalo Bot "
+            "Creator nếu token đã được đặt lại)"
+        )
+    if isinstance(error, ZaloError):
+        return UnreachableError(
+            "không kết nối được máy chủ Zalo: kiểm tra mạng của máy chủ và SANGKIEN_ZALO_API_BASE"
+        )
+    return error if isinstance(error, Exception) else RuntimeError("zalo polling stopped")
+
+
 async def poll_telegram(app: App) -> None:
     """Long polling: for development and single-process use."""
+    from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
     channel = telegram_channel(app)
     stop = asyncio.Event()
     outbox = OutboxDeliverer(app.sessions, app.engine.services.clock, {"telegram": channel.send})
     delivery = asyncio.gather(outbox.run(stop), escalation_loop(app, stop))
     try:
-        await channel.bot.delete_webhook(drop_pending_updates=False)
+        try:
+            await channel.bot.delete_webhook(drop_pending_updates=False)
+        except TelegramUnauthorizedError:
+            raise ConfigError(TELEGRAM_REFUSED) from None
+        except TelegramNetworkError:
+            raise UnreachableError(TELEGRAM_UNREACHABLE) from None
         await channel.register_commands()
         await channel.dispatcher.start_polling(
             channel.bot,
@@ -257,9 +282,16 @@ async def poll_zalo(app: App) -> None:
     poller = asyncio.create_task(channel.poll(stop))
     outbox = OutboxDeliverer(app.sessions, app.engine.services.clock, {"zalo": channel.send})
     delivery = asyncio.gather(outbox.run(stop), escalation_loop(app, stop))
+    stopped = asyncio.create_task(stop.wait())
     try:
-        await stop.wait()
+        # The poll ends only when asked to, or when it cannot go on (a wrong token, no
+        # network at start): then the process stops and says why.
+        await asyncio.wait({poller, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if poller.done() and poller.exception() is not None:
+            raise _zalo_stopped(poller.exception())
     finally:
+        stop.set()
+        stopped.cancel()
         poller.cancel()
         await asyncio.gather(poller, delivery, return_exceptions=True)
         await channel.client.close()

@@ -38,6 +38,7 @@ FILES_ELSEWHERE = (
 )
 PHONE_HINT = "Gõ số điện thoại của bạn, ví dụ 0901 234 567."
 MIN_POLL_INTERVAL = 0.2
+REFUSED = frozenset({401, 403})  # Zalo's answer to a wrong or reset token
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,17 +182,19 @@ class ZaloChannel:
 
     async def poll(self, stop: asyncio.Event) -> None:
         """Long polling (development): Zalo has no offset, so repeats are dropped by update id."""
-        await self.client.delete_webhook()
+        await self.client.delete_webhook()  # a wrong token or no network ends the poll here
         while not stop.is_set():
             try:
                 updates = await self.client.get_updates(timeout=30)
             except ZaloError as exc:
+                if exc.error_code in REFUSED:
+                    raise  # the token was reset or is wrong: nothing to wait for
                 log.warning("zalo getUpdates: %s", exc)
                 await asyncio.sleep(2)
                 continue
             for body in updates:
                 try:
                     await self.handle(body)
-                except ZaloError as exc:
-                    log.error("zalo reply failed: %s", exc)
+                except Exception as exc:  # one bad update must not stop the others
+                    log.error("zalo update failed: %s", type(exc).__name__)
             await asyncio.sleep(MIN_POLL_INTERVAL)
