@@ -12,6 +12,7 @@ from bot.clock import Clock, FixedClock, SystemClock, parse_now
 from bot.config import Settings
 from bot.dialogs.engine import Engine, Services
 from bot.dialogs.flows import build_engine
+from bot.errors import ConfigError, UnreachableError
 from bot.files import FileStore
 from bot.links import FileLinks
 from bot.store.committer import StateCommitter, batching_supported
@@ -20,14 +21,7 @@ from bot.store.uow import UnitOfWork
 from rules.campaigns import Campaign, CampaignError, load_campaigns
 from rules.units import Catalog, CatalogError, CatalogVersion, load_catalog, load_extra
 
-
-class ConfigError(Exception):
-    """A data file or setting is wrong; the message is meant for the operator."""
-
-
-class UnreachableError(Exception):
-    """A service the bot needs (a platform's API, the database) cannot be reached; the
-    message, meant for the operator, says which and what to check."""
+__all__ = ["App", "ConfigError", "UnreachableError", "build_app", "load_rules", "make_clock"]
 
 
 def load_catalog_of(settings: Settings) -> Catalog:

@@ -9,28 +9,22 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.app import (
-    ConfigError,
-    UnreachableError,
-    build_app,
-    load_catalog_of,
-    load_rules,
-    make_clock,
-    settle_heap,
-)
-from bot.channels.console import NAME as CONSOLE
-from bot.channels.console import ConsoleChannel
-from bot.clock import parse_now
-from bot.config import Settings
-from bot.outbox import OutboxDeliverer
-from bot.store.db import is_sqlite, upgrade
+# Only what argument parsing needs is imported here, so that `sangkien --help` answers at
+# once; the rest (SQLAlchemy, aiogram, …) when a command runs.
+from bot.errors import ConfigError, UnreachableError
 from rules.dates import named_period, parse_date
-from rules.units import CatalogError
 from rules.verdict import Rejected
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from bot.clock import parse_now
+    from bot.config import Settings
+
     overrides = {}
     if getattr(args, "db", None):
         overrides["database_url"] = args.db
@@ -171,6 +165,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _chat(settings: Settings, user: str) -> None:
+    from bot.app import build_app
+    from bot.channels.console import NAME as CONSOLE
+    from bot.channels.console import ConsoleChannel
+    from bot.outbox import OutboxDeliverer
+
     app = build_app(settings)
     console = ConsoleChannel(app.engine, user, sys.stdin, sys.stdout)
     outbox = OutboxDeliverer(
@@ -184,6 +183,7 @@ async def _chat(settings: Settings, user: str) -> None:
 
 async def _admin(settings: Settings, args: argparse.Namespace) -> str:
     from bot import admin
+    from bot.app import build_app, make_clock
     from bot.stats.export import EVERY
 
     # An operator's recount or export of millions may run statements far longer than a
@@ -220,7 +220,9 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> str:
 
 
 def _units(settings: Settings, args: argparse.Namespace) -> str:
+    from bot.app import load_catalog_of, load_rules
     from bot.units_import import UnitsFileError, import_units, list_units
+    from rules.units import CatalogError
 
     campaign, _catalog = load_rules(settings)
     version = args.catalog or campaign.catalog
@@ -236,6 +238,7 @@ def _units(settings: Settings, args: argparse.Namespace) -> str:
 
 
 def _goals(settings: Settings, args: argparse.Namespace) -> str:
+    from bot.app import load_rules
     from bot.goals import GoalsFileError, import_goals
 
     campaign, catalog = load_rules(settings)
@@ -247,6 +250,7 @@ def _goals(settings: Settings, args: argparse.Namespace) -> str:
 
 # The server module is imported only when needed: it pulls in aiohttp.
 async def _poll(settings: Settings, platform: str) -> None:
+    from bot.app import build_app, settle_heap
     from bot.server import poll_telegram, poll_zalo
 
     app = build_app(settings)
@@ -255,6 +259,8 @@ async def _poll(settings: Settings, platform: str) -> None:
 
 
 def _check_workers(settings: Settings, workers: int) -> None:
+    from bot.store.db import is_sqlite
+
     if workers < 1:
         raise ValueError("--workers phải từ 1 trở lên")
     if workers > 1 and is_sqlite(settings.database_url):
@@ -297,22 +303,31 @@ def _run_server(settings: Settings, host: str, port: int, reuse_port: bool) -> N
     the connections over them."""
     from aiohttp import web
 
-    from bot.server import build_web_app
+    from bot.server import announce, build_web_app
 
     logging.basicConfig(
         level=settings.log_level,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from bot.app import build_app, settle_heap
+
     web_app = build_web_app(build_app(settings))
     settle_heap()
+
+    def listening(_message: str) -> None:  # aiohttp calls it once the port is bound
+        announce(f"sangkien serve: nghe trên {host}:{port}; /healthz để kiểm tra")
+
     web.run_app(
-        web_app, host=host, port=port, print=None, handle_signals=True, reuse_port=reuse_port
+        web_app, host=host, port=port, print=listening, handle_signals=True, reuse_port=reuse_port
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from bot.app import load_rules
+    from bot.store.db import upgrade
+
     try:
         settings = _settings(args)
         logging.basicConfig(

@@ -7,6 +7,7 @@ import hmac
 import json
 import logging
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -23,6 +24,7 @@ from bot.outbox import OutboxDeliverer, Sender
 
 if TYPE_CHECKING:
     from bot.channels.telegram import TelegramChannel
+    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +221,8 @@ def build_web_app(app: App) -> web.Application:
         await server[OUTBOX_TASK]
 
     web_app.on_startup.append(start_outbox)
+
+    web_app.on_startup.append(_say_ready(settings))
     web_app.on_shutdown.append(stop_outbox_task)
 
     async def close_app(_: web.Application) -> None:
@@ -226,6 +230,37 @@ def build_web_app(app: App) -> web.Application:
 
     web_app.on_cleanup.append(close_app)
     return web_app
+
+
+def _say_ready(settings: Settings) -> Hook:
+    async def say(_: web.Application) -> None:
+        platforms = [
+            f"{name} ({'webhook đã đặt' if url else 'chưa đặt webhook: đặt ' + variable})"
+            for name, token, url, variable in (
+                (
+                    "Telegram",
+                    settings.telegram_token,
+                    settings.telegram_webhook_url,
+                    "SANGKIEN_TELEGRAM_WEBHOOK_URL",
+                ),
+                (
+                    "Zalo",
+                    settings.zalo_token,
+                    settings.zalo_webhook_url,
+                    "SANGKIEN_ZALO_WEBHOOK_URL",
+                ),
+            )
+            if token is not None
+        ]
+        announce(f"sangkien serve: đã sẵn sàng; {', '.join(platforms)}")
+
+    return say
+
+
+def announce(line: str) -> None:
+    """One line for the operator that the bot is up (logs may be off or elsewhere)."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 def _zalo_stopped(error: BaseException | None) -> Exception:
@@ -258,6 +293,7 @@ async def poll_telegram(app: App) -> None:
         except TelegramNetworkError:
             raise UnreachableError(TELEGRAM_UNREACHABLE) from None
         await channel.register_commands()
+        announce("sangkien run telegram: đang nhận tin từ Telegram (long polling); Ctrl-C để dừng")
         await channel.dispatcher.start_polling(
             channel.bot,
             polling_timeout=app.settings.telegram_polling_timeout,
@@ -279,14 +315,20 @@ async def poll_zalo(app: App) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    poller = asyncio.create_task(channel.poll(stop))
+    started = asyncio.Event()
+    poller = asyncio.create_task(channel.poll(stop, started))
     outbox = OutboxDeliverer(app.sessions, app.engine.services.clock, {"zalo": channel.send})
     delivery = asyncio.gather(outbox.run(stop), escalation_loop(app, stop))
     stopped = asyncio.create_task(stop.wait())
     try:
         # The poll ends only when asked to, or when it cannot go on (a wrong token, no
         # network at start): then the process stops and says why.
+        ready = asyncio.create_task(started.wait())
+        await asyncio.wait({poller, ready}, return_when=asyncio.FIRST_COMPLETED)
+        if started.is_set():
+            announce("sangkien run zalo: đang nhận tin từ Zalo (long polling); Ctrl-C để dừng")
         await asyncio.wait({poller, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
         if poller.done() and poller.exception() is not None:
             raise _zalo_stopped(poller.exception())
     finally:

@@ -255,3 +255,17 @@ def test_grassroots_units_are_imported_checked_listed_and_found_in_the_chat(
         ["grant", "officer", "--unit", "CĐCS Công ty CP May Hiệp Hòa", "--db", db], tmp_path, **env
     )
     assert "tại Bắc Giang › LĐLĐ huyện Hiệp Hòa › CĐCS Công ty CP May" in granted.stdout
+
+
+def test_help_imports_nothing_heavy(tmp_path: Path) -> None:
+    """`sangkien --help` answers without loading the database or platform libraries."""
+    probe = (
+        "import sys, bot.cli\n"
+        "heavy = [m for m in ('sqlalchemy', 'aiogram', 'aiohttp', 'httpx', 'openpyxl') "
+        "if m in sys.modules]\n"
+        "print(heavy)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr

@@ -110,6 +110,7 @@ async def test_polling_mode_end_to_end(telegram: FakeTelegram, tmp_path: Path) -
     # Long polling waits on the server: a handful of calls, not a busy loop.
     assert telegram.calls.count("getUpdates") < 120
     assert telegram.token not in log
+    assert "sangkien run telegram: đang nhận tin từ Telegram (long polling)" in log
 
 
 async def test_webhook_mode_end_to_end(telegram: FakeTelegram, tmp_path: Path) -> None:
@@ -148,7 +149,9 @@ async def test_webhook_mode_end_to_end(telegram: FakeTelegram, tmp_path: Path) -
             await asyncio.sleep(1.0)
             assert len(telegram.actions) == before  # the repeated update changed nothing
     finally:
-        await stop_bot(process)
+        log = await stop_bot(process)
+    assert f"sangkien serve: nghe trên 127.0.0.1:{port}" in log  # the operator sees it is up
+    assert "Telegram (webhook đã đặt)" in log
     assert stored(tmp_path)[0][0] == "SK-2022-000001"
     with sqlite3.connect(tmp_path / "bot.db") as conn:
         assert conn.execute("select count(*) from submission").fetchone() == (1,)

@@ -97,6 +97,7 @@ async def test_polling_mode_end_to_end(zalo: FakeZalo, tmp_path: Path) -> None:
     assert stored(tmp_path) == (("SK-2022-000001", "zalo", 1_200_000_000), ["file", "link"])
     assert "deleteWebhook" in zalo.calls
     assert zalo.token not in log
+    assert "sangkien run zalo: đang nhận tin từ Zalo (long polling)" in log
 
 
 async def test_webhook_mode_end_to_end(zalo: FakeZalo, tmp_path: Path) -> None:

@@ -180,9 +180,12 @@ class ZaloChannel:
         sent += [(await self.client.send_photo(chat_id, url)).message_id for url in pictures]
         return sent
 
-    async def poll(self, stop: asyncio.Event) -> None:
-        """Long polling (development): Zalo has no offset, so repeats are dropped by update id."""
+    async def poll(self, stop: asyncio.Event, started: asyncio.Event | None = None) -> None:
+        """Long polling (development): Zalo has no offset, so repeats are dropped by update id.
+        `started` is set once Zalo has taken the token."""
         await self.client.delete_webhook()  # a wrong token or no network ends the poll here
+        if started is not None:
+            started.set()
         while not stop.is_set():
             try:
                 updates = await self.client.get_updates(timeout=30)
