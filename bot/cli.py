@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 # Only what argument parsing needs is imported here, so that `sangkien --help` answers at
 # once; the rest (SQLAlchemy, aiogram, …) when a command runs.
-from bot.errors import ConfigError, UnreachableError
+from bot.errors import ConfigError
+from bot.explain import explain
 from rules.dates import named_period, parse_date
 from rules.verdict import Rejected
 
@@ -29,7 +30,12 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "db", None):
         overrides["database_url"] = args.db
     if getattr(args, "now", None):
-        parse_now(args.now)  # fail early on a bad value
+        try:
+            parse_now(args.now)  # fail early on a bad value
+        except ValueError:
+            raise ConfigError(
+                f"--now “{args.now}” chưa đúng: dùng dạng 2022-03-01T09:00 (giờ Việt Nam)"
+            ) from None
         overrides["now"] = args.now
     if getattr(args, "campaign", None):
         overrides["campaign"] = args.campaign
@@ -79,6 +85,9 @@ def _scope_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sangkien", description="sangkien-bot")
+    parser.add_argument(
+        "--debug", action="store_true", help="print the full traceback of a failure"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     chat = sub.add_parser("chat", help="talk to the bot on this terminal (console channel)")
     _common(chat)
@@ -323,6 +332,22 @@ def _run_server(settings: Settings, host: str, port: int, reuse_port: bool) -> N
     )
 
 
+# Commands that read what the bot has recorded: a mistyped --db must not give an empty answer.
+READS_RECORDS = frozenset({"grant", "grants", "revoke", "stats", "export"})
+
+
+def _new_file(url: str) -> str | None:
+    """The SQLite file the URL names when it does not exist yet (upgrading creates it)."""
+    from sqlalchemy.engine import make_url
+
+    from bot.store.db import is_sqlite
+
+    database = make_url(url).database
+    if is_sqlite(url) and database and database != ":memory:" and not Path(database).exists():
+        return database
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from bot.app import load_rules
@@ -349,13 +374,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(_goals(settings, args))
             return 0
         if args.command == "db":
+            new = _new_file(settings.database_url)
             upgrade(settings.database_url)
-            print("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
+            print(
+                f"Đã tạo cơ sở dữ liệu mới: {new}."
+                if new
+                else "Cơ sở dữ liệu đã ở phiên bản mới nhất."
+            )
             return 0
         if args.command == "serve":
             _check_workers(settings, args.workers)
         load_rules(settings)
+        new = _new_file(settings.database_url)
+        if new and args.command in READS_RECORDS:
+            raise ConfigError(
+                f"không có tệp cơ sở dữ liệu “{new}”: kiểm tra --db (tạo mới bằng "
+                "`sangkien db upgrade --db …`)"
+            )
         upgrade(settings.database_url)
+        if new:
+            sys.stderr.write(f"Đã tạo cơ sở dữ liệu mới: {new}\n")
         if args.command in ("grant", "grants", "revoke", "stats", "export"):
             print(asyncio.run(_admin(settings, args)))
         elif args.command == "run":
@@ -364,17 +402,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             _serve(settings, args)
         else:
             asyncio.run(_chat(settings, args.user))
-    except ConfigError as exc:
-        print(f"Lỗi cấu hình: {exc}", file=sys.stderr)
-        return 2
-    except UnreachableError as exc:
-        print(f"Lỗi kết nối: {exc}", file=sys.stderr)
-        return 3
-    except ValueError as exc:
-        print(f"Tham số không hợp lệ: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        explained = explain(exc)
+        if explained is None and isinstance(exc, ValueError):
+            explained = 2, f"Tham số không hợp lệ: {exc}"
+        if explained is None or args.debug:
+            raise
+        code, line = explained
+        sys.stderr.write(line + "\n")
+        return code
     return 0
 
 

@@ -77,3 +77,44 @@ async def test_a_misconfigured_runner_stops_with_one_line(
     assert process.returncode == code, lines
     assert "Traceback" not in err.decode() and 1 <= len(lines) <= 3, lines
     assert words in lines[-1], lines
+
+
+PG = "postgresql+asyncpg://postgres@127.0.0.1"
+MISTAKES = [  # the command, the environment, exit code, words of the one line
+    (["stats", "--db", "foo://x"], {}, 2, "địa chỉ cơ sở dữ liệu"),
+    (["stats", "--db", "không phải địa chỉ"], {}, 2, "địa chỉ cơ sở dữ liệu"),
+    (["db", "upgrade", "--db", "sqlite:///{tmp}/sync.db"], {}, 2, "bất đồng bộ"),
+    (["stats", "--db", PG + ":{closed}/x"], {}, 3, "không kết nối được cơ sở dữ liệu"),
+    (["stats", "--db", "sqlite+aiosqlite:///{tmp}/go-nham.db"], {}, 2, "không có tệp cơ sở"),
+    (["export", "--out", "{tmp}/khong/co/x.xlsx", "--db", "{made}"], {}, 2, "không có thư mục"),
+    (["chat", "--now", "hôm qua"], {}, 2, "--now"),
+    (["check"], {"SANGKIEN_PORT": "abc"}, 2, "SANGKIEN_PORT"),
+]
+
+
+@pytest.mark.parametrize(("args", "env", "code", "words"), MISTAKES)
+def test_an_operator_mistake_is_one_line(
+    tmp_path: Path, args: list[str], env: dict[str, str], code: int, words: str
+) -> None:
+    from tests.test_cli import run
+
+    made = f"sqlite+aiosqlite:///{tmp_path}/made.db"
+    values = {"tmp": str(tmp_path), "closed": str(free_port()), "made": made}
+    if "{made}" in args:
+        assert run(["db", "upgrade", "--db", made], tmp_path).returncode == 0
+    result = run([a.format(**values) for a in args], tmp_path, **env)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr and len(lines) <= 3, lines
+    assert words in result.stderr, lines
+
+
+@pytest.mark.postgres
+def test_a_missing_postgresql_database_is_named(tmp_path: Path) -> None:
+    from tests.conftest import _need_postgres
+    from tests.test_cli import run
+
+    _need_postgres()
+    result = run(["stats", "--db", PG + ":5432/khong_co_csdl_nay"], tmp_path)
+    assert result.returncode == 2 and "chưa có: tạo nó trước" in result.stderr
+    assert "Traceback" not in result.stderr
