@@ -128,11 +128,6 @@ def test_check_and_db_upgrade(tmp_path: Path) -> None:
     assert version == head and head is not None
 
 
-def test_bad_now_is_refused(tmp_path: Path) -> None:
-    result = run(["chat", "--now", "hôm qua"], tmp_path)
-    assert result.returncode == 2 and "không hợp lệ" in result.stderr
-
-
 def test_operator_grants_a_role_by_claim_code_then_stats_export_revoke(tmp_path: Path) -> None:
     db = f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}"
 
