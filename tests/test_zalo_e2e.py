@@ -85,6 +85,14 @@ async def test_polling_mode_end_to_end(zalo: FakeZalo, tmp_path: Path) -> None:
     process = await start_zalo_bot(["run", "zalo"], zalo, tmp_path)
     person = FakeZaloPerson(zalo, "704aebb9aff246ac1fe3")
     try:
+        # A photo URL httpx cannot even parse (a port out of range): the person is told,
+        # and the poll goes on with the next update.
+        broken = person.update(
+            "message.image.received",
+            photo_url="http://127.0.0.1:99999/p.jpg",
+            message_type="CHAT_PHOTO",
+        )
+        assert "Chưa tải được ảnh" in await person.send(broken)
         await full_submission(person, zalo)
         repeated = person.update("message.text.received", text="/menu")
         await person.send(repeated)

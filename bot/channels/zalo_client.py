@@ -245,4 +245,8 @@ class ZaloClient:
                     chunks.append(chunk)
         except httpx.TransportError:
             raise ZaloTransientError("download", 0, "network error") from None
+        except (httpx.InvalidURL, ValueError, OverflowError, ExceptionGroup):
+            # A photo link that is not a usable URL (httpx cannot parse it, or the socket
+            # layer refuses its port): this photo cannot be fetched, the bot goes on.
+            raise ZaloError("download", 0, "unusable photo URL") from None
         return b"".join(chunks)
