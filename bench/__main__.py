@@ -56,6 +56,9 @@ def main() -> None:
     _engine_arguments(near)
     floor = sub.add_parser("statements", help="CPU of one statement through SQLAlchemy")
     _engine_arguments(floor)
+    exporting = sub.add_parser("export", help="/xuat of N rows and another chat meanwhile")
+    exporting.add_argument("--rows", type=int, default=100_000)
+    _engine_arguments(exporting)
     burst = sub.add_parser("flood", help="a webhook flood on loopback: memory and answers")
     burst.add_argument("--calm-chats", type=int, default=180, help="chats sending 50 each")
     burst.add_argument("--busy-chats", type=int, default=10, help="chats sending 100 each")
@@ -66,6 +69,7 @@ def main() -> None:
         "steps": _steps,
         "statements": _statements,
         "similar": _similar,
+        "export": _export,
     }
     if args.which in runners:
         asyncio.run(runners[args.which](args))
@@ -129,6 +133,15 @@ async def _each_engine(
                 if drop is not None:
                     await drop()
     print(f"machine: {_machine()}")
+
+
+async def _export(args: argparse.Namespace) -> None:
+    from bench.export_bench import measure
+
+    async def run(engine: str, url: str, workdir: Path) -> str:
+        return await measure(engine, url, args.rows, workdir)
+
+    await _each_engine(args, run)
 
 
 async def _steps(args: argparse.Namespace) -> None:
