@@ -13,3 +13,12 @@ async def test_each_simulated_person_files_one(any_db_url: str, tmp_path: Path) 
     assert all(echo > 0 for echo in result.echo_around)
     assert (result.filed, result.filed_in_all) == (30, 60)
     assert [done for done, _rss in result.history] == [30, 60]
+
+
+async def test_the_export_benchmark_exports_and_times_the_other_chat(
+    db_url: str, tmp_path: Path
+) -> None:
+    from bench.export_bench import measure
+
+    line = await measure("sqlite", db_url, 200, tmp_path)
+    assert "/xuat of 200:" in line and "sáng kiến." in line and "another chat meanwhile" in line
