@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.access import ADMIN
 from bot.clock import Clock
@@ -97,6 +98,8 @@ class Services:
     helper_groups: dict[str, str] = field(default_factory=dict)
     rate_limit_per_minute: int = 0
     links: FileLinks | None = None
+    # sessions for long reports that must not hold up the writers (see make_reader)
+    read_sessions: async_sessionmaker[AsyncSession] | None = None
 
 
 class NeedsDatabase(Exception):

@@ -175,17 +175,21 @@ async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
     catalog = ctx.services.catalog
     units = None if unit == ALL else sorted(u.code for u in catalog.subtree(unit))
     label = "Toàn quốc" if unit == ALL else catalog.label(unit)
-    files = await export(
-        ctx.uow.session,
-        ctx.services.campaign,
-        catalog,
-        units,
-        label,
-        period,
-        with_phones=personal,
-        statuses=statuses,
-        proposed_only=proposed_only,
-    )
+    reading = ctx.services.read_sessions or ctx.uow.factory
+    # A long read: the update's own transaction is committed first and the writers are let
+    # in meanwhile, so that other chats are answered while the file is made.
+    async with ctx.uow.paused(), reading() as session:
+        files = await export(
+            session,
+            ctx.services.campaign,
+            catalog,
+            units,
+            label,
+            period,
+            with_phones=personal,
+            statuses=statuses,
+            proposed_only=proposed_only,
+        )
     store = ctx.services.files
     store.sweep_exports()
     xlsx, csv = (

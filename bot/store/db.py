@@ -135,6 +135,24 @@ def make_engine(
     )
 
 
+def make_reader(url: str, engine: AsyncEngine) -> AsyncEngine:
+    """The engine long reports read with. On SQLite a separate one: its connections never
+    take the write lock (no BEGIN IMMEDIATE, `query_only`), so in WAL mode a report of a
+    hundred thousand rows leaves every writer free. On PostgreSQL the same engine."""
+    if not is_sqlite(url):
+        return engine
+    reader = create_async_engine(url, **_JSON)
+    event.listen(reader.sync_engine, "connect", _read_only_pragmas)
+    return reader
+
+
+def _read_only_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
     return async_sessionmaker(engine, expire_on_commit=False)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -709,6 +711,23 @@ class UnitOfWork:
             if self._lock is not None:
                 self._lock.release()  # the pool's reset of the idle connection needs no lock
             await self.session.close()
+
+    @property
+    def factory(self) -> async_sessionmaker[AsyncSession]:
+        return self._sessions
+
+    @asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        """Commit what this unit of work has done and let other writers in for the block (a
+        long report read on the reader engine); then go on in a new transaction."""
+        await self.commit()
+        if self._lock is not None:
+            self._lock.release()
+        try:
+            yield
+        finally:
+            if self._lock is not None:
+                await self._lock.acquire()
 
     async def commit(self) -> None:
         if self.audit.entries:
