@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bot.store.models import RoleGrant
 from bot.store.uow import UnitOfWork
-from rules.units import CatalogVersion
+from rules.units import WHOLE_COUNTRY, CatalogVersion
 
 HELPER, OFFICER, ADMIN, COLLECTOR = "helper", "officer", "admin", "collector"
 ROLES = (HELPER, OFFICER, ADMIN, COLLECTOR)
@@ -16,7 +16,7 @@ ROLE_NAMES = {
     ADMIN: "quản trị",
     COLLECTOR: "nộp hộ sáng kiến của đoàn viên",
 }
-ALL_UNITS = "*"
+ALL_UNITS = WHOLE_COUNTRY
 # Roles that may see authors' phone numbers (in review cards and exports).
 SEES_PHONES = frozenset({OFFICER, ADMIN})
 DENIED = "Lệnh này dành cho cán bộ công đoàn được phân quyền. Bạn chưa có quyền dùng lệnh này."

@@ -184,7 +184,7 @@ async def write_export(
     catalog = services.catalog
     unit = _check_unit(app, unit)
     units = None if unit == ALL else sorted(u.code for u in catalog.subtree(unit))
-    label = "Toàn quốc" if unit == ALL else catalog.label(unit)
+    label = catalog.scope_label(unit)
     async with _uow(app) as uow:
         files = await export(
             uow.session,

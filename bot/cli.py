@@ -332,8 +332,9 @@ def _run_server(settings: Settings, host: str, port: int, reuse_port: bool) -> N
     )
 
 
-# Commands that read what the bot has recorded: a mistyped --db must not give an empty answer.
-READS_RECORDS = frozenset({"grant", "grants", "revoke", "stats", "export"})
+# The operator's commands on what the bot has recorded (run by _admin): a mistyped --db must
+# not give them an empty answer.
+ADMIN_COMMANDS = frozenset({"grant", "grants", "revoke", "stats", "export"})
 
 
 def _new_file(url: str) -> str | None:
@@ -386,7 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _check_workers(settings, args.workers)
         load_rules(settings)
         new = _new_file(settings.database_url)
-        if new and args.command in READS_RECORDS:
+        if new and args.command in ADMIN_COMMANDS:
             raise ConfigError(
                 f"không có tệp cơ sở dữ liệu “{new}”: kiểm tra --db (tạo mới bằng "
                 "`sangkien db upgrade --db …`)"
@@ -394,7 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         upgrade(settings.database_url)
         if new:
             sys.stderr.write(f"Đã tạo cơ sở dữ liệu mới: {new}\n")
-        if args.command in ("grant", "grants", "revoke", "stats", "export"):
+        if args.command in ADMIN_COMMANDS:
             print(asyncio.run(_admin(settings, args)))
         elif args.command == "run":
             asyncio.run(_poll(settings, args.platform))

@@ -7,11 +7,10 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from bot.tables import named_rows, replace_keeping_backup
+from bot.tables import named_rows, read_kept, replace_keeping_backup
 from rules.campaigns import Campaign, EmulationGroup, Goal
 from rules.text import fold_words
 from rules.units import CatalogVersion
@@ -70,7 +69,7 @@ def import_goals(path: Path, campaign: Campaign, catalog: CatalogVersion, source
             groups.setdefault(values["group"], []).append(unit)
     if problems:
         raise GoalsFileError("\n".join(problems))
-    content = _read(path)
+    content = read_kept(path)
     entry = content.setdefault("campaigns", {}).setdefault(campaign.code, {})
     entry.setdefault("goals", {}).update(goals)
     known = {g["name"]: g for g in entry.get("groups", [])}
@@ -98,9 +97,3 @@ def _count(text: str, where: str, problems: list[str]) -> int | None:
 
 def _code(name: str) -> str:
     return fold_words(name).replace(" ", "_")[:40]
-
-
-def _read(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        return {}
-    return dict(yaml.safe_load(path.read_text(encoding="utf-8")) or {})

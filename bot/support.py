@@ -87,7 +87,7 @@ async def open_ticket(
             ticket_id=ticket.id, person_id=person.id, from_helper=False, text=question, at=now
         )
     )
-    where = "Toàn quốc" if ticket.unit_code == ALL else catalog.label(ticket.unit_code)
+    where = catalog.scope_label(ticket.unit_code)
     lines = [f"🆘 Câu hỏi {ticket_code(ticket.id)} – đơn vị: {where}"]
     if context:
         lines.append(f"Người hỏi đang ở: {context}")

@@ -46,6 +46,15 @@ def named_rows(
     return fields, rows
 
 
+def read_kept(path: Path) -> dict[str, Any]:
+    """The YAML data written by `replace_keeping_backup` ({} before the first import)."""
+    import yaml
+
+    if not path.exists():
+        return {}
+    return dict(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+
+
 def replace_keeping_backup(path: Path, header: str, content: dict[str, Any]) -> None:
     """Write YAML data the bot keeps beside its data files; the file it replaces stays as
     `<name>.<time>.bak`."""

@@ -7,9 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from bot.tables import named_rows, replace_keeping_backup
+from bot.tables import named_rows, read_kept, replace_keeping_backup
 from rules.campaigns import TZ
 from rules.units import Catalog, CatalogVersion, NewUnit, add_units, load_catalog
 
@@ -96,11 +94,9 @@ def import_units(units_file: Path, extra_file: Path, version_code: str, source: 
 
 
 def _extra(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        return {"versions": {}}
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    raw.setdefault("versions", {})
-    return dict(raw)
+    kept = read_kept(path)
+    kept.setdefault("versions", {})
+    return kept
 
 
 def list_units(catalog: Catalog, version_code: str, under: str | None, search: str | None) -> str:

@@ -12,6 +12,9 @@ import yaml
 
 from rules.text import fold_words
 
+# The scope above every unit: the whole country (roles, counters, filters).
+WHOLE_COUNTRY = "*"
+
 
 class CatalogError(ValueError):
     """units.yaml is malformed; the message says where."""
@@ -65,6 +68,10 @@ class CatalogVersion:
 
     def label(self, code: str) -> str:
         return " › ".join(u.name for u in self.path(code))
+
+    def scope_label(self, code: str) -> str:
+        """The label of a unit, or of the whole country."""
+        return "Toàn quốc" if code == WHOLE_COUNTRY else self.label(code)
 
     def describe(self, code: str | None) -> str:
         """The label of a unit, or the bare code when it is not in this version."""

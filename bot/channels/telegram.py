@@ -327,7 +327,7 @@ class TelegramChannel:
         alert = next((r.alert for r in replies if r.alert), None)
         try:
             await query.answer(text=alert)
-        except (TelegramAPIError, TelegramNetworkError) as exc:
+        except TelegramAPIError as exc:  # network errors included
             # "query is too old" and the like: the press is saved; the screen still goes out.
             log.warning("telegram callback answer failed: %s", type(exc).__name__)
         for index, reply in enumerate(replies):
@@ -352,7 +352,7 @@ class TelegramChannel:
         except TelegramBadRequest as exc:
             # A double tap re-renders the same screen; Telegram calls that an error.
             return "message is not modified" in exc.message
-        except (TelegramAPIError, TelegramNetworkError) as exc:
+        except TelegramAPIError as exc:  # network errors included
             log.warning("telegram edit failed, sending anew: %s", type(exc).__name__)
             return False
         return True
@@ -362,7 +362,7 @@ class TelegramChannel:
         be sent is logged, not raised: raising would make Telegram send the update again."""
         try:
             await self.send(chat_id, reply)
-        except (TelegramAPIError, TelegramNetworkError) as exc:
+        except TelegramAPIError as exc:  # network errors included
             log.warning("telegram reply not sent: %s", type(exc).__name__)
 
     async def send(self, chat_id: int | str, reply: Reply) -> list[str]:

@@ -115,7 +115,8 @@ class PhoneStep(Step):
         displaced = await uow.people.holding(phone) if verified else []
         for other in displaced:
             other.phone, other.phone_verified_at, other.updated_at = None, None, ctx.now
-        await uow.session.flush()  # the number is free before the new person takes it
+        if displaced:
+            await uow.session.flush()  # the number is free before the new person takes it
         person = await uow.people.add_person(phone, ctx.now, verified=verified)
         identity.person_id = person.id
         ctx.person = person

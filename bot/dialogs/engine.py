@@ -39,7 +39,7 @@ from bot.dialogs.types import (
     Reply,
 )
 from bot.files import EXPORT_RETENTION, FileStore
-from bot.links import FileLinks
+from bot.links import LIFETIME, FileLinks
 from bot.store import jsontext
 from bot.store.committer import Profile, StateCommitter, StateWrite
 from bot.store.models import ChannelIdentity, Person
@@ -598,9 +598,9 @@ class Engine:
         return tuple(
             replace(
                 f,
-                url=links.url_for(f.path, f.name, ctx.now, EXPORT_RETENTION)
-                if f.export
-                else links.url_for(f.path, f.name, ctx.now),
+                url=links.url_for(
+                    f.path, f.name, ctx.now, EXPORT_RETENTION if f.export else LIFETIME
+                ),
             )
             for f in files
         )

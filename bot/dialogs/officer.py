@@ -12,7 +12,7 @@ from bot.stats.export import EVERY, VALID, export
 from bot.stats.report import format_group, format_stats
 from bot.stats.views import Period, Stats, group_ranking, stats
 from bot.store.counters import ALL
-from rules.dates import format_date, named_period, parse_date
+from rules.dates import named_period, parse_date
 from rules.text import clean, fold, match_key
 from rules.verdict import Ok, Rejected
 
@@ -131,12 +131,7 @@ async def _group_stats(ctx: Ctx, step: Step | None, words: str) -> Outcome:
     if not all(scope.covers(catalog, unit) for unit in group.units):
         return deny(ctx, step, "/stats", OUT_OF_SCOPE)
     rows = await group_ranking(ctx.uow.session, campaign, catalog, group, period)
-    label = (
-        f"từ {format_date(period.start)} đến {format_date(period.end)}"
-        if period.start and period.end
-        else "toàn bộ chương trình"
-    )
-    return notice_here(step, format_group(campaign, group, label, rows))
+    return notice_here(step, format_group(campaign, group, period.text(), rows))
 
 
 async def chart_command(ctx: Ctx, step: Step | None) -> Outcome:
@@ -174,7 +169,7 @@ async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
     personal = bool(scope.roles & SEES_PHONES)
     catalog = ctx.services.catalog
     units = None if unit == ALL else sorted(u.code for u in catalog.subtree(unit))
-    label = "Toàn quốc" if unit == ALL else catalog.label(unit)
+    label = catalog.scope_label(unit)
     reading = ctx.services.read_sessions or ctx.uow.factory
     # A long read: the update's own transaction is committed first and the writers are let
     # in meanwhile, so that other chats are answered while the file is made.

@@ -182,8 +182,7 @@ class ReviewDeskStep(Step):
         item: Submission | None = ctx.view.get("item")
         if item is None or item.status not in DECIDED:
             return None
-        done = STATUS_NAMES[item.status]
-        return Goto(self.key, f"Sáng kiến {item.code} đã có người xử lý: {done}.")
+        return _decided_meanwhile(item)
 
     async def on_text(self, ctx: Ctx, text: str) -> Outcome:
         # With the card gone (nothing left, or the role taken away) say why, not "pick one".
@@ -217,13 +216,18 @@ class ReviewDeskStep(Step):
         return await decide(ctx, scope, item, decision, None)
 
 
+def _decided_meanwhile(item: Submission) -> Outcome:
+    """Another officer changed the item first: say what they decided."""
+    done = STATUS_NAMES.get(item.status, item.status)
+    return Goto(ReviewDeskStep.key, f"Sáng kiến {item.code} đã có người xử lý: {done}.")
+
+
 async def _take(ctx: Ctx, item: Submission) -> Outcome:
     taken = await change_status(
         ctx.uow, ctx.services.catalog, item, UNDER_REVIEW, None, ctx.person_id, ctx.now
     )
     if not taken:
-        done = STATUS_NAMES.get(item.status, item.status)
-        return Goto(ReviewDeskStep.key, f"Sáng kiến {item.code} đã có người xử lý: {done}.")
+        return _decided_meanwhile(item)
     return Goto(
         ReviewDeskStep.key, f"Bạn đã nhận xem xét {item.code}; tác giả được báo đang xem xét."
     )
@@ -298,9 +302,10 @@ async def decide(
     )
     await load_next(ctx, scope)
     if not changed:
-        done = STATUS_NAMES.get(item.status, item.status)
-        return Goto("duyet", f"Sáng kiến {item.code} đã có người xử lý: {done}.")
-    return Goto("duyet", f"Đã ghi: {item.code} – {STATUS_NAMES[decision]}. Tác giả đã được báo.")
+        return _decided_meanwhile(item)
+    return Goto(
+        ReviewDeskStep.key, f"Đã ghi: {item.code} – {STATUS_NAMES[decision]}. Tác giả đã được báo."
+    )
 
 
 class ReviewNoteStep(Step):

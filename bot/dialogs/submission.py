@@ -327,7 +327,7 @@ class AuthorShareStep(Step):
     back = CoAuthorsStep.key
 
     def text(self, ctx: Ctx) -> str:
-        others = sum(int(a["share"]) for a in ctx.draft.get("co_authors") or [])
+        others = _co_authors_share(ctx)
         return (
             f"Tỷ lệ đóng góp của tác giả {ctx.draft.get('author_name', '')} (%)? Các đồng tác "
             f"giả đã chiếm {others}%; tổng cộng cần đủ 100%."
@@ -337,7 +337,7 @@ class AuthorShareStep(Step):
         verdict = rf.parse_share(text)
         if isinstance(verdict, Rejected):
             return Stay(verdict.message)
-        others = sum(int(a["share"]) for a in ctx.draft.get("co_authors") or [])
+        others = _co_authors_share(ctx)
         if verdict.value + others != 100:
             return Stay(
                 f"Tổng tỷ lệ đóng góp đang là {verdict.value + others}%, cần đủ 100%. Gửi lại "
@@ -345,6 +345,11 @@ class AuthorShareStep(Step):
             )
         ctx.draft["author_share"] = verdict.value
         return Goto("review", "Đã ghi tỷ lệ đóng góp.")
+
+
+def _co_authors_share(ctx: Ctx) -> int:
+    """The percent the co-authors listed so far take together."""
+    return sum(int(a["share"]) for a in ctx.draft.get("co_authors") or [])
 
 
 def _co_author(item: dict[str, Any]) -> str:

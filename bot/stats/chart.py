@@ -12,7 +12,6 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
-from bot.stats.report import period_text
 from bot.stats.views import ChildRow, Stats
 
 UNITS_PER_PAGE = 25
@@ -44,7 +43,7 @@ def _page(
         layout="constrained",
     )
     try:
-        title = f"{stats.campaign.short_name} – {stats.scope_label}\n{period_text(stats)}"
+        title = f"{stats.campaign.short_name} – {stats.scope_label}\n{stats.period.text()}"
         if pages > 1:
             title += f" (trang {number}/{pages})"
         figure.suptitle(title, fontsize=12)

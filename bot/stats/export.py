@@ -115,11 +115,7 @@ def _heading_lines(
     statuses: tuple[str, ...],
     proposed_only: bool,
 ) -> tuple[str, ...]:
-    start, end = period.start, period.end
-    when = (
-        f"từ {format_date(start) if start else 'đầu chương trình'} "
-        f"đến {format_date(end) if end else 'nay'}"
-    )
+    when = period.span_text()
     which = (
         "tất cả (trừ đã rút)"
         if statuses == EVERY

@@ -19,16 +19,6 @@ def _percent(part: float) -> str:
     return f"{part * 100:.1f}%".replace(".", ",")
 
 
-def period_text(stats: Stats) -> str:
-    start, end = stats.period.start, stats.period.end
-    if start is None and end is None:
-        return "toàn bộ chương trình"
-    return (
-        f"từ {format_date(start) if start else 'đầu chương trình'} "
-        f"đến {format_date(end) if end else 'nay'}"
-    )
-
-
 def _lines(title: str, counts: dict[str, int], names: dict[str, str]) -> list[str]:
     if not counts:
         return []
@@ -47,7 +37,7 @@ def format_stats(stats: Stats) -> str:
     lines = [
         f"📊 THỐNG KÊ – {campaign.short_name}",
         f"Phạm vi: {stats.scope_label}",
-        f"Thời gian: {period_text(stats)}",
+        f"Thời gian: {stats.period.text()}",
         f"Tổng số sáng kiến: {_number(stats.total)}",
     ]
     if stats.target:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.store.counters import ALL, TOTAL, WITHDRAWN
 from bot.store.models import StatCounter
 from rules.campaigns import Campaign, EmulationGroup
+from rules.dates import format_date
 from rules.units import CatalogVersion
 
 FAR_PAST, FAR_FUTURE = date(2000, 1, 1), date(2100, 1, 1)
@@ -28,6 +29,17 @@ class Period:
     @property
     def bounds(self) -> tuple[date, date]:
         return self.start or FAR_PAST, self.end or FAR_FUTURE
+
+    def span_text(self) -> str:
+        """“từ 01/03/2022 đến 31/03/2022”, an open end said in words."""
+        start = format_date(self.start) if self.start else "đầu chương trình"
+        return f"từ {start} đến {format_date(self.end) if self.end else 'nay'}"
+
+    def text(self) -> str:
+        """The period as /stats names it: the whole programme when no date bounds it."""
+        if self.start is None and self.end is None:
+            return "toàn bộ chương trình"
+        return self.span_text()
 
 
 @dataclass(slots=True)
@@ -82,7 +94,7 @@ async def stats(
     every_day = (StatCounter.day >= start, StatCounter.day <= end)
     all_time = period.start is None and period.end is None
     day_range = (StatCounter.day == TOTAL,) if all_time else every_day
-    label = "Toàn quốc" if scope == ALL else catalog.label(scope)
+    label = catalog.scope_label(scope)
     result = Stats(campaign, scope, label, period)
     rows = await session.execute(
         select(StatCounter.dim, StatCounter.value, func.sum(StatCounter.n))

@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import Participation, StatCounter, Submission
 from rules.campaigns import TZ
-from rules.units import Catalog, CatalogVersion
+from rules.units import WHOLE_COUNTRY, Catalog, CatalogVersion
 
-ALL = "*"
+ALL = WHOLE_COUNTRY
 TOTAL = date(1, 1, 1)  # the "day" of the all-time rows, so /stats without a period reads few rows
 WITHDRAWN, REJECTED = "withdrawn", "rejected"
 Key = tuple[str, str, date, str, str]  # campaign, scope, day, dim, value

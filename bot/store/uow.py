@@ -52,6 +52,11 @@ CLAIM_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CLAIM_SECRET_LENGTH = 12
 
 
+def _digest(code: str) -> str:
+    """Link and claim codes are kept only as their SHA-256."""
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
 class VersionConflict(Exception):
     """Another worker wrote the conversation first; the caller retries."""
 
@@ -409,10 +414,6 @@ class Links:
         self._session = session
 
     @staticmethod
-    def _digest(code: str) -> str:
-        return hashlib.sha256(code.encode()).hexdigest()
-
-    @staticmethod
     def _live(now: datetime) -> tuple[ColumnElement[bool], ...]:
         return (
             LinkCode.used_at.is_(None),
@@ -424,7 +425,7 @@ class Links:
         return (
             await self._session.execute(
                 select(LinkCode)
-                .where(LinkCode.code_sha256 == self._digest(code), *self._live(now))
+                .where(LinkCode.code_sha256 == _digest(code), *self._live(now))
                 .order_by(LinkCode.id.desc())
                 .limit(1)
             )
@@ -437,7 +438,7 @@ class Links:
                 break
         self._session.add(
             LinkCode(
-                code_sha256=self._digest(code),
+                code_sha256=_digest(code),
                 person_id=person_id,
                 created_at=now,
                 expires_at=now + ttl,
@@ -479,16 +480,12 @@ class Claims:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    @staticmethod
-    def _digest(secret: str) -> str:
-        return hashlib.sha256(secret.encode()).hexdigest()
-
     async def issue(
         self, role: str, unit_code: str, phone: str | None, now: datetime, ttl: timedelta
     ) -> tuple[RoleClaim, str]:
         secret = "".join(secrets.choice(CLAIM_ALPHABET) for _ in range(CLAIM_SECRET_LENGTH))
         claim = RoleClaim(
-            secret_sha256=self._digest(secret),
+            secret_sha256=_digest(secret),
             role=role,
             unit_code=unit_code,
             phone=phone,
@@ -508,7 +505,7 @@ class Claims:
         claim = await self._session.get(RoleClaim, int(number), with_for_update=True)
         if claim is None:
             return None, False
-        return claim, secrets.compare_digest(self._digest(secret), claim.secret_sha256)
+        return claim, secrets.compare_digest(_digest(secret), claim.secret_sha256)
 
     async def all(self, include_closed: bool) -> list[RoleClaim]:
         query = select(RoleClaim).order_by(RoleClaim.id)
