@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -252,3 +253,51 @@ async def test_award_proposals_stay_within_the_quota_and_make_their_own_file(
         await officer.send("/duyet SK-2022-000001")
         await officer.click("Đề nghị khen thưởng")
         assert "Đã đề nghị khen thưởng: SK-2022-000001" in officer.text
+
+
+async def test_a_proposal_waits_for_one_in_progress_and_stays_within_the_quota(
+    any_db_url: str, make_settings: Callable[..., Settings], clock: FixedClock, tmp_path: Path
+) -> None:
+    from bot.config import ROOT
+
+    text = (ROOT / "campaigns.yaml").read_text(encoding="utf-8")
+    campaigns = tmp_path / "campaigns.yaml"
+    campaigns.write_text(text.replace("award_quota: null", "award_quota: 1", 1), "utf-8")
+    async with running_app(make_settings(any_db_url, campaigns_file=campaigns), clock) as app:
+        services = app.engine.services
+        await seed(app)
+        async with UnitOfWork(app.sessions) as uow:
+            for code in ("SK-2022-000001", "SK-2022-000002"):
+                item = await uow.submissions.by_code(code)
+                assert item is not None
+                await change_status(
+                    uow, services.catalog, item, ACCEPTED, None, None, item.submitted_at
+                )
+            await uow.commit()
+        officer = FakeChat(app.engine, user_id="officer", channel="telegram")
+        await login(officer, "0987 000 111")
+        await grant_role(app, clock, officer, "officer", "t24")
+        await officer.send("/duyet SK-2022-000002")
+
+        # Another officer's proposal of SK-2022-000001 is half done (counted, not committed)
+        # when this one presses: this one must wait for it, then find the quota full.
+        units = [u.code for u in services.catalog.subtree("t24")]
+        async with UnitOfWork(app.sessions) as other:
+            assert (
+                await other.submissions.count_proposed(services.campaign.code, "t24", units) == 0
+            )
+            first = await other.submissions.by_code("SK-2022-000001")
+            assert first is not None
+            first.proposed_at = clock.now()
+            await other.session.flush()
+            pressing = asyncio.create_task(officer.click("Đề nghị khen thưởng"))
+            await asyncio.sleep(0.3)
+            await other.commit()
+        await pressing
+
+        assert "Bắc Giang đã đề nghị đủ 1 sáng kiến" in officer.text
+        async with app.sessions() as session:
+            proposed = await session.scalars(
+                select(Submission.code).where(Submission.proposed_at.is_not(None))
+            )
+            assert list(proposed) == ["SK-2022-000001"]

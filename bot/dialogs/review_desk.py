@@ -242,7 +242,9 @@ async def _propose(ctx: Ctx, item: Submission, propose: bool) -> Outcome:
     if propose and quota is not None and item.unit_code in catalog.units:
         top = catalog.path(item.unit_code)[0]
         units = [u.code for u in catalog.subtree(top.code)]
-        used = await ctx.uow.submissions.count_proposed(ctx.services.campaign.code, units)
+        used = await ctx.uow.submissions.count_proposed(
+            ctx.services.campaign.code, top.code, units
+        )
         if used >= quota:
             return Goto(
                 ReviewDeskStep.key,
