@@ -15,8 +15,9 @@ from bot.dialogs.flows import build_engine
 from bot.errors import ConfigError, UnreachableError
 from bot.files import FileStore
 from bot.links import FileLinks
+from bot.stats.export import ExportProcess
 from bot.store.committer import StateCommitter, batching_supported
-from bot.store.db import make_engine, make_reader, make_sessionmaker
+from bot.store.db import make_engine, make_sessionmaker
 from bot.store.uow import UnitOfWork
 from rules.campaigns import Campaign, CampaignError, load_campaigns
 from rules.units import Catalog, CatalogError, CatalogVersion, load_catalog, load_extra
@@ -83,12 +84,10 @@ class App:
     db: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     engine: Engine
-    reader: AsyncEngine | None = None  # for long reports; see make_reader
 
     async def close(self) -> None:
         await self.db.dispose()
-        if self.reader is not None and self.reader is not self.db:
-            await self.reader.dispose()
+        self.engine.services.exports.close()
 
 
 def settle_heap() -> None:
@@ -110,17 +109,16 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         settings.db_timeout_seconds,
     )
     sessions = make_sessionmaker(db)
-    reader = make_reader(settings.database_url, db)
     services = Services(
         clock=clock or make_clock(settings),
         campaign=campaign,
         catalog=catalog,
         files=FileStore(settings.files_dir),
         max_file_bytes=settings.max_file_bytes,
+        exports=ExportProcess(settings.database_url),
         helper_groups=settings.helper_groups,
         rate_limit_per_minute=settings.rate_limit_per_minute,
         links=_links(settings),
-        read_sessions=make_sessionmaker(reader),
     )
     lock = asyncio.Lock() if db.dialect.name == "sqlite" else None
     engine = build_engine(
@@ -129,4 +127,4 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         StateCommitter(db, lock) if batching_supported(db) else None,
         settings.conversation_cache_size,
     )
-    return App(settings, db, sessions, engine, reader)
+    return App(settings, db, sessions, engine)

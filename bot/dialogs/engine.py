@@ -18,11 +18,10 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.access import ADMIN
 from bot.clock import Clock
@@ -48,6 +47,9 @@ from bot.support import relayed
 from rules.campaigns import Campaign
 from rules.text import clean, clean_multiline, match_key
 from rules.units import CatalogVersion
+
+if TYPE_CHECKING:
+    from bot.stats.export import ExportProcess
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +97,10 @@ class Services:
     catalog: CatalogVersion
     files: FileStore
     max_file_bytes: int
+    exports: ExportProcess  # makes award files away from the chats' process
     helper_groups: dict[str, str] = field(default_factory=dict)
     rate_limit_per_minute: int = 0
     links: FileLinks | None = None
-    # sessions for long reports that must not hold up the writers (see make_reader)
-    read_sessions: async_sessionmaker[AsyncSession] | None = None
 
 
 class NeedsDatabase(Exception):

@@ -8,7 +8,7 @@ from bot.access import DENIED, OFFICER, OUT_OF_SCOPE, SEES_PHONES, Scope, scope_
 from bot.dialogs.engine import Ctx, Outcome, Step, deny, notice_here
 from bot.dialogs.types import OutgoingFile
 from bot.review import EVERY_STATUS, STATUS_NAMES, named_status
-from bot.stats.export import EVERY, VALID, export
+from bot.stats.export import EVERY, VALID, ExportRequest
 from bot.stats.report import format_group, format_stats
 from bot.stats.views import Period, Stats, group_ranking, stats
 from bot.store.counters import ALL
@@ -170,21 +170,20 @@ async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
     catalog = ctx.services.catalog
     units = None if unit == ALL else sorted(u.code for u in catalog.subtree(unit))
     label = catalog.scope_label(unit)
-    reading = ctx.services.read_sessions or ctx.uow.factory
+    request = ExportRequest(
+        ctx.services.campaign,
+        catalog,
+        units,
+        label,
+        period,
+        with_phones=personal,
+        statuses=statuses,
+        proposed_only=proposed_only,
+    )
     # A long read: the update's own transaction is committed first and the writers are let
     # in meanwhile, so that other chats are answered while the file is made.
-    async with ctx.uow.paused(), reading() as session:
-        files = await export(
-            session,
-            ctx.services.campaign,
-            catalog,
-            units,
-            label,
-            period,
-            with_phones=personal,
-            statuses=statuses,
-            proposed_only=proposed_only,
-        )
+    async with ctx.uow.paused():
+        files = await ctx.services.exports.run(request)
     store = ctx.services.files
     store.sweep_exports()
     xlsx, csv = (

@@ -135,12 +135,17 @@ def make_engine(
     )
 
 
-def make_reader(url: str, engine: AsyncEngine) -> AsyncEngine:
-    """The engine long reports read with. On SQLite a separate one: its connections never
-    take the write lock (no BEGIN IMMEDIATE, `query_only`), so in WAL mode a report of a
-    hundred thousand rows leaves every writer free. On PostgreSQL the same engine."""
-    if not is_sqlite(url):
-        return engine
+# Reports and operators' commands may run statements far longer than a chat's; nobody else
+# waits on them.
+REPORT_TIMEOUT_SECONDS = 600.0
+
+
+def make_reader(url: str) -> AsyncEngine:
+    """An engine for one long report (the award file, in a process of its own). On SQLite its
+    connections never take the write lock (no BEGIN IMMEDIATE, `query_only`), so in WAL mode a
+    report of a hundred thousand rows leaves every writer free."""
+    if not _prepare_sqlite(url):
+        return make_engine(url, pool_size=1, max_overflow=0, timeout=REPORT_TIMEOUT_SECONDS)
     reader = create_async_engine(url, **_JSON)
     event.listen(reader.sync_engine, "connect", _read_only_pragmas)
     return reader
