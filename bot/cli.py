@@ -194,10 +194,10 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> str:
     from bot import admin
     from bot.app import build_app, make_clock
     from bot.stats.export import EVERY
+    from bot.store.db import REPORT_TIMEOUT_SECONDS
 
-    # An operator's recount or export of millions may run statements far longer than a
-    # chat's; nobody waits on it.
-    app = build_app(settings.model_copy(update={"db_timeout_seconds": 600.0}))
+    # An operator's recount or export of millions: see REPORT_TIMEOUT_SECONDS
+    app = build_app(settings.model_copy(update={"db_timeout_seconds": REPORT_TIMEOUT_SECONDS}))
     clock = make_clock(settings)
     try:
         if args.command == "grant":
@@ -327,9 +327,31 @@ def _run_server(settings: Settings, host: str, port: int, reuse_port: bool) -> N
     def listening(_message: str) -> None:  # aiohttp calls it once the port is bound
         announce(f"sangkien serve: nghe trên {host}:{port}; /healthz để kiểm tra")
 
+    _open_file_limit_to_the_hard_limit()
     web.run_app(
-        web_app, host=host, port=port, print=listening, handle_signals=True, reuse_port=reuse_port
+        web_app,
+        host=host,
+        port=port,
+        print=listening,
+        handle_signals=True,
+        reuse_port=reuse_port,
+        # aiohttp starts this clock when a connection opens: one that never finishes its
+        # request headers is closed then, and cannot hold a file descriptor for good.
+        keepalive_timeout=settings.header_timeout_seconds,
     )
+
+
+def _open_file_limit_to_the_hard_limit() -> None:
+    """Every connection is an open file; systemd's default soft limit is 1,024, which a
+    thousand slow clients reach. The hard limit is what the operator allows."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):  # an unlimited hard limit the kernel will not take
+            log.warning("giới hạn tệp mở vẫn là %s", soft)
 
 
 # The operator's commands on what the bot has recorded (run by _admin): a mistyped --db must

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8080
+    header_timeout_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="serve: a connection that has not sent a whole request by then, or sits "
+        "idle between requests that long, is closed",
+    )
 
     telegram_token: SecretStr | None = None
     telegram_api_base: str = "https://api.telegram.org"

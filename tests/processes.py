@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import socket
 import sys
+from functools import partial
 from pathlib import Path
 
 import aiohttp
@@ -20,8 +22,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def start_bot(args: list[str], tmp_path: Path, **env: str) -> asyncio.subprocess.Process:
-    """`python -m bot.cli ARGS` with a SQLite file in tmp_path unless env says otherwise."""
+async def start_bot(
+    args: list[str], tmp_path: Path, *, open_files: int | None = None, **env: str
+) -> asyncio.subprocess.Process:
+    """`python -m bot.cli ARGS` with a SQLite file in tmp_path unless env says otherwise;
+    `open_files`: the soft limit of open files it starts with, as systemd's 1,024."""
     environment = {
         **os.environ,
         "SANGKIEN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
@@ -39,7 +44,13 @@ async def start_bot(args: list[str], tmp_path: Path, **env: str) -> asyncio.subp
         env=environment,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        preexec_fn=None if open_files is None else partial(_limit_open_files, open_files),
     )
+
+
+def _limit_open_files(soft: int) -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 async def stop_bot(process: asyncio.subprocess.Process) -> str:

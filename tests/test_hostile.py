@@ -212,3 +212,50 @@ async def raw_post(port: int | None, path: str, header: bytes, value: bytes) -> 
     status_line = await reader.readline()
     writer.close()
     return int(status_line.split()[1])
+
+
+async def test_a_thousand_silent_connections_leave_the_door_open(tmp_path: Path) -> None:
+    """Slow clients that never finish a request: started, as under systemd, with a soft limit
+    of 1,024 open files, `serve` still answers the next client, and closes the silent ones
+    after SANGKIEN_HEADER_TIMEOUT_SECONDS."""
+    import asyncio
+
+    import aiohttp
+
+    from tests.fake_zalo import FakeZalo
+    from tests.processes import free_port, start_bot, stop_bot, wait_healthy
+
+    zalo = FakeZalo()
+    await zalo.start()
+    port = free_port()
+    process = await start_bot(
+        ["serve", "--port", str(port)],
+        tmp_path,
+        open_files=1024,
+        SANGKIEN_ZALO_TOKEN=zalo.token,
+        SANGKIEN_ZALO_API_BASE=zalo.base_url,
+        SANGKIEN_ZALO_WEBHOOK_SECRET="zalo-secret",
+        SANGKIEN_HEADER_TIMEOUT_SECONDS="3",
+    )
+    silent: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    try:
+        async with aiohttp.ClientSession() as http:
+            await wait_healthy(http, port)
+            for index in range(1100):
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                if index % 2:  # half of them start a request and never finish its headers
+                    writer.write(b"POST /zalo/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                silent.append((reader, writer))
+            # a guard against hanging for good, not a timing assertion
+            async with asyncio.timeout(20):
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as health:
+                    assert health.status == 200
+            async with asyncio.timeout(30):
+                closed = await asyncio.gather(*(reader.read() for reader, _ in silent))
+            assert all(data == b"" or data.startswith(b"HTTP/1.1 4") for data in closed)
+    finally:
+        for _, writer in silent:
+            writer.close()
+        log = await stop_bot(process)
+        await zalo.stop()
+    assert "Traceback" not in log
