@@ -351,7 +351,7 @@ def _open_file_limit_to_the_hard_limit() -> None:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         except (ValueError, OSError):  # an unlimited hard limit the kernel will not take
-            log.warning("giới hạn tệp mở vẫn là %s", soft)
+            logging.getLogger(__name__).warning("serve: giới hạn số tệp mở vẫn là %s", soft)
 
 
 # The operator's commands on what the bot has recorded (run by _admin): a mistyped --db must
