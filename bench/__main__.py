@@ -59,6 +59,23 @@ def main() -> None:
     exporting = sub.add_parser("export", help="/xuat of N rows and another chat meanwhile")
     exporting.add_argument("--rows", type=int, default=100_000)
     _engine_arguments(exporting)
+    latency = sub.add_parser(
+        "latency", help="open-loop load on a real serve process: what each update waits"
+    )
+    latency.add_argument("--rates", default="30,300", help="updates/s offered, in turn")
+    latency.add_argument(
+        "--no-search",
+        dest="search",
+        action="store_false",
+        help="skip the search for the highest rate with p99 under 1 s",
+    )
+    latency.add_argument("--think", type=float, default=1.5, help="mean seconds per answer")
+    latency.add_argument("--warmup", type=float, default=45.0, help="seconds before measuring")
+    latency.add_argument("--seconds", type=float, default=30.0, help="seconds measured per rate")
+    latency.add_argument(
+        "--history", type=int, default=0, help="then this many whole submissions, for RSS"
+    )
+    _engine_arguments(latency)
     burst = sub.add_parser("flood", help="a webhook flood on loopback: memory and answers")
     burst.add_argument("--calm-chats", type=int, default=180, help="chats sending 50 each")
     burst.add_argument("--busy-chats", type=int, default=10, help="chats sending 100 each")
@@ -70,6 +87,7 @@ def main() -> None:
         "statements": _statements,
         "similar": _similar,
         "export": _export,
+        "latency": _latency,
     }
     if args.which in runners:
         asyncio.run(runners[args.which](args))
@@ -142,6 +160,37 @@ async def _export(args: argparse.Namespace) -> None:
         return await measure(engine, url, args.rows, workdir)
 
     await _each_engine(args, run)
+
+
+async def _latency(args: argparse.Namespace) -> None:
+    from bench.latency import UPDATES_PER_PERSON, Timing, flatness, run_engine, summary
+
+    timing = Timing(args.think, args.warmup, args.seconds)
+    rates = [float(rate) for rate in args.rates.split(",")]
+    print(
+        f"people arrive at rate / {UPDATES_PER_PERSON} a second (Poisson), each answers after "
+        f"{args.think} s on average; {args.warmup:.0f} s of ramp, {args.seconds:.0f} s measured "
+        "per rate",
+        flush=True,
+    )
+    results = []
+
+    async def run(engine: str, url: str, workdir: Path) -> str:
+        result = await run_engine(
+            engine,
+            url,
+            workdir,
+            rates,
+            args.search,
+            timing,
+            args.history,
+            lambda line: print(line, flush=True),
+        )
+        results.append(result)
+        return flatness(result) or f"{engine}: done"
+
+    await _each_engine(args, run)
+    print(summary(results))
 
 
 async def _steps(args: argparse.Namespace) -> None:

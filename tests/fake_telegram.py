@@ -16,6 +16,7 @@ import itertools
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,8 @@ class FakeTelegram:
     webhook_secret: str | None = None
     webhook_responses: list[int] = field(default_factory=list)
     file_status: int | None = None  # when set, file downloads answer with this HTTP status
+    # called with every message the bot sends or edits (the latency benchmark's clock)
+    listener: Callable[[BotAction], None] | None = None
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -58,6 +61,7 @@ class FakeTelegram:
         self._failures: list[tuple[str, int, int | None]] = []
         self._ids = itertools.count(1)
         self._message_ids = itertools.count(5000)
+        self._messages: dict[tuple[int, int], BotAction] = {}  # each message as last shown
         self._runner: web.AppRunner | None = None
         self._delivery: asyncio.Task[None] | None = None
         self._stalled: set[str] = set()
@@ -205,7 +209,7 @@ class FakeTelegram:
             return problem
         chat_id = int(params["chat_id"])
         action = BotAction("sendMessage", chat_id, next(self._message_ids), text, markup)
-        self.actions.append(action)
+        self._record(action)
         return self._message_json(action)
 
     async def _m_editmessagetext(self, params: dict[str, Any]) -> Any:
@@ -213,14 +217,20 @@ class FakeTelegram:
         if problem := self._check_text(text) or self._check_markup(markup):
             return problem
         chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
-        previous = [a for a in self.actions if a.chat_id == chat_id and a.message_id == message_id]
-        if not previous:
+        previous = self._messages.get((chat_id, message_id))
+        if previous is None:
             return self._error(400, "Bad Request: message to edit not found")
-        if previous[-1].text == text and previous[-1].reply_markup == markup:
+        if previous.text == text and previous.reply_markup == markup:
             return self._error(400, "Bad Request: message is not modified")
         action = BotAction("editMessageText", chat_id, message_id, text, markup)
-        self.actions.append(action)
+        self._record(action)
         return self._message_json(action)
+
+    def _record(self, action: BotAction) -> None:
+        self.actions.append(action)
+        self._messages[(action.chat_id, action.message_id)] = action
+        if self.listener is not None:
+            self.listener(action)
 
     async def _m_editmessagereplymarkup(self, params: dict[str, Any]) -> Any:
         return True
