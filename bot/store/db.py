@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import sqlite3
-from collections.abc import Awaitable, Callable
 from contextlib import closing
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from bot.store import jsontext
@@ -48,51 +44,6 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-_WAITS = re.compile(r"\s*(BEGIN|PRAGMA)\b", re.IGNORECASE)
-
-
-class _InlineConnection(aiosqlite.Connection):
-    """aiosqlite, with the calls that cannot wait run on the event loop's own thread.
-
-    aiosqlite hands every call (cursor, execute, fetch, cursor close) to its thread and back;
-    each statement makes several such trips, and they cost the loop far more than the
-    statement: about 360 µs of its CPU for a `SELECT 1`. Once a transaction has begun it
-    holds SQLite's write lock (BEGIN IMMEDIATE, see _sqlite_begin), and in WAL mode nothing
-    inside it waits for anyone. So only what can wait stays on aiosqlite's thread: BEGIN
-    and PRAGMA (for another connection's lock, up to busy_timeout), COMMIT (the fsync), and
-    closing the connection (the last one checkpoints the WAL).
-    """
-
-    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if _may_wait(fn, args):
-            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
-        if not self._running or self._connection is None:
-            raise ValueError("Connection closed")  # what aiosqlite raises
-        return fn(*args, **kwargs)
-
-
-def _may_wait(fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
-    name = getattr(fn, "__name__", "")
-    if name == "execute" or name == "executescript":
-        return bool(args) and _WAITS.match(args[0]) is not None
-    owner = getattr(fn, "__self__", None)
-    return name in ("commit", "close") and isinstance(owner, sqlite3.Connection)
-
-
-def _inline_connector(url: URL) -> Callable[[], Awaitable[aiosqlite.Connection]]:
-    """What aiosqlite's own connect would open for `url` (its ?options included)."""
-    args, options = url.get_dialect()().create_connect_args(url)
-    # Used from two threads, never at once: each call waits for the one before it.
-    connector = partial(sqlite3.connect, *args, **{**options, "check_same_thread": False})
-
-    async def connect() -> aiosqlite.Connection:
-        connection = _InlineConnection(connector, iter_chunk_size=64)
-        connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own
-        return await connection
-
-    return connect
-
-
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
@@ -115,9 +66,7 @@ def make_engine(
     if _prepare_sqlite(url):
         # Sessions and connections end their own transactions before handing a connection
         # back; the pool's extra rollback would be one more statement per checkout.
-        engine = create_async_engine(
-            url, pool_reset_on_return=None, async_creator=_inline_connector(make_url(url)), **_JSON
-        )
+        engine = create_async_engine(url, pool_reset_on_return=None, **_JSON)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
