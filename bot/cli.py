@@ -97,6 +97,16 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     _common(db_sub.add_parser("upgrade", help="apply migrations up to the newest"))
+    db_backup = db_sub.add_parser(
+        "backup", help="copy the database and the attachments into a new folder, while it runs"
+    )
+    _common(db_backup)
+    db_backup.add_argument("dest", type=Path, help="a new or empty folder")
+    db_restore = db_sub.add_parser(
+        "restore", help="bring a backup into a new database (--db) and SANGKIEN_FILES_DIR"
+    )
+    _common(db_restore)
+    db_restore.add_argument("src", type=Path, help="a folder made by `db backup`")
     run = sub.add_parser("run", help="run the bot on a platform by long polling")
     _common(run)
     run.add_argument("platform", choices=["telegram", "zalo"], help="which platform")
@@ -312,13 +322,11 @@ def _run_server(settings: Settings, host: str, port: int, reuse_port: bool) -> N
     the connections over them."""
     from aiohttp import web
 
-    from bot.server import announce, build_web_app
+    from bot import logs
+    from bot.logs import announce
+    from bot.server import build_web_app
 
-    logging.basicConfig(
-        level=settings.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(settings.log_level, settings.log_format)
     from bot.app import build_app, settle_heap
 
     web_app = build_web_app(build_app(settings))
@@ -371,18 +379,32 @@ def _new_file(url: str) -> str | None:
     return None
 
 
+def _backup_or_restore(settings: Settings, args: argparse.Namespace) -> str:
+    from bot.backup import backup, restore
+    from bot.store.db import upgrade
+
+    if args.db_command == "backup":
+        if _new_file(settings.database_url):
+            raise ConfigError(
+                f"không có tệp cơ sở dữ liệu “{_new_file(settings.database_url)}”: kiểm tra --db"
+            )
+        return backup(settings.database_url, settings.files_dir, args.dest)
+    done = restore(settings.database_url, settings.files_dir, args.src)
+    upgrade(settings.database_url)  # a backup of an older version is brought up to date
+    return done
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from bot.app import load_rules
+    from bot.logs import announce
     from bot.store.db import upgrade
 
     try:
         settings = _settings(args)
-        logging.basicConfig(
-            level=settings.log_level,
-            stream=sys.stderr,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        from bot import logs
+
+        logs.configure(settings.log_level, settings.log_format)
         if args.command == "check":
             campaign, catalog = load_rules(settings)
             print(
@@ -395,6 +417,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "goals":
             print(_goals(settings, args))
+            return 0
+        if args.command == "db" and args.db_command != "upgrade":
+            print(_backup_or_restore(settings, args))
             return 0
         if args.command == "db":
             new = _new_file(settings.database_url)
@@ -416,7 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         upgrade(settings.database_url)
         if new:
-            sys.stderr.write(f"Đã tạo cơ sở dữ liệu mới: {new}\n")
+            announce(f"Đã tạo cơ sở dữ liệu mới: {new}")
         if args.command in ADMIN_COMMANDS:
             print(asyncio.run(_admin(settings, args)))
         elif args.command == "run":
@@ -434,7 +459,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if explained is None or args.debug:
             raise
         code, line = explained
-        sys.stderr.write(line + "\n")
+        announce(line, logging.ERROR)
         return code
     return 0
 

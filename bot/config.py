@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,6 +44,9 @@ class Settings(BaseSettings):
     max_file_bytes: int = 20 * 1024 * 1024
     now: str | None = Field(default=None, description="Fix the clock, e.g. 2022-03-01T09:00")
     log_level: str = "WARNING"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one JSON object per line, for a log collector"
+    )
 
     helper_groups: dict[str, str] = Field(
         default_factory=dict,
@@ -65,6 +69,10 @@ class Settings(BaseSettings):
         gt=0,
         description="serve: a connection that has not sent a whole request by then, or sits "
         "idle between requests that long, is closed",
+    )
+
+    metrics_token: SecretStr | None = Field(
+        default=None, description="serve: when set, GET /metrics wants 'Bearer <token>'"
     )
 
     telegram_token: SecretStr | None = None

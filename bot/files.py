@@ -17,12 +17,13 @@ from pathlib import Path
 
 # How long a generated export (and its download link) is kept.
 EXPORT_RETENTION = timedelta(hours=1)
+EXPORTS = "exports"  # the folder under files_dir
 
 
 class FileStore:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.exports = root / "exports"
+        self.exports = root / EXPORTS
 
     def path_for(self, sha256: str, extension: str) -> Path:
         return self.root / sha256[:2] / f"{sha256}.{extension}"

@@ -7,7 +7,6 @@ import hmac
 import json
 import logging
 import signal
-import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -20,6 +19,7 @@ from bot.app import App, ConfigError, UnreachableError
 from bot.channels.zalo import REFUSED, ZaloChannel
 from bot.channels.zalo_client import ZaloClient, ZaloError, ZaloTransientError
 from bot.jobs import escalation_loop
+from bot.logs import announce
 from bot.outbox import OutboxDeliverer, Sender
 
 if TYPE_CHECKING:
@@ -153,6 +153,32 @@ def _mount_zalo(app: App, web_app: web.Application) -> tuple[Hook, Hook, tuple[s
     return start, stop, ("zalo", channel.send)
 
 
+def _metrics_route(app: App) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """GET /metrics in Prometheus's text format; with SANGKIEN_METRICS_TOKEN set, only for
+    `Authorization: Bearer <token>`."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    token = app.settings.metrics_token
+    metrics = app.engine.services.metrics
+
+    async def serve_metrics(request: web.Request) -> web.Response:
+        if token is not None and not same_secret(
+            request.headers.get("Authorization", ""), f"Bearer {token.get_secret_value()}"
+        ):
+            return web.Response(status=401, text="Cần mã truy cập (SANGKIEN_METRICS_TOKEN).")
+        services = app.engine.services
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT), app.sessions() as session:
+                await metrics.read_backlog(session, services.campaign.code, services.clock.now())
+        except Exception as exc:  # the process's own figures are still worth a scrape
+            log.error("metrics: database figures unavailable: %s", type(exc).__name__)
+            metrics.database_error(type(exc).__name__)
+        body = generate_latest(metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    return serve_metrics
+
+
 def build_web_app(app: App) -> web.Application:
     """Routes for every configured platform; at least one must be configured."""
     settings = app.settings
@@ -169,6 +195,7 @@ def build_web_app(app: App) -> web.Application:
         return web.json_response({"status": "ok"})
 
     web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/metrics", _metrics_route(app))
     links = app.engine.services.links
     if links is not None:
         files = app.engine.services.files
@@ -255,12 +282,6 @@ def _say_ready(settings: Settings) -> Hook:
         announce(f"sangkien serve: đã sẵn sàng; {', '.join(platforms)}")
 
     return say
-
-
-def announce(line: str) -> None:
-    """One line for the operator that the bot is up (logs may be off or elsewhere)."""
-    sys.stderr.write(line + "\n")
-    sys.stderr.flush()
 
 
 def _zalo_stopped(error: BaseException | None) -> Exception:

@@ -16,6 +16,7 @@ class FakeChat:
         self.user_id = user_id
         self.channel = channel
         self.replies: list[Reply] = []
+        self.updates = 0  # how many this person has sent
 
     @property
     def last(self) -> Reply:
@@ -30,6 +31,7 @@ class FakeChat:
         return [b.label for b in self.last.buttons]
 
     async def deliver(self, inbound: Inbound) -> list[Reply]:
+        self.updates += 1
         replies = await self.engine.handle(inbound)
         self.replies.extend(replies)
         return replies

@@ -39,6 +39,7 @@ from bot.dialogs.types import (
 )
 from bot.files import EXPORT_RETENTION, FileStore
 from bot.links import LIFETIME, FileLinks
+from bot.metrics import Metrics
 from bot.store import jsontext
 from bot.store.committer import Profile, StateCommitter, StateWrite
 from bot.store.models import ChannelIdentity, Person
@@ -98,9 +99,17 @@ class Services:
     files: FileStore
     max_file_bytes: int
     exports: ExportProcess  # makes award files away from the chats' process
+    metrics: Metrics = field(default_factory=Metrics)
     helper_groups: dict[str, str] = field(default_factory=dict)
     rate_limit_per_minute: int = 0
     links: FileLinks | None = None
+
+
+def _outcome(replies: list[Reply]) -> str:
+    if not replies:
+        return "repeat"  # an update seen before: answered the first time
+    first = replies[0].text
+    return "busy" if first == BUSY else "slowed" if first == SLOW_DOWN else "answered"
 
 
 class NeedsDatabase(Exception):
@@ -301,12 +310,23 @@ class Engine:
         return len(self._cache)
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
+        began = time.perf_counter()
+        outcome = "error"
+        try:
+            replies = await self._handle(inbound)
+            outcome = _outcome(replies)
+            return replies
+        finally:
+            self.services.metrics.handled(inbound.channel, outcome, time.perf_counter() - began)
+
+    async def _handle(self, inbound: Inbound) -> list[Reply]:
         # True once a try failed in a way that may have hidden its own COMMIT: the connection
         # dropped after the server committed but before it said so.
         may_have_landed = False
         try:
             replies = await self._from_cache(inbound)
         except DB_ERRORS as exc:
+            self.services.metrics.database_error(type(exc).__name__)
             log.warning("state batch failed (%s); redoing the update", type(exc).__name__)
             self._cache.forget(inbound.channel, inbound.chat_id)
             replies, may_have_landed = None, True
@@ -323,6 +343,7 @@ class Engine:
                 self._cache.forget(inbound.channel, inbound.chat_id)
                 await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
             except DB_ERRORS as exc:
+                self.services.metrics.database_error(type(exc).__name__)
                 if _connection_lost(exc) and not reconnected:
                     # The pool has dropped its connections from before the loss (the server
                     # restarted, say): once more on a new one, as a pre-ping would have done.

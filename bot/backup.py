@@ -1,0 +1,125 @@
+"""`sangkien db backup DEST` and `sangkien db restore SRC`: the database and the stored
+attachments, copied while the bot runs, and brought back into a new place.
+
+SQLite is copied with its online backup API: one consistent snapshot, taken while writers
+go on (in WAL mode they are not stopped). PostgreSQL is dumped by `pg_dump` (custom format)
+and restored by `pg_restore`. The attachments are copied after the database: a file is
+stored before the submission that names it commits, so every file the snapshot names is
+there by then. Exports (one hour's lifetime) are left out."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from bot.errors import ConfigError, UnreachableError
+from bot.files import EXPORTS
+from bot.store.db import is_sqlite
+
+SQLITE_COPY, PG_DUMP, FILES, MANIFEST = "sangkien.db", "sangkien.pgdump", "files", "backup.json"
+
+
+def backup(database_url: str, files_dir: Path, dest: Path) -> str:
+    """Into `dest`, a new or empty folder; returns what was written, for the operator."""
+    if dest.exists() and any(dest.iterdir()):
+        raise ConfigError(f"thư mục sao lưu “{dest}” đã có dữ liệu: chọn một thư mục mới")
+    dest.mkdir(parents=True, exist_ok=True)
+    if is_sqlite(database_url):
+        _sqlite_copy(_sqlite_file(database_url), dest / SQLITE_COPY)
+        what = SQLITE_COPY
+    else:
+        _run(["pg_dump", "--format=custom", f"--file={dest / PG_DUMP}", _libpq(database_url)])
+        what = PG_DUMP
+    copied = _copy_files(files_dir, dest / FILES)
+    manifest = {
+        "made_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database": what,
+        "files": copied,
+    }
+    (dest / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return f"Đã sao lưu vào {dest}: cơ sở dữ liệu ({what}) và {copied} tệp đính kèm."
+
+
+def restore(database_url: str, files_dir: Path, src: Path) -> str:
+    """From a folder `backup` made, into a database that is new or empty (stop the bot
+    first and point --db at a new place: nothing is overwritten)."""
+    if not (src / MANIFEST).is_file():
+        raise ConfigError(f"“{src}” không phải thư mục do `sangkien db backup` tạo")
+    if is_sqlite(database_url):
+        target = _sqlite_file(database_url)
+        if target.exists() and target.stat().st_size > 0:
+            raise ConfigError(
+                f"đã có tệp cơ sở dữ liệu “{target}”: khôi phục vào một tệp mới (--db)"
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _sqlite_copy(src / SQLITE_COPY, target)
+        _check_integrity(target)
+    else:
+        _run(["pg_restore", "--no-owner", "--exit-on-error", "-d", _libpq(database_url),
+              str(src / PG_DUMP)])  # fmt: skip
+    copied = _copy_files(src / FILES, files_dir)
+    return f"Đã khôi phục từ {src}: cơ sở dữ liệu và {copied} tệp đính kèm vào {files_dir}."
+
+
+def _sqlite_file(database_url: str) -> Path:
+    database = make_url(database_url).database
+    if not database or database == ":memory:":
+        raise ConfigError("cơ sở dữ liệu SQLite phải là một tệp để sao lưu")
+    return Path(database)
+
+
+def _sqlite_copy(source: Path, target: Path) -> None:
+    if not source.is_file():
+        raise ConfigError(f"không có tệp cơ sở dữ liệu “{source}”")
+    with closing(sqlite3.connect(source)) as reading, closing(sqlite3.connect(target)) as copy:
+        reading.execute("PRAGMA busy_timeout=10000")
+        reading.backup(copy)  # every page in one step: one snapshot, writers go on
+
+
+def _check_integrity(path: Path) -> None:
+    with closing(sqlite3.connect(path)) as connection:
+        verdict = connection.execute("PRAGMA integrity_check").fetchone()[0]
+    if verdict != "ok":
+        raise ConfigError(f"bản sao “{path}” bị hỏng: {verdict}")
+
+
+def _copy_files(source: Path, target: Path) -> int:
+    """Attachments are named by their SHA-256: one already at the target is the same file."""
+    copied = 0
+    if not source.is_dir():
+        return 0
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if not path.is_file() or relative.parts[0] == EXPORTS:
+            continue
+        destination = target / relative
+        if not destination.exists():
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, destination)
+        copied += 1
+    return copied
+
+
+def _libpq(database_url: str) -> str:
+    """The URL as pg_dump reads it (no SQLAlchemy driver name)."""
+    url = make_url(database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def _run(command: list[str]) -> None:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"không tìm thấy chương trình {command[0]}: cài gói postgresql-client"
+        ) from None
+    if done.returncode != 0:
+        first = (done.stderr.strip().splitlines() or ["?"])[0]
+        raise UnreachableError(f"{command[0]} không chạy được: {first}")
