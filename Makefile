@@ -4,13 +4,25 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: chat test lint bench clean
+.PHONY: chat test lint bench clean lock
 
-$(STAMP): pyproject.toml
+# Installs exactly the locked versions, checked against their hashes (requirements-dev.lock:
+# the application's and the tools'); the project itself goes in editable, with no resolving.
+$(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# Regenerates both lock files from pyproject.toml's ranges (needs PyPI); commit the result.
+LOCK := pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+lock:
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet pip-tools
+	.lock-venv/bin/$(LOCK) --output-file requirements.lock pyproject.toml
+	.lock-venv/bin/$(LOCK) --extra dev --output-file requirements-dev.lock pyproject.toml
+	rm -rf .lock-venv
 
 chat: $(STAMP)
 	$(BIN)/sangkien chat $(ARGS)

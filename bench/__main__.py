@@ -1,4 +1,4 @@
-"""`python -m bench stats|throughput|steps|similar|statements|flood ...`: prints figures and
+"""`python -m bench latency|export|stats|steps|statements|similar|flood ...`: prints figures and
 ratios (see --help)."""
 
 from __future__ import annotations
@@ -37,16 +37,6 @@ def main() -> None:
     stats = sub.add_parser("stats", help="/stats latency over N seeded submissions")
     stats.add_argument("--rows", type=int, default=2_000_000)
     _engine_arguments(stats)
-    speed = sub.add_parser("throughput", help="echo ceiling vs the conversation path")
-    speed.add_argument("--users", type=int, default=1000)
-    speed.add_argument("--echo-updates", type=int, default=20_000)
-    speed.add_argument(
-        "--history",
-        type=int,
-        default=100_000,
-        help="finished conversations after the timed ones, for RSS (0: skip)",
-    )
-    _engine_arguments(speed)
     steps = sub.add_parser("steps", help="CPU per update of one submission, nothing overlapping")
     steps.add_argument("--people", type=int, default=300)
     _engine_arguments(steps)
@@ -82,7 +72,6 @@ def main() -> None:
     args = parser.parse_args()
     runners = {
         "flood": _flood,
-        "throughput": _throughput,
         "steps": _steps,
         "statements": _statements,
         "similar": _similar,
@@ -232,35 +221,6 @@ async def _similar(args: argparse.Namespace) -> None:
         "RESULT near-duplicate check, CPU of the first check over rows before 0006 / with "
         "fingerprints stored: " + ", ".join(ratios)
     )
-
-
-async def _throughput(args: argparse.Namespace) -> None:
-    from bench.throughput import adapter_ceiling, conversation_path, describe, echo_ceiling
-
-    filtered = await echo_ceiling(args.echo_updates, filtered=True)
-    ceiling = await echo_ceiling(args.echo_updates)
-    adapter = await adapter_ceiling(args.echo_updates)
-    print(
-        f"echo ceiling: {ceiling:.0f} updates/s (aiogram dispatcher, recorded session, no "
-        f"filter; {filtered:.0f} updates/s with an F.text filter)",
-        flush=True,
-    )
-    print(
-        f"our Telegram adapter over a canned one-screen engine (no engine, no database): "
-        f"{adapter:.0f} updates/s (ratio {adapter / ceiling:.2f})",
-        flush=True,
-    )
-    ratios = []
-
-    async def run(engine: str, url: str, workdir: Path) -> str:
-        result = await conversation_path(
-            engine, url, args.users, workdir, args.history, args.echo_updates
-        )
-        ratios.append(f"{engine} {result.ratio:.2f}")
-        return describe(result)
-
-    await _each_engine(args, run)
-    print(f"RESULT conversation path / echo ceiling (goal 0.50): {', '.join(ratios)}")
 
 
 if __name__ == "__main__":

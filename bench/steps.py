@@ -8,17 +8,72 @@ nothing.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench.throughput import Driver, script
+from aiogram import Bot
+from aiogram.types import Update
+
+from bench.latency import script
+from bot.app import build_app, settle_heap
+from bot.channels.telegram import TelegramChannel
+from bot.clock import FixedClock
+from bot.config import Settings
 from bot.store.committer import StateCommitter
 from bot.store.db import upgrade_async
+from rules.campaigns import TZ
+from tests.telegram_harness import RecordingSession
+
+TOKEN = "123456:BENCH"
+
+
+def _update(update_id: int, user: int, text: str) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 0,
+            "chat": {"id": user, "type": "private"},
+            "from": {"id": user, "is_bot": False, "first_name": "A"},
+            "text": text,
+        },
+    }
+
+
+class Driver:
+    """Scripted people through the Telegram adapter, the real engine and the real store, in
+    this process (no network): what the event loop spends on each update."""
+
+    def __init__(self, url: str, workdir: Path) -> None:
+        self.settings = Settings(
+            database_url=url, files_dir=workdir / "files", db_pool_size=20, db_max_overflow=0
+        )
+        self.app = build_app(self.settings, FixedClock(datetime(2022, 3, 1, 9, tzinfo=TZ)))
+        self.bot = Bot(TOKEN, session=RecordingSession(keep=False))
+        self.channel = TelegramChannel(self.app.engine, self.bot, self.settings.max_file_bytes)
+        self.ids = itertools.count(1)
+        self.next_user = 10_000
+        settle_heap()  # as `sangkien serve` does
+
+    def people(self, users: int) -> list[list[Update]]:
+        """`users` new people's updates, parsed ahead (parsing is not timed)."""
+        first, self.next_user = self.next_user, self.next_user + users
+        return [
+            [
+                Update.model_validate(
+                    _update(next(self.ids), user, text), context={"bot": self.bot}
+                )
+                for text in script(user)
+            ]
+            for user in range(first, first + users)
+        ]
 
 
 @dataclass

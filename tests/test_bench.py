@@ -1,18 +1,32 @@
-"""The throughput benchmark's simulated people really finish: it measures whole submissions."""
+"""The benchmarks run: their simulated people really finish, so they measure whole
+submissions. Their figures are in bench/README.md, never asserted here."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bench.throughput import conversation_path, script
 
+async def test_the_latency_benchmark_files_submissions(any_db_url: str, tmp_path: Path) -> None:
+    """A few seconds at a low rate on a real serve process; what it measured, not how fast."""
+    from bench.latency import Timing, run_engine, summary
 
-async def test_each_simulated_person_files_one(any_db_url: str, tmp_path: Path) -> None:
-    result = await conversation_path("db", any_db_url, 30, tmp_path, history=30, echo_updates=50)
-    assert result.updates == 30 * len(script(0))
-    assert all(echo > 0 for echo in result.echo_around)
-    assert (result.filed, result.filed_in_all) == (30, 60)
-    assert [done for done, _rss in result.history] == [30, 60]
+    lines: list[str] = []
+    result = await run_engine(
+        "postgres" if "postgresql" in any_db_url else "sqlite",
+        any_db_url,
+        tmp_path,
+        [30.0],
+        False,
+        Timing(think=0.05, warmup=0.5, seconds=2),
+        history=3,
+        say=lines.append,
+    )
+    (point,) = result.points
+    assert point.people >= 1 and point.filed == point.people, lines
+    assert point.latencies_ms and point.errors == 0 and point.busy == 0, lines
+    assert [done for done, _rss in result.history] == [3], lines
+    assert summary([result]).startswith("latency: ")
+    assert point.rss_mb > 0
 
 
 async def test_other_chats_are_answered_while_an_export_is_made(

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench.throughput import script
+from bench.latency import script
 from bot.store.models import Conversation, Submission
 from tests.fake_telegram import FakeTelegram
 from tests.processes import free_port, stop_bot, wait_healthy
