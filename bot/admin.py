@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.access import ALL_UNITS, ROLES
 from bot.app import App, ConfigError
 from bot.clock import Clock
-from bot.stats.export import VALID, export
+from bot.stats.export import VALID, ExportRequest, export
 from bot.stats.report import format_stats
 from bot.stats.views import Period, stats
 from bot.store.counters import ALL, rebuild
@@ -186,16 +186,10 @@ async def write_export(
     units = None if unit == ALL else sorted(u.code for u in catalog.subtree(unit))
     label = catalog.scope_label(unit)
     async with _uow(app) as uow:
-        files = await export(
-            uow.session,
-            services.campaign,
-            catalog,
-            units,
-            label,
-            Period(start, end),
-            with_phones,
-            statuses,
+        request = ExportRequest(
+            services.campaign, catalog, units, label, Period(start, end), with_phones, statuses
         )
+        files = await export(uow.session, request)
     out.write_bytes(files.xlsx)
     if csv_out is not None:
         csv_out.write_bytes(files.csv)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.app import App
-from bot.stats.export import EVERY, ExportFiles, export
+from bot.stats.export import EVERY, ExportFiles, ExportRequest, export
 from bot.stats.views import Period
 from bot.store.models import Submission
 
@@ -43,8 +43,7 @@ async def export_of_the_country(app: App, period: Period | None = None) -> Expor
 
     services = app.engine.services
     async with AsyncSession(app.db) as session:
-        return await export(
-            session,
+        request = ExportRequest(
             services.campaign,
             services.catalog,
             None,
@@ -53,3 +52,4 @@ async def export_of_the_country(app: App, period: Period | None = None) -> Expor
             with_phones=False,
             statuses=EVERY,
         )
+        return await export(session, request)

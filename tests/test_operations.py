@@ -227,3 +227,41 @@ async def test_json_logs_one_event_a_line_without_personal_data(tmp_path: Path) 
     assert any("nghe trên 127.0.0.1" in event["message"] for event in events)
     for secret in ("0901234567", "901234567", "7fe0b1c2d3e4f5a6b7c8", zalo.token):
         assert secret not in log
+
+
+def readme_commands() -> list[str]:
+    """The README's commands that are safe to run anywhere: its ```bash blocks (```sh
+    blocks need tokens, a terminal or a server)."""
+    from bot.config import ROOT
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```bash\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
+    return [line for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def test_the_readme_commands_run_as_written(tmp_path: Path) -> None:
+    commands = readme_commands()
+    assert len(commands) >= 6 and all(c.startswith(".venv/bin/sangkien ") for c in commands)
+    bin_dir = Path(sys.executable).parent
+    env = {
+        **os.environ,
+        "SANGKIEN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        "SANGKIEN_FILES_DIR": str(tmp_path / "files"),
+    }
+    subprocess.run([bin_dir / "sangkien", "db", "upgrade"], env=env, check=True, cwd=tmp_path)
+    for command in commands:
+        line = command.replace(".venv/bin/", f"{bin_dir}/", 1)
+        done = subprocess.run(
+            ["bash", "-c", line], env=env, cwd=tmp_path, capture_output=True, text=True
+        )
+        assert done.returncode == 0, (command, done.stderr)
+        assert "Traceback" not in done.stderr
+    assert (tmp_path / "tong-hop.xlsx").is_file() and (tmp_path / "tong-hop.csv").is_file()
+
+
+def test_every_setting_is_in_the_operations_guide() -> None:
+    from bot.config import ROOT, Settings
+
+    guide = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    missing = [name for name in Settings.model_fields if f"SANGKIEN_{name.upper()}" not in guide]
+    assert missing == []

@@ -90,7 +90,7 @@ class Heading:
 
 @dataclass(frozen=True, slots=True)
 class ExportRequest:
-    """What `export` needs besides a session: sent to the export process."""
+    """Which award file: what `export` reads and writes, sent to the export process."""
 
     campaign: Campaign
     catalog: CatalogVersion
@@ -141,88 +141,51 @@ async def _export_reading(database_url: str, request: ExportRequest) -> ExportFi
     reader = make_reader(database_url)
     try:
         async with make_sessionmaker(reader)() as session:
-            return await export(
-                session,
-                request.campaign,
-                request.catalog,
-                request.units,
-                request.scope_label,
-                request.period,
-                request.with_phones,
-                request.statuses,
-                request.proposed_only,
-            )
+            return await export(session, request)
     finally:
         await reader.dispose()
 
 
-async def export(
-    session: AsyncSession,
-    campaign: Campaign,
-    catalog: CatalogVersion,
-    units: list[str] | None,
-    scope_label: str,
-    period: Period,
-    with_phones: bool,
-    statuses: tuple[str, ...] = VALID,
-    proposed_only: bool = False,
-) -> ExportFiles:
-    heading = Heading(
-        scope_label, _heading_lines(campaign, scope_label, period, statuses, proposed_only)
-    )
+async def export(session: AsyncSession, request: ExportRequest) -> ExportFiles:
+    heading = Heading(request.scope_label, _heading_lines(request))
     chunks: queue.Queue[list[Row] | None] = queue.Queue(maxsize=4)
     building = asyncio.get_running_loop().run_in_executor(None, _build, heading, chunks)
     try:
-        async for chunk in _chunks(
-            session, campaign, catalog, units, period, with_phones, statuses, proposed_only
-        ):
+        async for chunk in _chunks(session, request):
             await asyncio.to_thread(chunks.put, chunk)  # waits while the builder is behind
     finally:
         await asyncio.to_thread(chunks.put, None)
     return await building
 
 
-def _heading_lines(
-    campaign: Campaign,
-    scope_label: str,
-    period: Period,
-    statuses: tuple[str, ...],
-    proposed_only: bool,
-) -> tuple[str, ...]:
-    when = period.span_text()
+def _heading_lines(request: ExportRequest) -> tuple[str, ...]:
+    when = request.period.span_text()
     which = (
         "tất cả (trừ đã rút)"
-        if statuses == EVERY
-        else ", ".join(STATUS_NAMES[s] for s in statuses)
+        if request.statuses == EVERY
+        else ", ".join(STATUS_NAMES[s] for s in request.statuses)
     )
-    if proposed_only:
+    if request.proposed_only:
         which += ", đề nghị khen thưởng"
     return (
         TITLE,
         ATTACHED_TO,
-        f"Chương trình “{campaign.short_name}” – {scope_label} – {when} – trạng thái: {which}",
+        f"Chương trình “{request.campaign.short_name}” – {request.scope_label} – {when} – "
+        f"trạng thái: {which}",
     )
 
 
-async def _chunks(
-    session: AsyncSession,
-    campaign: Campaign,
-    catalog: CatalogVersion,
-    units: list[str] | None,
-    period: Period,
-    with_phones: bool,
-    statuses: tuple[str, ...],
-    proposed_only: bool,
-) -> AsyncIterator[list[Row]]:
+async def _chunks(session: AsyncSession, request: ExportRequest) -> AsyncIterator[list[Row]]:
+    campaign, units, period = request.campaign, request.units, request.period
     query = (
         select(Submission, Person.phone)
         .join(Person, Person.id == Submission.person_id)
-        .where(Submission.campaign == campaign.code, Submission.status.in_(statuses))
+        .where(Submission.campaign == campaign.code, Submission.status.in_(request.statuses))
         .order_by(Submission.id)
     )
     if units is not None:
         query = query.where(Submission.unit_code.in_(units))
-    if proposed_only:
+    if request.proposed_only:
         query = query.where(Submission.proposed_at.is_not(None))
     if period.start:
         query = query.where(Submission.submitted_at >= datetime.combine(period.start, time(), TZ))
@@ -231,7 +194,7 @@ async def _chunks(
             Submission.submitted_at
             < datetime.combine(date.fromordinal(period.end.toordinal() + 1), time(), TZ)
         )
-    names = _Names(campaign, catalog)
+    names = _Names(campaign, request.catalog)
     result = await session.stream(query.execution_options(yield_per=CHUNK))
     number = 0
     async for part in result.partitions(CHUNK):
@@ -239,7 +202,7 @@ async def _chunks(
         rows = []
         for submission, phone in part:
             number += 1
-            shown_phone = phone if with_phones else None
+            shown_phone = phone if request.with_phones else None
             rows.append(names.row(number, submission, shown_phone, found[submission.id]))
         yield rows
 

@@ -1,0 +1,139 @@
+"""Rehearse docs/operations.md on this machine: a fresh clone, installed from the lock file,
+configured from deploy/sangkien.env.example, migrated, checked and served, with local fake
+Telegram and Zalo Bot API servers standing in for the real ones; then a person writes on each
+app and the bot must answer over its webhooks.
+
+    python3 deploy/rehearse.py [--keep]
+
+Needs the package registry (the install) and nothing else; exits 0 and prints “rehearsal: …
+answered” when the bot answered on both apps."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent.parent
+
+
+def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
+    print("$", " ".join(command), flush=True)
+    subprocess.run(command, cwd=cwd, env=env, check=True)
+
+
+def install(workdir: Path) -> Path:
+    """Section 2 of docs/operations.md, as the current user: clone, venv, the locked install."""
+    clone = workdir / "sangkien-bot"
+    run(["git", "clone", "--quiet", str(HERE), str(clone)], workdir)
+    run([sys.executable, "-m", "venv", ".venv"], clone)
+    pip = str(clone / ".venv" / "bin" / "pip")
+    run([pip, "install", "--quiet", "--require-hashes", "-r", "requirements.lock"], clone)
+    run([pip, "install", "--quiet", "--no-deps", "."], clone)
+    return clone
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def settings(example: Path, changes: dict[str, str]) -> dict[str, str]:
+    """deploy/sangkien.env.example with the values this machine needs in place of the real
+    ones: fake platforms, local webhook URLs, a SQLite file."""
+    values = {}
+    for line in example.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values[key] = value
+    values.update(changes)
+    return values
+
+
+async def rehearse(clone: Path, workdir: Path) -> None:
+    sys.path.insert(0, str(clone))
+    from tests.fake_telegram import FakePerson, FakeTelegram
+    from tests.fake_zalo import FakeZalo, FakeZaloPerson
+
+    telegram, zalo = FakeTelegram(), FakeZalo()
+    zalo.flat_webhook_bodies = True  # as Zalo posts in practice
+    await telegram.start()
+    await zalo.start()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = settings(
+        clone / "deploy" / "sangkien.env.example",
+        {
+            "SANGKIEN_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'sangkien.db'}",
+            "SANGKIEN_FILES_DIR": str(workdir / "files"),
+            "SANGKIEN_NOW": "2022-03-01T09:00",
+            "SANGKIEN_PORT": str(port),
+            "SANGKIEN_TELEGRAM_TOKEN": telegram.token,
+            "SANGKIEN_TELEGRAM_API_BASE": telegram.base_url,
+            "SANGKIEN_TELEGRAM_WEBHOOK_URL": f"{base}/telegram/webhook",
+            "SANGKIEN_ZALO_TOKEN": zalo.token,
+            "SANGKIEN_ZALO_API_BASE": zalo.base_url,
+            "SANGKIEN_ZALO_WEBHOOK_URL": f"{base}/zalo/webhook",
+            "SANGKIEN_PUBLIC_URL": base,
+        },
+    )
+    environment = {**os.environ, **env}
+    sangkien = str(clone / ".venv" / "bin" / "sangkien")
+    run([sangkien, "db", "upgrade"], clone, environment)
+    run([sangkien, "check"], clone, environment)
+    print("$", sangkien, "serve", flush=True)
+    server = await asyncio.create_subprocess_exec(sangkien, "serve", cwd=clone, env=environment)
+    try:
+        for _ in range(300):
+            if telegram.webhook_url and zalo.webhook_url:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise SystemExit("rehearsal: the webhooks were never set")
+        on_telegram = await FakePerson(telegram, 7001).say("xin chào")
+        on_zalo = await FakeZaloPerson(zalo, "rehearsal-zalo-user").say("xin chào")
+        assert "đồng ý" in on_telegram.text.lower(), on_telegram.text
+        assert "đồng ý" in on_zalo.lower() or "CÓ" in on_zalo, on_zalo
+        print("rehearsal: Telegram and Zalo answered over their webhooks", flush=True)
+    finally:
+        server.terminate()
+        await server.wait()
+        await telegram.stop()
+        await zalo.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--keep", action="store_true", help="keep the clone and its database")
+    parser.add_argument("--stage", default="install", help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.stage == "install":
+        workdir = Path(tempfile.mkdtemp(prefix="sangkien-rehearsal-"))
+        try:
+            clone = install(workdir)
+            # the fakes need the clone's packages (aiohttp): go on with its own Python
+            run(
+                [str(clone / ".venv" / "bin" / "python"), str(clone / "deploy" / "rehearse.py"),
+                 "--stage", "serve", "--workdir", str(workdir)],
+                clone,
+            )  # fmt: skip
+        finally:
+            if not args.keep:
+                shutil.rmtree(workdir, ignore_errors=True)
+            else:
+                print(f"kept: {workdir}")
+        return
+    workdir = Path(args.workdir)
+    asyncio.run(rehearse(workdir / "sangkien-bot", workdir))
+
+
+if __name__ == "__main__":
+    main()
