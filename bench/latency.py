@@ -179,14 +179,15 @@ class Load:
 
     def __init__(self, server: Server, http: aiohttp.ClientSession) -> None:
         self.server, self.http = server, http
-        self.waiting: dict[int, asyncio.Future[BotAction]] = {}
+        # each person's awaited answer, and when it reached the fake server
+        self.waiting: dict[int, asyncio.Future[tuple[BotAction, float]]] = {}
         self.update_ids = itertools.count(1)
         self.users = itertools.count(10_000)
 
     def heard(self, action: BotAction) -> None:
         waiter = self.waiting.pop(action.chat_id, None)
         if waiter is not None and not waiter.done():
-            waiter.set_result(action)
+            waiter.set_result((action, asyncio.get_running_loop().time()))
 
     async def point(self, rate: float, timing: Timing, rng: random.Random) -> Point:
         """People arrive for `warmup + seconds`; updates sent within the last `seconds` are
@@ -227,20 +228,20 @@ class Load:
     ) -> None:
         loop = asyncio.get_running_loop()
         for text in script(user):
-            answer: asyncio.Future[BotAction] = loop.create_future()
+            answer: asyncio.Future[tuple[BotAction, float]] = loop.create_future()
             self.waiting[user] = answer
             sent = loop.time()
             measured = window[0] <= sent < window[1]
             try:
-                status, action = await asyncio.wait_for(
+                status, (action, heard_at) = await asyncio.wait_for(
                     asyncio.gather(self.post(user, text), answer), timing.answer_timeout
                 )
-            except TimeoutError:
+            except (TimeoutError, aiohttp.ClientError):
                 self.waiting.pop(user, None)
                 point.errors += measured
                 return
             if measured:
-                point.latencies_ms.append((loop.time() - sent) * 1000)
+                point.latencies_ms.append((heard_at - sent) * 1000)
                 point.errors += not 200 <= status < 300
                 point.busy += BUSY in action.text
             await asyncio.sleep(rng.expovariate(1 / timing.think))
@@ -328,8 +329,8 @@ async def run_engine(
             for rate in rates:
                 points.append(await load.point(rate, timing, rng))
                 say(points[-1].describe(engine))
-            while search and (rate := next_rate(points, 5_000)) is not None:
-                points.append(await load.point(rate, timing, rng))
+            while search and (searched := next_rate(points, 5_000)) is not None:
+                points.append(await load.point(searched, timing, rng))
                 say(points[-1].describe(engine))
             trail = await conversations(load, history, say) if history else []
     finally:
