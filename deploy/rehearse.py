@@ -35,7 +35,8 @@ def install(workdir: Path) -> Path:
     run([sys.executable, "-m", "venv", ".venv"], clone)
     pip = str(clone / ".venv" / "bin" / "pip")
     run([pip, "install", "--quiet", "--require-hashes", "-r", "requirements.lock"], clone)
-    run([pip, "install", "--quiet", "--no-deps", "."], clone)
+    # editable: the data files (campaigns.yaml, units.yaml) stay beside the code
+    run([pip, "install", "--quiet", "--no-deps", "-e", "."], clone)
     return clone
 
 

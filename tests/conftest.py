@@ -7,7 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -67,16 +67,30 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+@contextmanager
+def _throwaway_postgres() -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped afterwards."""
     _need_postgres()
     name = f"sangkien_test_{uuid.uuid4().hex[:10]}"
     _pg_admin(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    url = f"{base}/{name}"
-    upgrade(url)
-    yield url
-    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield f"{base}/{name}"
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with _throwaway_postgres() as url:
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture
+def empty_postgres_url() -> Iterator[str]:
+    with _throwaway_postgres() as url:
+        yield url
 
 
 def _sqlite_url(template: Path, tmp_path: Path) -> str:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.store.db import alembic_config, upgrade
 from bot.store.models import Base
-from tests.conftest import PG_ADMIN_DSN, _need_postgres, _pg_admin
 
 
 def schema_differences(url: str) -> list[Any]:
@@ -34,16 +31,11 @@ def schema_differences(url: str) -> list[Any]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
-        return
-    _need_postgres()
-    name = f"sangkien_mig_{uuid.uuid4().hex[:10]}"
-    _pg_admin(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    yield f"{base}/{name}"
-    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        return f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
+    url: str = request.getfixturevalue("empty_postgres_url")
+    return url
 
 
 def test_migrations_match_models_and_reverse(empty_db: str) -> None:

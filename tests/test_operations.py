@@ -13,6 +13,7 @@ from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
@@ -265,3 +266,32 @@ def test_every_setting_is_in_the_operations_guide() -> None:
     guide = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
     missing = [name for name in Settings.model_fields if f"SANGKIEN_{name.upper()}" not in guide]
     assert missing == []
+
+
+@pytest.mark.postgres
+async def test_a_postgresql_backup_restores_into_a_new_database(
+    clean_postgres_url: str,
+    empty_postgres_url: str,
+    make_settings: Callable[..., Settings],
+    clock: FixedClock,
+    tmp_path: Path,
+) -> None:
+    """pg_dump and pg_restore, through the command line, into a database made for it."""
+    settings = make_settings(clean_postgres_url)
+    async with running_app(settings, clock) as app:
+        author = FakeChat(app.engine, user_id="pg-author", channel="zalo")
+        await login(author)
+        await submit_new(author)
+    dest = tmp_path / "backup"
+    said = await asyncio.to_thread(backup, clean_postgres_url, settings.files_dir, dest)
+    assert "sangkien.pgdump" in said
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "db", "restore", str(dest), "--db", empty_postgres_url],
+        env={**os.environ, "SANGKIEN_FILES_DIR": str(tmp_path / "restored-files")},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    restored = await submission_codes(empty_postgres_url)
+    assert restored == await submission_codes(clean_postgres_url) and len(restored) == 1
+    assert list((tmp_path / "restored-files").glob("??/*.pdf"))
