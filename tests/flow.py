@@ -35,9 +35,10 @@ async def fill_initiative(
     chat: FakeChat,
     title: str = "Số hóa quy trình tiếp nhận hồ sơ",
     description: str = DESCRIPTION,
+    attachment: tuple[bytes, str] = (PDF_BYTES, "quyet-dinh.pdf"),
 ) -> None:
     await fill_until_attachments(chat, title, description)
-    await chat.send_file(PDF_BYTES, "quyet-dinh.pdf")
+    await chat.send_file(*attachment)
     await chat.send("https://drive.google.com/file/d/1AbCdEfGhIjKlMnOpQrStUv/view?usp=sharing")
     await chat.send("xong")
     await chat.click("Không")

@@ -7,7 +7,8 @@ import asyncio
 import csv
 import io
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from pathlib import Path
 
@@ -216,15 +217,17 @@ async def test_goals_and_emulation_groups_from_a_file_rank_units(
         assert "Không có cụm, khối thi đua “dong bang”" in officer.text
 
 
-async def test_award_proposals_stay_within_the_quota_and_make_their_own_file(
-    db_url: str, make_settings: Callable[..., Settings], clock: FixedClock, tmp_path: Path
-) -> None:
+@asynccontextmanager
+async def two_accepted_with_a_quota_of_one(
+    url: str, make_settings: Callable[..., Settings], clock: FixedClock, tmp_path: Path
+) -> AsyncIterator[App]:
+    """The seeded app with `award_quota: 1` and Bắc Giang's first two submissions valid."""
     from bot.config import ROOT
 
     text = (ROOT / "campaigns.yaml").read_text(encoding="utf-8")
     campaigns = tmp_path / "campaigns.yaml"
     campaigns.write_text(text.replace("award_quota: null", "award_quota: 1", 1), "utf-8")
-    async with running_app(make_settings(db_url, campaigns_file=campaigns), clock) as app:
+    async with running_app(make_settings(url, campaigns_file=campaigns), clock) as app:
         services = app.engine.services
         await seed(app)
         async with UnitOfWork(app.sessions) as uow:
@@ -235,6 +238,13 @@ async def test_award_proposals_stay_within_the_quota_and_make_their_own_file(
                     uow, services.catalog, item, ACCEPTED, None, None, item.submitted_at
                 )
             await uow.commit()
+        yield app
+
+
+async def test_award_proposals_stay_within_the_quota_and_make_their_own_file(
+    db_url: str, make_settings: Callable[..., Settings], clock: FixedClock, tmp_path: Path
+) -> None:
+    async with two_accepted_with_a_quota_of_one(db_url, make_settings, clock, tmp_path) as app:
         officer = FakeChat(app.engine, user_id="officer", channel="telegram")
         await login(officer, "0987 000 111")
         await grant_role(app, clock, officer, "officer", "t24")
@@ -258,22 +268,8 @@ async def test_award_proposals_stay_within_the_quota_and_make_their_own_file(
 async def test_a_proposal_waits_for_one_in_progress_and_stays_within_the_quota(
     any_db_url: str, make_settings: Callable[..., Settings], clock: FixedClock, tmp_path: Path
 ) -> None:
-    from bot.config import ROOT
-
-    text = (ROOT / "campaigns.yaml").read_text(encoding="utf-8")
-    campaigns = tmp_path / "campaigns.yaml"
-    campaigns.write_text(text.replace("award_quota: null", "award_quota: 1", 1), "utf-8")
-    async with running_app(make_settings(any_db_url, campaigns_file=campaigns), clock) as app:
+    async with two_accepted_with_a_quota_of_one(any_db_url, make_settings, clock, tmp_path) as app:
         services = app.engine.services
-        await seed(app)
-        async with UnitOfWork(app.sessions) as uow:
-            for code in ("SK-2022-000001", "SK-2022-000002"):
-                item = await uow.submissions.by_code(code)
-                assert item is not None
-                await change_status(
-                    uow, services.catalog, item, ACCEPTED, None, None, item.submitted_at
-                )
-            await uow.commit()
         officer = FakeChat(app.engine, user_id="officer", channel="telegram")
         await login(officer, "0987 000 111")
         await grant_role(app, clock, officer, "officer", "t24")

@@ -24,7 +24,7 @@ from bot.server import build_web_app
 from bot.store.models import Submission
 from tests.conftest import running_app
 from tests.fakechat import FakeChat
-from tests.flow import fill_profile, fill_until_attachments, login, submit_new
+from tests.flow import fill_initiative, fill_profile, fill_until_attachments, login, submit_new
 
 
 def sample(text: str, name: str, **labels: str) -> float:
@@ -103,11 +103,8 @@ async def file_one(chat: FakeChat, index: int) -> None:
     await chat.send("/menu")
     await chat.click("Nộp sáng kiến mới")
     await chat.click("Dùng thông tin này")
-    await fill_until_attachments(chat, f"Sáng kiến trong lúc sao lưu {index}")
-    await chat.send_file(unique_pdf(index), f"tai-lieu-{index}.pdf")
-    await chat.send("xong")
-    await chat.click("Không")
-    await chat.click("Không")
+    title = f"Sáng kiến trong lúc sao lưu {index}"
+    await fill_initiative(chat, title, attachment=(unique_pdf(index), f"tai-lieu-{index}.pdf"))
     await chat.click("Gửi sáng kiến")
     assert "SK-2022-" in chat.text, chat.text
 
