@@ -323,7 +323,6 @@ def _run_server(settings: Settings, host: str, port: int, reuse_port: bool) -> N
     from aiohttp import web
 
     from bot import logs
-    from bot.logs import announce
     from bot.server import build_web_app
 
     logs.configure(settings.log_level, settings.log_format)
@@ -333,7 +332,7 @@ def _run_server(settings: Settings, host: str, port: int, reuse_port: bool) -> N
     settle_heap()
 
     def listening(_message: str) -> None:  # aiohttp calls it once the port is bound
-        announce(f"sangkien serve: nghe trên {host}:{port}; /healthz để kiểm tra")
+        logs.announce(f"sangkien serve: nghe trên {host}:{port}; /healthz để kiểm tra")
 
     _open_file_limit_to_the_hard_limit()
     web.run_app(
@@ -384,10 +383,8 @@ def _backup_or_restore(settings: Settings, args: argparse.Namespace) -> str:
     from bot.store.db import upgrade
 
     if args.db_command == "backup":
-        if _new_file(settings.database_url):
-            raise ConfigError(
-                f"không có tệp cơ sở dữ liệu “{_new_file(settings.database_url)}”: kiểm tra --db"
-            )
+        if missing := _new_file(settings.database_url):
+            raise ConfigError(f"không có tệp cơ sở dữ liệu “{missing}”: kiểm tra --db")
         return backup(settings.database_url, settings.files_dir, args.dest)
     done = restore(settings.database_url, settings.files_dir, args.src)
     upgrade(settings.database_url)  # a backup of an older version is brought up to date
@@ -396,14 +393,12 @@ def _backup_or_restore(settings: Settings, args: argparse.Namespace) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from bot import logs
     from bot.app import load_rules
-    from bot.logs import announce
     from bot.store.db import upgrade
 
     try:
         settings = _settings(args)
-        from bot import logs
-
         logs.configure(settings.log_level, settings.log_format)
         if args.command == "check":
             campaign, catalog = load_rules(settings)
@@ -441,7 +436,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         upgrade(settings.database_url)
         if new:
-            announce(f"Đã tạo cơ sở dữ liệu mới: {new}")
+            logs.announce(f"Đã tạo cơ sở dữ liệu mới: {new}")
         if args.command in ADMIN_COMMANDS:
             print(asyncio.run(_admin(settings, args)))
         elif args.command == "run":
@@ -459,7 +454,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if explained is None or args.debug:
             raise
         code, line = explained
-        announce(line, logging.ERROR)
+        logs.announce(line, logging.ERROR)
         return code
     return 0
 
