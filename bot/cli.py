@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
@@ -447,6 +448,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_chat(settings, args.user))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`sangkien units list | head`): no error of ours to report. As
+        # Python's documentation advises, so that the exit's flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:
         explained = explain(exc)
         if explained is None and isinstance(exc, ValueError):

@@ -11,7 +11,7 @@ import pytest
 
 from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
-from tests.processes import free_port, start_bot
+from tests.processes import ROOT, free_port, start_bot
 
 
 @pytest.fixture
@@ -118,3 +118,17 @@ def test_a_missing_postgresql_database_is_named(tmp_path: Path) -> None:
     result = run(["stats", "--db", PG + ":5432/khong_co_csdl_nay"], tmp_path)
     assert result.returncode == 2 and "chưa có: tạo nó trước" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_output_cut_short_by_its_reader_is_no_error(tmp_path: Path) -> None:
+    """`sangkien units list | head -1`: the reader leaves early; that is not a database
+    error (it used to say “Lỗi kết nối … cơ sở dữ liệu” and exit 3). `true` reads nothing at
+    all, so the first write always finds the pipe closed."""
+    import subprocess
+    import sys
+
+    command = f"{sys.executable} -m bot.cli units list | true; exit ${{PIPESTATUS[0]}}"
+    done = subprocess.run(
+        ["bash", "-c", command], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and done.stderr == "", (done.returncode, done.stderr)
