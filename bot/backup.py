@@ -31,13 +31,18 @@ def backup(database_url: str, files_dir: Path, dest: Path) -> str:
     if dest.exists() and any(dest.iterdir()):
         raise ConfigError(f"thư mục sao lưu “{dest}” đã có dữ liệu: chọn một thư mục mới")
     dest.mkdir(parents=True, exist_ok=True)
-    if is_sqlite(database_url):
-        _sqlite_copy(_sqlite_file(database_url), dest / SQLITE_COPY)
-        what = SQLITE_COPY
-    else:
-        _run(["pg_dump", "--format=custom", f"--file={dest / PG_DUMP}", _libpq(database_url)])
-        what = PG_DUMP
-    copied = _copy_files(files_dir, dest / FILES)
+    try:
+        if is_sqlite(database_url):
+            _sqlite_copy(_sqlite_file(database_url), dest / SQLITE_COPY)
+            what = SQLITE_COPY
+        else:
+            _run(["pg_dump", "--format=custom", f"--file={dest / PG_DUMP}", _libpq(database_url)])
+            what = PG_DUMP
+        copied = _copy_files(files_dir, dest / FILES)
+    except BaseException:
+        # a half-made backup must not pass for one, nor keep the folder from a second try
+        shutil.rmtree(dest, ignore_errors=True)
+        raise
     manifest = {
         "made_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "database": what,

@@ -292,3 +292,21 @@ async def test_a_postgresql_backup_restores_into_a_new_database(
     restored = await submission_codes(empty_postgres_url)
     assert restored == await submission_codes(clean_postgres_url) and len(restored) == 1
     assert list((tmp_path / "restored-files").glob("??/*.pdf"))
+
+
+@pytest.mark.postgres
+def test_a_failed_backup_leaves_nothing_behind(tmp_path: Path) -> None:
+    """pg_dump cannot reach the database: one line, exit 3, and no half-made backup that a
+    second try would refuse or a restore would take."""
+    from tests.conftest import PG_ADMIN_DSN, _need_postgres
+
+    _need_postgres()
+    missing = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    dest = tmp_path / "backup"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "db", "backup", str(dest),
+         "--db", f"{missing}/khong_co_csdl_nay"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 3 and "pg_dump" in done.stderr, done.stderr
+    assert not dest.exists()
