@@ -25,25 +25,35 @@ OUT_OF_SCOPE = "Đơn vị này nằm ngoài phạm vi bạn được phân quy�
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """The unit subtrees a person holds some roles over; empty means no access."""
+    """The unit subtrees a person holds some roles over, each root with the roles granted on
+    it; empty means no access. A role counts only inside the subtree it was granted on."""
 
-    roots: tuple[str, ...]
-    roles: frozenset[str]
+    grants: tuple[tuple[str, str], ...]  # (unit code, role)
+
+    @property
+    def roots(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(unit for unit, _role in self.grants))
 
     @property
     def everything(self) -> bool:
         return ALL_UNITS in self.roots
 
     def __bool__(self) -> bool:
-        return bool(self.roots)
+        return bool(self.grants)
 
     def covers(self, catalog: CatalogVersion, unit_code: str) -> bool:
-        if self.everything:
-            return True
-        if unit_code not in catalog.units:
-            return False
-        path = {unit.code for unit in catalog.path(unit_code)}
-        return any(root in path for root in self.roots)
+        return bool(self.roles_at(catalog, unit_code))
+
+    def roles_at(self, catalog: CatalogVersion, unit_code: str) -> frozenset[str]:
+        """The roles that reach this unit: those granted on it, on an ancestor or on '*'."""
+        if unit_code in catalog.units:
+            path = {unit.code for unit in catalog.path(unit_code)} | {ALL_UNITS}
+        else:
+            path = {ALL_UNITS}
+        return frozenset(role for unit, role in self.grants if unit in path)
+
+    def holds(self, catalog: CatalogVersion, unit_code: str, roles: frozenset[str]) -> bool:
+        return bool(self.roles_at(catalog, unit_code) & roles)
 
     def units(self, catalog: CatalogVersion) -> list[str] | None:
         """Every unit code inside the scope; None means all units."""
@@ -61,12 +71,10 @@ class Scope:
 
 def scope_from(grants: list[RoleGrant], roles: frozenset[str]) -> Scope:
     chosen = [g for g in grants if g.role in roles or g.role == ADMIN]
-    return Scope(
-        tuple(dict.fromkeys(g.unit_code for g in chosen)), frozenset(g.role for g in chosen)
-    )
+    return Scope(tuple(dict.fromkeys((g.unit_code, g.role) for g in chosen)))
 
 
 async def scope_of(uow: UnitOfWork, person_id: int | None, *roles: str) -> Scope:
     if person_id is None:
-        return Scope((), frozenset())
+        return Scope(())
     return scope_from(await uow.roles.of_person(person_id), frozenset(roles))

@@ -12,7 +12,7 @@ from bot.stats.export import VALID, ExportRequest, export
 from bot.stats.report import format_stats
 from bot.stats.views import Period, stats
 from bot.store.counters import ALL, rebuild
-from bot.store.models import RoleClaim
+from bot.store.models import Person, RoleClaim, RoleGrant
 from bot.store.uow import MAX_CODE_FAILURES, UnitOfWork
 from rules.campaigns import TZ
 from rules.phone import mask_phone, parse_phone
@@ -71,24 +71,80 @@ async def grant(
 
 
 async def revoke(app: App, clock: Clock, role: str, phone: str, unit: str) -> str:
-    """Take the role back from everyone holding this number (by claim or verified)."""
+    """Take the role back from everyone who holds this number now or took the role with it
+    (a verified login elsewhere may have taken the number from the holder since)."""
     number = _phone(phone)
     unit = _check_unit(app, unit)
     async with _uow(app) as uow:
-        people = await uow.people.holding(number)
-        taken = [p.id for p in people if await uow.roles.revoke(p.id, role, unit)]
-        for person_id in taken:
-            uow.audit.record(
-                clock.now(),
-                "role.revoked",
-                person_id=person_id,
-                subject=f"{role}@{unit}",
-                channel="cli",
-            )
+        grants = await uow.roles.matching(phone=number, role=role, unit_code=unit)
+        holders = ", ".join(f"người #{g.person_id}" for g in grants)
+        for grant in grants:
+            await _take_back(uow, clock, grant)
         await uow.commit()
-    if not taken:
-        return "Không có thay đổi: không ai dùng số này giữ quyền đó."
-    return f"Đã thu hồi quyền {role} tại đơn vị {unit} của {mask_phone(number)}."
+    if not grants:
+        return (
+            "Không có thay đổi: không ai giữ quyền đó bằng số này. "
+            f"Xem ai giữ quyền gì: sangkien roles --phone {phone}"
+        )
+    return f"Đã thu hồi quyền {role} tại {_unit_label(app, unit)} của {holders}."
+
+
+async def revoke_grant(app: App, clock: Clock, grant_id: int) -> str:
+    """Take back one grant by its number in `sangkien roles`."""
+    async with _uow(app) as uow:
+        grant = await uow.session.get(RoleGrant, grant_id)
+        if grant is None:
+            raise ConfigError(f"không có quyền #{grant_id} (xem: sangkien roles)")
+        role, unit, holder = grant.role, grant.unit_code, grant.person_id
+        await _take_back(uow, clock, grant)
+        await uow.commit()
+    return (
+        f"Đã thu hồi quyền #{grant_id} ({role} tại {_unit_label(app, unit)}) của người #{holder}."
+    )
+
+
+async def _take_back(uow: UnitOfWork, clock: Clock, grant: RoleGrant) -> None:
+    uow.audit.record(
+        clock.now(),
+        "role.revoked",
+        person_id=grant.person_id,
+        subject=f"{grant.role}@{grant.unit_code}",
+        channel="cli",
+        detail={"grant": grant.id},
+    )
+    await uow.session.delete(grant)
+    await uow.session.flush()
+
+
+async def list_roles(app: App, phone: str | None, unit: str | None, role: str | None) -> str:
+    """Who holds what: every grant, with the number it was taken with, the number its holder
+    has now, the code that gave it and the apps the holder uses."""
+    number = _phone(phone) if phone else None
+    unit = _check_unit(app, unit) if unit else None
+    async with _uow(app) as uow:
+        grants = await uow.roles.matching(phone=number, role=role, unit_code=unit)
+        people = {p.id: p for p in await uow.people.by_ids([g.person_id for g in grants])}
+        apps = await uow.people.channels_of([g.person_id for g in grants])
+        lines = [_grant_line(app, g, people.get(g.person_id), apps) for g in grants]
+    return "\n".join(lines) or "Không có ai giữ quyền khớp điều kiện này."
+
+
+def _grant_line(
+    app: App, grant: RoleGrant, holder: Person | None, apps: dict[int, list[str]]
+) -> str:
+    taken_with = mask_phone(grant.phone) if grant.phone else "không rõ"
+    now = holder.phone if holder else None
+    if now == grant.phone:
+        current = ""
+    else:
+        current = f" (số hiện tại: {mask_phone(now) if now else 'không có'})"
+    channels = ", ".join(apps.get(grant.person_id, [])) or "không còn tài khoản nào"
+    via = f", mã #{grant.claim_id}" if grant.claim_id else ""
+    return (
+        f"#{grant.id}  {grant.role} tại {_unit_label(app, grant.unit_code)}  "
+        f"người #{grant.person_id}: số lúc nhận {taken_with}{current}; "
+        f"tài khoản: {channels}{via}"
+    )
 
 
 async def list_claims(app: App, clock: Clock, include_closed: bool) -> str:

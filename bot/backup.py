@@ -9,15 +9,20 @@ there by then. Exports (one hour's lifetime) are left out."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.errors import ConfigError, UnreachableError
 from bot.files import EXPORTS
@@ -30,26 +35,46 @@ def backup(database_url: str, files_dir: Path, dest: Path) -> str:
     """Into `dest`, a new or empty folder; returns what was written, for the operator."""
     if dest.exists() and any(dest.iterdir()):
         raise ConfigError(f"thư mục sao lưu “{dest}” đã có dữ liệu: chọn một thư mục mới")
-    dest.mkdir(parents=True, exist_ok=True)
-    try:
-        if is_sqlite(database_url):
-            _sqlite_copy(_sqlite_file(database_url), dest / SQLITE_COPY)
-            what = SQLITE_COPY
-        else:
-            _run(["pg_dump", "--format=custom", f"--file={dest / PG_DUMP}", _libpq(database_url)])
-            what = PG_DUMP
-        copied = _copy_files(files_dir, dest / FILES)
-    except BaseException:
-        # a half-made backup must not pass for one, nor keep the folder from a second try
-        shutil.rmtree(dest, ignore_errors=True)
-        raise
-    manifest = {
-        "made_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "database": what,
-        "files": copied,
-    }
-    (dest / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    with _private():
+        dest.mkdir(parents=True, exist_ok=True)
+        try:
+            if is_sqlite(database_url):
+                _sqlite_copy(_sqlite_file(database_url), dest / SQLITE_COPY)
+                what = SQLITE_COPY
+            else:
+                _run(["pg_dump", "--format=custom", f"--file={dest / PG_DUMP}"], database_url)
+                what = PG_DUMP
+            copied = _copy_files(files_dir, dest / FILES)
+        except BaseException:
+            # a half-made backup must not pass for one, nor keep the folder from a second try
+            shutil.rmtree(dest, ignore_errors=True)
+            raise
+        manifest = {
+            "made_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "database": what,
+            "files": copied,
+        }
+        (dest / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        _owner_only(dest)
     return f"Đã sao lưu vào {dest}: cơ sở dữ liệu ({what}) và {copied} tệp đính kèm."
+
+
+@contextmanager
+def _private() -> Iterator[None]:
+    """What is made meanwhile, here and by pg_dump, is the owner's alone (0700 and 0600):
+    a backup holds every member's name and phone, whatever the operator's umask."""
+    before = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(before)
+
+
+def _owner_only(folder: Path) -> None:
+    """Copies keep their source's mode: narrow them too."""
+    folder.chmod(0o700)
+    for path in folder.rglob("*"):
+        path.chmod(0o700 if path.is_dir() else 0o600)
 
 
 def restore(database_url: str, files_dir: Path, src: Path) -> str:
@@ -67,8 +92,8 @@ def restore(database_url: str, files_dir: Path, src: Path) -> str:
         _sqlite_copy(src / SQLITE_COPY, target)
         _check_integrity(target)
     else:
-        _run(["pg_restore", "--no-owner", "--exit-on-error", "-d", _libpq(database_url),
-              str(src / PG_DUMP)])  # fmt: skip
+        _refuse_unless_empty(database_url)
+        _run(["pg_restore", "--no-owner", "--exit-on-error", str(src / PG_DUMP)], database_url)
     copied = _copy_files(src / FILES, files_dir)
     return f"Đã khôi phục từ {src}: cơ sở dữ liệu và {copied} tệp đính kèm vào {files_dir}."
 
@@ -112,15 +137,48 @@ def _copy_files(source: Path, target: Path) -> int:
     return copied
 
 
-def _libpq(database_url: str) -> str:
-    """The URL as pg_dump reads it (no SQLAlchemy driver name)."""
-    url = make_url(database_url).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
+def _refuse_unless_empty(database_url: str) -> None:
+    """Restoring over tables would mix two records (pg_restore stops at the first clash)."""
+
+    async def tables() -> int:
+        engine = create_async_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                found = await connection.scalar(
+                    text(
+                        "SELECT count(*) FROM information_schema.tables "
+                        "WHERE table_schema = current_schema()"
+                    )
+                )
+        finally:
+            await engine.dispose()
+        return int(found or 0)
+
+    if asyncio.run(tables()):
+        raise ConfigError(
+            "cơ sở dữ liệu đích đã có dữ liệu: khôi phục vào một cơ sở dữ liệu mới (createdb)"
+        )
 
 
-def _run(command: list[str]) -> None:
+def _libpq(database_url: str) -> tuple[list[str], dict[str, str]]:
+    """How pg_dump and pg_restore reach the database: `-d` with the URL without its password
+    (a command line is visible to everyone in `ps`), and the password in PGPASSWORD."""
+    given = make_url(database_url)
+    environment = dict(os.environ)
+    if given.password is not None:
+        environment["PGPASSWORD"] = str(given.password)
+    url = URL.create(
+        "postgresql", given.username, None, given.host, given.port, given.database, given.query
+    )
+    return ["-d", url.render_as_string(hide_password=False)], environment
+
+
+def _run(command: list[str], database_url: str) -> None:
+    target, environment = _libpq(database_url)
     try:
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [*command, *target], capture_output=True, text=True, check=False, env=environment
+        )
     except FileNotFoundError:
         raise ConfigError(
             f"không tìm thấy chương trình {command[0]}: cài gói postgresql-client"

@@ -20,6 +20,8 @@ from rules.dates import named_period, parse_date
 from rules.verdict import Rejected
 
 if TYPE_CHECKING:
+    from bot.app import App
+    from bot.clock import Clock
     from bot.config import Settings
 
 
@@ -137,11 +139,20 @@ def _parser() -> argparse.ArgumentParser:
     _common(grants)
     grants.add_argument("--all", action="store_true", help="also used, expired and cancelled")
     grants.add_argument("--cancel", type=int, metavar="ID", help="cancel code #ID (and its role)")
-    revoke = sub.add_parser("revoke", help="take a role back from the holders of a number")
+    revoke = sub.add_parser(
+        "revoke",
+        help="take a role back: from whoever holds or took it with a number, or by its #ID",
+    )
     _common(revoke)
-    revoke.add_argument("role", choices=["helper", "officer", "admin", "collector"])
-    revoke.add_argument("phone", help="the person's phone number")
-    revoke.add_argument("--unit", required=True, help="unit code from units.yaml, or * for all")
+    revoke.add_argument("role", nargs="?", choices=["helper", "officer", "admin", "collector"])
+    revoke.add_argument("phone", nargs="?", help="the number the holder has or took it with")
+    revoke.add_argument("--unit", help="unit code from units.yaml, or * for all")
+    revoke.add_argument("--grant", type=int, metavar="ID", help="the role #ID from `roles`")
+    roles = sub.add_parser("roles", help="list who holds which role where")
+    _common(roles)
+    roles.add_argument("--phone", help="held by, or taken with, this number")
+    roles.add_argument("--unit", help="granted on this unit code (or *)")
+    roles.add_argument("--role", choices=["helper", "officer", "admin", "collector"])
     stats = sub.add_parser("stats", help="print /stats for a unit subtree and period")
     _common(stats)
     _scope_arguments(stats)
@@ -221,7 +232,9 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> str:
                 return await admin.cancel_claim(app, clock, args.cancel)
             return await admin.list_claims(app, clock, args.all)
         if args.command == "revoke":
-            return await admin.revoke(app, clock, args.role, args.phone, args.unit)
+            return await _revoke(app, clock, args)
+        if args.command == "roles":
+            return await admin.list_roles(app, args.phone, args.unit, args.role)
         if args.command == "stats":
             return await admin.print_stats(app, args.unit, args.start, args.end, args.recount)
         rows = await admin.write_export(
@@ -237,6 +250,20 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> str:
         return f"Đã ghi {rows} sáng kiến vào {args.out}."
     finally:
         await app.close()
+
+
+async def _revoke(app: App, clock: Clock, args: argparse.Namespace) -> str:
+    from bot import admin
+
+    if args.grant is not None:
+        if args.role or args.phone or args.unit:
+            raise ConfigError("dùng --grant ID một mình, hoặc VAI_TRÒ SỐ_ĐIỆN_THOẠI --unit MÃ")
+        return await admin.revoke_grant(app, clock, args.grant)
+    if not (args.role and args.phone and args.unit):
+        raise ConfigError(
+            "cần VAI_TRÒ SỐ_ĐIỆN_THOẠI --unit MÃ, hoặc --grant ID (xem: sangkien roles)"
+        )
+    return await admin.revoke(app, clock, args.role, args.phone, args.unit)
 
 
 def _units(settings: Settings, args: argparse.Namespace) -> str:
@@ -324,7 +351,7 @@ def _run_server(settings: Settings, host: str, port: int, reuse_port: bool) -> N
     from aiohttp import web
 
     from bot import logs
-    from bot.server import build_web_app
+    from bot.server import PathOnlyAccessLog, build_web_app
 
     logs.configure(settings.log_level, settings.log_format)
     from bot.app import build_app, settle_heap
@@ -346,6 +373,7 @@ def _run_server(settings: Settings, host: str, port: int, reuse_port: bool) -> N
         # aiohttp starts this clock when a connection opens: one that never finishes its
         # request headers is closed then, and cannot hold a file descriptor for good.
         keepalive_timeout=settings.header_timeout_seconds,
+        access_log_class=PathOnlyAccessLog,
     )
 
 
@@ -364,7 +392,7 @@ def _open_file_limit_to_the_hard_limit() -> None:
 
 # The operator's commands on what the bot has recorded (run by _admin): a mistyped --db must
 # not give them an empty answer.
-ADMIN_COMMANDS = frozenset({"grant", "grants", "revoke", "stats", "export"})
+ADMIN_COMMANDS = frozenset({"grant", "grants", "revoke", "roles", "stats", "export"})
 
 
 def _new_file(url: str) -> str | None:

@@ -9,6 +9,8 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+# How every secret in deploy/sangkien.env.example starts: refused, so none reaches production.
+PLACEHOLDER = "change-me"
 
 
 class Settings(BaseSettings):

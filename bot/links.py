@@ -10,7 +10,8 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 STORED_NAME = re.compile(r"^[0-9a-f]{64}\.(?:xlsx|csv|png|pdf|doc|docx|jpg)$")
-LIFETIME = timedelta(hours=24)
+LIFETIME = timedelta(hours=1)  # as README and docs/operations.md promise
+_EXPIRY_DIGITS = 12  # a Unix time in seconds until the year 33658
 
 
 class FileLinks:
@@ -32,6 +33,8 @@ class FileLinks:
 
     def verify(self, stored: str, name: str, expires: str, signature: str, now: datetime) -> bool:
         if not STORED_NAME.match(stored) or not (expires.isascii() and expires.isdigit()):
+            return False
+        if len(expires) > _EXPIRY_DIGITS:  # int() refuses over 4,300 digits; none is real
             return False
         if int(expires) < now.timestamp():
             return False

@@ -6,18 +6,21 @@ import asyncio
 import hmac
 import json
 import logging
+import re
 import signal
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler, Middleware
 from sqlalchemy import text
 
 from bot.app import App, ConfigError, UnreachableError
 from bot.channels.zalo import REFUSED, ZaloChannel
 from bot.channels.zalo_client import ZaloClient, ZaloError, ZaloTransientError
+from bot.config import PLACEHOLDER
 from bot.jobs import escalation_loop
 from bot.logs import announce
 from bot.outbox import OutboxDeliverer, Sender
@@ -42,14 +45,37 @@ Hook = Callable[[web.Application], Awaitable[None]]
 OUTBOX_TASK = web.AppKey("background", asyncio.Task[None])
 
 
+class PathOnlyAccessLog(AbstractAccessLogger):
+    """aiohttp's access log without query strings: a `/files/` link's query is its signature
+    and the file's name, a working download link for whoever reads the logs."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            '%s "%s %s" %s %s %.3f',
+            request.remote or "-",
+            request.method,
+            request.path,
+            response.status,
+            response.body_length,
+            time,
+        )
+
+
 def telegram_channel(app: App) -> TelegramChannel:
     # aiogram takes seconds to import: only when Telegram is really used.
+    from aiogram.utils.token import TokenValidationError
+
     from bot.channels.telegram import TelegramChannel, make_bot
 
     settings = app.settings
     if settings.telegram_token is None:
         raise ConfigError("chưa đặt SANGKIEN_TELEGRAM_TOKEN (lấy từ @BotFather)")
-    bot = make_bot(settings.telegram_token.get_secret_value(), settings.telegram_api_base)
+    try:
+        bot = make_bot(settings.telegram_token.get_secret_value(), settings.telegram_api_base)
+    except TokenValidationError:
+        raise ConfigError(
+            "SANGKIEN_TELEGRAM_TOKEN không đúng dạng (dạng đúng: 123456789:AA…, lấy từ @BotFather)"
+        ) from None
     return TelegramChannel(app.engine, bot, settings.max_file_bytes)
 
 
@@ -61,10 +87,21 @@ def zalo_channel(app: App) -> ZaloChannel:
     return ZaloChannel(app.engine, client, settings.max_file_bytes, settings.zalo_media_host_list)
 
 
-def _secret(value: object, name: str, minimum: int) -> str:
+# Telegram takes 1-256 characters A-Z, a-z, 0-9, _ and - as a webhook's secret_token.
+TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def _secret(value: object, name: str, minimum: int, allowed: re.Pattern[str] | None = None) -> str:
     secret = getattr(value, "get_secret_value", lambda: None)()
     if not secret or len(secret) < minimum:
         raise ConfigError(f"chế độ webhook cần {name} (ít nhất {minimum} ký tự)")
+    if secret.startswith(PLACEHOLDER):
+        raise ConfigError(f"{name} vẫn là giá trị mẫu: thay bằng kết quả của openssl rand -hex 32")
+    if allowed is not None and not allowed.fullmatch(secret):
+        raise ConfigError(
+            f"{name} chỉ được gồm chữ cái không dấu, chữ số, “_” và “-” (tối đa 256 ký tự), "
+            "như Telegram yêu cầu: tạo bằng openssl rand -hex 32"
+        )
     return str(secret)
 
 
@@ -100,7 +137,9 @@ def _mount_telegram(app: App, web_app: web.Application) -> tuple[Hook, Hook, tup
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 
     settings = app.settings
-    secret = _secret(settings.telegram_webhook_secret, "SANGKIEN_TELEGRAM_WEBHOOK_SECRET", 1)
+    secret = _secret(
+        settings.telegram_webhook_secret, "SANGKIEN_TELEGRAM_WEBHOOK_SECRET", 1, TELEGRAM_SECRET
+    )
     channel = telegram_channel(app)
     web_app.middlewares.append(_telegram_guard(secret))
     SimpleRequestHandler(

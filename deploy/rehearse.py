@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -53,7 +54,8 @@ def settings(example: Path, changes: dict[str, str]) -> dict[str, str]:
     for line in example.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             key, _, value = line.partition("=")
-            values[key] = value
+            # the operator puts `openssl rand -hex 32` where the example says change-me
+            values[key] = secrets.token_hex(32) if value.startswith("change-me") else value
     values.update(changes)
     return values
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -29,6 +31,24 @@ PNG = FileKind("png", "image/png")
 
 
 KINDS = (PDF, DOC, DOCX, JPEG, PNG)
+
+
+NAME_LIMIT = 100  # characters of a file's name before its extension
+# Control, format (bidi overrides such as U+202E, zero-width), private and unassigned
+# characters, and line or paragraph separators: none belongs in a name people read.
+_HIDDEN = frozenset({"Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp"})
+_RESERVED = re.compile(r'[<>:"|?*]+')
+
+
+def safe_filename(name: str | None, extension: str) -> str:
+    """The name a file is shown and sent under: no hidden characters, no folders, at most
+    NAME_LIMIT characters, and the extension of the type its bytes were found to be (a PDF
+    sent as `bien-ban.html` is `bien-ban.pdf`)."""
+    text = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in _HIDDEN)
+    stem = text.rsplit(".", 1)[0] if "." in text.strip(".") else text
+    stem = " ".join(_RESERVED.sub("_", stem).split()).strip(" .")
+    return f"{stem[:NAME_LIMIT].rstrip(' .') or 'tep'}.{extension}"
 
 
 def extension_for(mime: str | None) -> str:

@@ -125,8 +125,14 @@ class PhoneStep(Step):
             ctx.now, "login", person_id=person.id, channel=channel, detail={"verified": verified}
         )
         for other in displaced:
+            # the roles stay with their holder: `sangkien roles --phone` still finds them
+            kept = [f"{g.role}@{g.unit_code}" for g in await uow.roles.of_person(other.id)]
             uow.audit.record(
-                ctx.now, "phone.reassigned", person_id=other.id, subject=str(person.id)
+                ctx.now,
+                "phone.reassigned",
+                person_id=other.id,
+                subject=str(person.id),
+                detail={"roles_kept": kept} if kept else {},
             )
             await uow.outbox.to_person(
                 other.id, {"text": LOST_NUMBER.format(phone=mask_phone(phone))}, ctx.now

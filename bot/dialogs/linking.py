@@ -103,7 +103,14 @@ async def _fold(ctx: Ctx, leftover: Person, target: Person) -> None:
     target has none) and the row is emptied, so that nothing can log into it again."""
     uow, session = ctx.uow, ctx.uow.session
     for grant in await uow.roles.of_person(leftover.id):
-        await uow.roles.grant(target.id, grant.role, grant.unit_code, grant.granted_at)
+        await uow.roles.grant(
+            target.id,
+            grant.role,
+            grant.unit_code,
+            grant.granted_at,
+            phone=grant.phone,
+            claim_id=grant.claim_id,
+        )
         await session.delete(grant)
     for model in (SupportTicket, TicketMessage):
         await session.execute(

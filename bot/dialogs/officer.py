@@ -166,8 +166,8 @@ async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
     if not isinstance(scoped, tuple):
         return scoped
     scope, unit, period = scoped
-    personal = bool(scope.roles & SEES_PHONES)
     catalog = ctx.services.catalog
+    personal = scope.holds(catalog, unit, SEES_PHONES)
     units = None if unit == ALL else sorted(u.code for u in catalog.subtree(unit))
     label = catalog.scope_label(unit)
     request = ExportRequest(

@@ -26,7 +26,7 @@ from bot.review import (
 )
 from bot.store.models import StatusChange, Submission
 from rules.fields import parse_long_text
-from rules.files import extension_for
+from rules.files import extension_for, safe_filename
 from rules.phone import national
 from rules.text import clean, fold
 from rules.verdict import Rejected
@@ -120,7 +120,11 @@ class ReviewDeskStep(Step):
         attachments = await ctx.uow.submissions.attachments(item.id)
         ctx.view["answers"] = draft_from(item, attachments)
         author = await ctx.uow.people.person(item.person_id)
-        if author is not None and author.phone and scope.roles & SEES_PHONES:
+        if (
+            author is not None
+            and author.phone
+            and scope.holds(ctx.services.catalog, item.unit_code, SEES_PHONES)
+        ):
             how = "đã xác minh" if author.phone_verified_at else "tự khai, chưa xác minh"
             ctx.view["phone"] = f"{national(author.phone)} ({how})"
         if ctx.state.get("review_sent") != item.id:
@@ -130,7 +134,7 @@ class ReviewDeskStep(Step):
             ctx.view["files"] = [
                 OutgoingFile(
                     str(files.path_for(a.sha256, extension_for(a.mime))),
-                    a.filename or "tep",
+                    safe_filename(a.filename, extension_for(a.mime)),
                     a.mime or "application/octet-stream",
                 )
                 for a in attachments
@@ -273,7 +277,8 @@ async def _undoable(ctx: Ctx, scope: Scope, item: Submission) -> StatusChange | 
         return None
     same_day = decision.at.astimezone(ctx.now.tzinfo).date() == ctx.today
     mine = decision.by_person_id == ctx.person_id and same_day
-    return decision if mine or ADMIN in scope.roles else None
+    admin_here = scope.holds(ctx.services.catalog, item.unit_code, frozenset({ADMIN}))
+    return decision if mine or admin_here else None
 
 
 async def _undo(ctx: Ctx, scope: Scope, item: Submission) -> Outcome:

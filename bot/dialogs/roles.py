@@ -47,7 +47,9 @@ async def claim_role_command(ctx: Ctx, step: Step | None) -> Outcome:
             ctx.now, "role.claim_refused", person_id=person.id, subject=str(claim.id)
         )
         return Stay(FOR_ANOTHER.format(phone=mask_phone(claim.phone)))
-    await ctx.uow.roles.grant(person.id, claim.role, claim.unit_code, ctx.now)
+    await ctx.uow.roles.grant(
+        person.id, claim.role, claim.unit_code, ctx.now, phone=person.phone, claim_id=claim.id
+    )
     claim.used_at, claim.used_by = ctx.now, person.id
     ctx.uow.audit.record(
         ctx.now,

@@ -19,7 +19,7 @@ from bot.store.models import Attachment, Submission
 from rules import fields as rf
 from rules.campaigns import Phase, check_end, recognition_warning
 from rules.dates import check_not_future, format_date, parse_date
-from rules.files import ACCEPTED_TEXT, format_size, identify_file
+from rules.files import ACCEPTED_TEXT, extension_for, format_size, identify_file, safe_filename
 from rules.similar import fingerprint
 from rules.text import fold
 from rules.verdict import Ok, Rejected, Verdict
@@ -131,7 +131,7 @@ class AttachmentsStep(Step):
             return self._add(ctx, {})
         kind = verdict.value
         sha256 = await ctx.services.files.put(file.data, kind.extension)
-        name = (file.filename or f"tep.{kind.extension}")[:200]
+        name = safe_filename(file.filename, kind.extension)
         return self._add(
             ctx,
             {
@@ -159,7 +159,8 @@ class AttachmentsStep(Step):
 def _attachment_label(item: dict[str, Any]) -> str:
     if item["kind"] == "link":
         return str(item["url"])
-    return f"{item['filename']} ({format_size(item['size'])})"
+    name = safe_filename(item.get("filename"), extension_for(item.get("mime")))
+    return f"{name} ({format_size(item['size'])})"
 
 
 @dataclass(eq=False)

@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import ctypes
 import io
 import multiprocessing
+import os
 import queue
+import signal
+import sys
+import threading
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
@@ -37,6 +42,7 @@ from bot.store.models import Attachment, Person, Submission
 from rules.campaigns import TZ, Campaign
 from rules.dates import format_date
 from rules.fields import credited_author, format_money_vnd
+from rules.files import extension_for, safe_filename
 from rules.units import CatalogVersion
 
 TITLE = "TỔNG HỢP TÓM TẮT SÁNG KIẾN"
@@ -118,7 +124,11 @@ class ExportProcess:
             context = multiprocessing.get_context("spawn")
             # a fresh process per export gives its memory back to the system when done
             self._pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=context, max_tasks_per_child=1
+                max_workers=1,
+                mp_context=context,
+                max_tasks_per_child=1,
+                initializer=end_with_parent,
+                initargs=(os.getpid(),),
             )
         loop = asyncio.get_running_loop()
         try:
@@ -131,6 +141,29 @@ class ExportProcess:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+
+PARENT_CHECK_SECONDS = 1.0
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def end_with_parent(parent: int) -> None:
+    """In the export process: end when the bot's process ends, even by kill -9 (then nobody
+    is left to read the file, and the process would sit on its pipe holding memory). Linux
+    sends SIGKILL at once (PR_SET_PDEATHSIG); elsewhere, and as a second guard, a thread
+    sees the parent gone within PARENT_CHECK_SECONDS."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the signal was asked for
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        threading.Event().wait(PARENT_CHECK_SECONDS)
+    os._exit(1)
 
 
 def _export_in_process(database_url: str, request: ExportRequest) -> ExportFiles:
@@ -210,12 +243,19 @@ async def _chunks(session: AsyncSession, request: ExportRequest) -> AsyncIterato
 async def _attachments(session: AsyncSession, ids: list[int]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = defaultdict(list)
     rows = await session.execute(
-        select(Attachment.submission_id, Attachment.kind, Attachment.url, Attachment.filename)
+        select(
+            Attachment.submission_id,
+            Attachment.kind,
+            Attachment.url,
+            Attachment.filename,
+            Attachment.mime,
+        )
         .where(Attachment.submission_id.in_(ids))
         .order_by(Attachment.id)
     )
-    for submission_id, kind, url, filename in rows:
-        found[submission_id].append(str(url if kind == "link" else filename or "tệp"))
+    for submission_id, kind, url, filename, mime in rows:
+        name = url if kind == "link" else safe_filename(filename, extension_for(mime))
+        found[submission_id].append(str(name))
     return found
 
 

@@ -256,16 +256,23 @@ class FailedAttempt(Base):
 
 
 class RoleGrant(Base):
-    """A role over a unit's subtree: helper, officer or admin ('*' is the whole country)."""
+    """A role over a unit's subtree: helper, officer or admin ('*' is the whole country).
+    `phone` is the holder's number when they took it and `claim_id` the code they redeemed:
+    a verified login elsewhere may take the number from the holder, never the record."""
 
     __tablename__ = "role_grant"
-    __table_args__ = (UniqueConstraint("person_id", "role", "unit_code"),)
+    __table_args__ = (
+        UniqueConstraint("person_id", "role", "unit_code"),
+        Index("ix_role_grant_phone", "phone"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))
     unit_code: Mapped[str] = mapped_column(String(64))
     granted_at: Mapped[datetime] = mapped_column(Instant)
+    phone: Mapped[str | None] = mapped_column(String(16))
+    claim_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class StatusChange(Base):

@@ -264,6 +264,23 @@ class People:
             query = query.where(Person.id != but)
         return list((await self._session.execute(query)).scalars())
 
+    async def by_ids(self, ids: list[int]) -> list[Person]:
+        rows = await self._session.execute(select(Person).where(Person.id.in_(set(ids))))
+        return list(rows.scalars())
+
+    async def channels_of(self, ids: list[int]) -> dict[int, list[str]]:
+        """The apps each of these people has an account on."""
+        rows = await self._session.execute(
+            select(ChannelIdentity.person_id, ChannelIdentity.channel)
+            .where(ChannelIdentity.person_id.in_(set(ids)))
+            .order_by(ChannelIdentity.channel)
+        )
+        found: dict[int, list[str]] = {}
+        for person_id, channel in rows:
+            if person_id is not None:
+                found.setdefault(person_id, []).append(channel)
+        return found
+
     async def other_identities(self, person_id: int, identity_id: int) -> int:
         return int(
             await self._session.scalar(
@@ -557,7 +574,16 @@ class Roles:
         )
         return list(rows.scalars())
 
-    async def grant(self, person_id: int, role: str, unit_code: str, now: datetime) -> bool:
+    async def grant(
+        self,
+        person_id: int,
+        role: str,
+        unit_code: str,
+        now: datetime,
+        *,
+        phone: str | None = None,
+        claim_id: int | None = None,
+    ) -> bool:
         existing = await self._session.scalar(
             select(RoleGrant.id).where(
                 RoleGrant.person_id == person_id,
@@ -568,7 +594,14 @@ class Roles:
         if existing is not None:
             return False
         self._session.add(
-            RoleGrant(person_id=person_id, role=role, unit_code=unit_code, granted_at=now)
+            RoleGrant(
+                person_id=person_id,
+                role=role,
+                unit_code=unit_code,
+                granted_at=now,
+                phone=phone,
+                claim_id=claim_id,
+            )
         )
         await self._session.flush()
         return True
@@ -586,6 +619,20 @@ class Roles:
         await self._session.delete(grant)
         await self._session.flush()
         return True
+
+    async def matching(
+        self, *, phone: str | None = None, role: str | None = None, unit_code: str | None = None
+    ) -> list[RoleGrant]:
+        """Grants by the number their holder has now or took them with, role and unit."""
+        query = select(RoleGrant).order_by(RoleGrant.id)
+        if phone is not None:
+            holders = select(Person.id).where(Person.phone == phone)
+            query = query.where(or_(RoleGrant.phone == phone, RoleGrant.person_id.in_(holders)))
+        if role is not None:
+            query = query.where(RoleGrant.role == role)
+        if unit_code is not None:
+            query = query.where(RoleGrant.unit_code == unit_code)
+        return list((await self._session.execute(query)).scalars())
 
     async def holders(self, role: str) -> list[RoleGrant]:
         rows = await self._session.execute(select(RoleGrant).where(RoleGrant.role == role))
