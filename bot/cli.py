@@ -299,95 +299,12 @@ def _goals(settings: Settings, args: argparse.Namespace) -> str:
 async def _poll(settings: Settings, platform: str) -> None:
     from bot.app import build_app, settle_heap
     from bot.server import poll_telegram, poll_zalo
+    from bot.serving import one_bot_per_sqlite_file
 
+    one_bot_per_sqlite_file(settings.database_url)
     app = build_app(settings)
     settle_heap()
     await (poll_telegram(app) if platform == "telegram" else poll_zalo(app))
-
-
-def _check_workers(settings: Settings, workers: int) -> None:
-    from bot.store.db import is_sqlite
-
-    if workers < 1:
-        raise ValueError("--workers phải từ 1 trở lên")
-    if workers > 1 and is_sqlite(settings.database_url):
-        # Each process would cache and batch on its own against one file lock: slow, and
-        # "database is locked" under load. Several workers share PostgreSQL.
-        raise ConfigError(
-            "nhiều tiến trình (--workers) cần PostgreSQL; đặt SANGKIEN_DATABASE_URL="
-            "postgresql+asyncpg://… hoặc chạy một tiến trình"
-        )
-
-
-def _serve(settings: Settings, args: argparse.Namespace) -> None:
-    host, port = args.host or settings.host, args.port or settings.port
-    if args.workers <= 1:
-        _run_server(settings, host, port, reuse_port=False)
-        return
-    import multiprocessing
-    import signal
-
-    spawn = multiprocessing.get_context("spawn")
-    workers = [
-        spawn.Process(target=_run_server, args=(settings, host, port, True))
-        for _ in range(args.workers)
-    ]
-    for worker in workers:
-        worker.start()
-
-    def stop(signum: int, _frame: object) -> None:
-        for worker in workers:
-            worker.terminate()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    for worker in workers:
-        worker.join()
-
-
-def _run_server(settings: Settings, host: str, port: int, reuse_port: bool) -> None:
-    """One server process; with `reuse_port` several share the port and the kernel spreads
-    the connections over them."""
-    from aiohttp import web
-
-    from bot import logs
-    from bot.server import PathOnlyAccessLog, build_web_app
-
-    logs.configure(settings.log_level, settings.log_format)
-    from bot.app import build_app, settle_heap
-
-    web_app = build_web_app(build_app(settings))
-    settle_heap()
-
-    def listening(_message: str) -> None:  # aiohttp calls it once the port is bound
-        logs.announce(f"sangkien serve: nghe trên {host}:{port}; /healthz để kiểm tra")
-
-    _open_file_limit_to_the_hard_limit()
-    web.run_app(
-        web_app,
-        host=host,
-        port=port,
-        print=listening,
-        handle_signals=True,
-        reuse_port=reuse_port,
-        # aiohttp starts this clock when a connection opens: one that never finishes its
-        # request headers is closed then, and cannot hold a file descriptor for good.
-        keepalive_timeout=settings.header_timeout_seconds,
-        access_log_class=PathOnlyAccessLog,
-    )
-
-
-def _open_file_limit_to_the_hard_limit() -> None:
-    """Every connection is an open file; systemd's default soft limit is 1,024, which a
-    thousand slow clients reach. The hard limit is what the operator allows."""
-    import resource
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        except (ValueError, OSError):  # an unlimited hard limit the kernel will not take
-            logging.getLogger(__name__).warning("serve: giới hạn số tệp mở vẫn là %s", soft)
 
 
 # The operator's commands on what the bot has recorded (run by _admin): a mistyped --db must
@@ -455,7 +372,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 0
         if args.command == "serve":
-            _check_workers(settings, args.workers)
+            from bot.serving import check_workers
+
+            check_workers(settings, args.workers)
         load_rules(settings)
         new = _new_file(settings.database_url)
         if new and args.command in ADMIN_COMMANDS:
@@ -471,7 +390,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "run":
             asyncio.run(_poll(settings, args.platform))
         elif args.command == "serve":
-            _serve(settings, args)
+            from bot.serving import serve
+
+            host, port = args.host or settings.host, args.port or settings.port
+            return serve(settings, host, port, args.workers)
         else:
             asyncio.run(_chat(settings, args.user))
     except KeyboardInterrupt:

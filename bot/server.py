@@ -147,11 +147,18 @@ def _mount_telegram(app: App, web_app: web.Application) -> tuple[Hook, Hook, tup
     ).register(web_app, path=TELEGRAM_PATH)
 
     async def start(_: web.Application) -> None:
-        await channel.register_commands()
-        if settings.telegram_webhook_url:
-            await channel.bot.set_webhook(
-                settings.telegram_webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
-            )
+        from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
+        try:
+            await channel.register_commands()
+            if settings.telegram_webhook_url:
+                await channel.bot.set_webhook(
+                    settings.telegram_webhook_url,
+                    secret_token=secret,
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+        except (TelegramUnauthorizedError, TelegramNetworkError) as exc:
+            raise telegram_failure(exc) from None
 
     async def stop(_: web.Application) -> None:
         await channel.bot.session.close()
@@ -183,8 +190,12 @@ def _mount_zalo(app: App, web_app: web.Application) -> tuple[Hook, Hook, tuple[s
     web_app.router.add_post(ZALO_PATH, webhook)
 
     async def start(_: web.Application) -> None:
-        if settings.zalo_webhook_url:
-            await channel.client.set_webhook(settings.zalo_webhook_url, secret)
+        try:
+            await channel.client.get_me()  # a wrong token is told at once, webhook or not
+            if settings.zalo_webhook_url:
+                await channel.client.set_webhook(settings.zalo_webhook_url, secret)
+        except ZaloError as exc:
+            raise _zalo_stopped(exc) from None
 
     async def stop(_: web.Application) -> None:
         await channel.client.close()
@@ -337,6 +348,15 @@ def _zalo_stopped(error: BaseException | None) -> Exception:
     return error if isinstance(error, Exception) else RuntimeError("zalo polling stopped")
 
 
+def telegram_failure(error: Exception) -> Exception:
+    """What `serve` and `run` say when Telegram refuses the token or cannot be reached."""
+    from aiogram.exceptions import TelegramUnauthorizedError
+
+    if isinstance(error, TelegramUnauthorizedError):
+        return ConfigError(TELEGRAM_REFUSED)
+    return UnreachableError(TELEGRAM_UNREACHABLE)
+
+
 async def poll_telegram(app: App) -> None:
     """Long polling: for development and single-process use."""
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
@@ -348,10 +368,8 @@ async def poll_telegram(app: App) -> None:
     try:
         try:
             await channel.bot.delete_webhook(drop_pending_updates=False)
-        except TelegramUnauthorizedError:
-            raise ConfigError(TELEGRAM_REFUSED) from None
-        except TelegramNetworkError:
-            raise UnreachableError(TELEGRAM_UNREACHABLE) from None
+        except (TelegramUnauthorizedError, TelegramNetworkError) as exc:
+            raise telegram_failure(exc) from None
         await channel.register_commands()
         announce("sangkien run telegram: đang nhận tin từ Telegram (long polling); Ctrl-C để dừng")
         await channel.dispatcher.start_polling(

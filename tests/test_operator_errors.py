@@ -52,6 +52,52 @@ CASES = [  # what the operator runs, with what, the exit code, words the line mu
         3,
         "không kết nối được Telegram",
     ),
+    # `serve` says what `run` says (it printed tracebacks)
+    (
+        ["serve", "--port", "{port}"],
+        {
+            "SANGKIEN_TELEGRAM_TOKEN": "123:wrong",
+            "SANGKIEN_TELEGRAM_API_BASE": "{telegram}",
+            "SANGKIEN_TELEGRAM_WEBHOOK_SECRET": "tg-secret",
+        },
+        2,
+        "@BotFather",
+    ),
+    (
+        ["serve", "--port", "{port}"],
+        {
+            "SANGKIEN_TELEGRAM_TOKEN": "123:x",
+            "SANGKIEN_TELEGRAM_API_BASE": "http://127.0.0.1:{closed}",
+            "SANGKIEN_TELEGRAM_WEBHOOK_SECRET": "tg-secret",
+        },
+        3,
+        "không kết nối được Telegram",
+    ),
+    (
+        ["serve", "--port", "{port}"],
+        {"SANGKIEN_TELEGRAM_TOKEN": "abc", "SANGKIEN_TELEGRAM_WEBHOOK_SECRET": "tg-secret"},
+        2,
+        "SANGKIEN_TELEGRAM_TOKEN không đúng dạng",
+    ),
+    (
+        ["serve", "--port", "{port}"],
+        {
+            "SANGKIEN_ZALO_TOKEN": "1:wrong",
+            "SANGKIEN_ZALO_API_BASE": "{zalo}",
+            "SANGKIEN_ZALO_WEBHOOK_SECRET": "zalo-secret",
+        },
+        2,
+        "SANGKIEN_ZALO_TOKEN",
+    ),
+    (
+        ["serve", "--port", "{port}"],
+        {
+            "SANGKIEN_TELEGRAM_TOKEN": "123:x",
+            "SANGKIEN_TELEGRAM_WEBHOOK_SECRET": "ab+c/d=",
+        },
+        2,
+        "chỉ được gồm chữ cái không dấu",
+    ),
 ]
 
 
@@ -65,9 +111,14 @@ async def test_a_misconfigured_runner_stops_with_one_line(
     words: str,
 ) -> None:
     telegram, zalo = servers
-    values = {"zalo": zalo.base_url, "telegram": telegram.base_url, "closed": str(free_port())}
+    values = {
+        "zalo": zalo.base_url,
+        "telegram": telegram.base_url,
+        "closed": str(free_port()),
+        "port": str(free_port()),
+    }
     process = await start_bot(
-        args,
+        [a.format(**values) for a in args],
         tmp_path,
         SANGKIEN_LOG_LEVEL="CRITICAL",
         **{name: value.format(**values) for name, value in env.items()},
@@ -77,6 +128,71 @@ async def test_a_misconfigured_runner_stops_with_one_line(
     assert process.returncode == code, lines
     assert "Traceback" not in err.decode() and 1 <= len(lines) <= 3, lines
     assert words in lines[-1], lines
+
+
+async def test_a_second_serve_on_a_busy_port_leaves_the_webhooks_alone(
+    servers: tuple[FakeTelegram, FakeZalo], tmp_path: Path
+) -> None:
+    _telegram, zalo = servers
+    port = str(free_port())
+    common = {
+        "SANGKIEN_ZALO_TOKEN": zalo.token,
+        "SANGKIEN_ZALO_API_BASE": zalo.base_url,
+        "SANGKIEN_ZALO_WEBHOOK_SECRET": "zalo-secret",
+    }
+    first_dir, second_dir = tmp_path / "one", tmp_path / "two"
+    first_dir.mkdir()
+    second_dir.mkdir()
+    first = await start_bot(
+        ["serve", "--port", port],
+        first_dir,
+        **{**common, "SANGKIEN_DATABASE_URL": f"sqlite+aiosqlite:///{first_dir}/bot.db"},
+        SANGKIEN_ZALO_WEBHOOK_URL="https://bot.example.vn/zalo/webhook",
+    )
+    try:
+        for _ in range(300):  # a guard, not a timing
+            if zalo.webhook_url:
+                break
+            await asyncio.sleep(0.1)
+        assert zalo.webhook_url == "https://bot.example.vn/zalo/webhook"
+        second = await start_bot(
+            ["serve", "--port", port],
+            second_dir,
+            **{**common, "SANGKIEN_DATABASE_URL": f"sqlite+aiosqlite:///{second_dir}/bot.db"},
+            SANGKIEN_ZALO_WEBHOOK_URL="https://staging.example.vn/zalo/webhook",
+        )
+        _out, err = await asyncio.wait_for(second.communicate(), 60)
+        lines = err.decode().strip().splitlines()
+        assert second.returncode == 2, lines
+        assert "Traceback" not in err.decode() and f"cổng {port}" in lines[-1], lines
+        assert "đã sẵn sàng" not in err.decode()
+        assert zalo.webhook_url == "https://bot.example.vn/zalo/webhook"
+    finally:
+        first.terminate()
+        await first.communicate()
+
+
+async def test_two_bots_on_one_sqlite_file_are_refused(
+    servers: tuple[FakeTelegram, FakeZalo], tmp_path: Path
+) -> None:
+    _telegram, zalo = servers
+    env = {
+        "SANGKIEN_ZALO_TOKEN": zalo.token,
+        "SANGKIEN_ZALO_API_BASE": zalo.base_url,
+        "SANGKIEN_ZALO_WEBHOOK_SECRET": "zalo-secret",
+    }
+    first = await start_bot(["serve", "--port", str(free_port())], tmp_path, **env)
+    try:
+        assert first.stderr is not None
+        while b"nghe tr" not in await asyncio.wait_for(first.stderr.readline(), 60):
+            pass
+        second = await start_bot(["serve", "--port", str(free_port())], tmp_path, **env)
+        _out, err = await asyncio.wait_for(second.communicate(), 60)
+        assert second.returncode == 2, err.decode()
+        assert "một tiến trình bot khác" in err.decode() and "Traceback" not in err.decode()
+    finally:
+        first.terminate()
+        await first.communicate()
 
 
 PG = "postgresql+asyncpg://postgres@127.0.0.1"
