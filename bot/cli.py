@@ -46,7 +46,21 @@ def _settings(args: argparse.Namespace) -> Settings:
         if args.start or args.end:
             raise ValueError("dùng --month/--quarter/--year hoặc --from/--to, không dùng cả hai")
         args.start, args.end = args.named
-    return Settings(**overrides)
+    settings = Settings(**overrides)
+    from sqlalchemy.engine import make_url
+
+    from bot.config import PLACEHOLDER
+
+    try:
+        password = make_url(settings.database_url).password
+    except Exception:  # an unparsable URL is explained where it is used
+        password = None
+    if password is not None and str(password).startswith(PLACEHOLDER):
+        raise ConfigError(
+            "mật khẩu trong SANGKIEN_DATABASE_URL vẫn là giá trị mẫu: đặt mật khẩu của người "
+            "dùng PostgreSQL (docs/operations.md, mục 2)"
+        )
+    return settings
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -135,6 +149,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     grant.add_argument("--unit", required=True, help="unit code from units.yaml, or * for all")
     grant.add_argument("--hours", type=int, default=72, help="the code's lifetime (default 72)")
+    grant.add_argument(
+        "--anyone",
+        action="store_true",
+        help="admin only: a code whoever holds it may claim, without a phone number",
+    )
     grants = sub.add_parser("grants", help="list or cancel the codes issued by grant")
     _common(grants)
     grants.add_argument("--all", action="store_true", help="also used, expired and cancelled")
@@ -226,6 +245,13 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> str:
             if not 1 <= args.hours <= 24 * 30:
                 raise ConfigError("--hours phải từ 1 đến 720")
             ttl = timedelta(hours=args.hours)
+            if args.role == "admin" and not args.phone and not args.anyone:
+                # an admin code sees every phone in its units: bind it to its holder's number
+                raise ConfigError(
+                    "mã quản trị cần số điện thoại người nhận (ví dụ: grant admin 0901234567 "
+                    "--unit …); người đó xác minh số qua Telegram rồi mới nhận được. Thêm "
+                    "--anyone nếu thật sự muốn bất kỳ ai cầm mã cũng nhận được quyền quản trị"
+                )
             return await admin.grant(app, clock, args.role, args.unit, args.phone, ttl)
         if args.command == "grants":
             if args.cancel is not None:
@@ -324,6 +350,22 @@ def _new_file(url: str) -> str | None:
     return None
 
 
+def _upgrade(url: str) -> str:
+    from bot.store.db import current_revision, head_revision, upgrade
+
+    new = _new_file(url)
+    before = None if new else current_revision(url)
+    upgrade(url)
+    head = head_revision()
+    if new:
+        return f"Đã tạo cơ sở dữ liệu mới: {new} (phiên bản {head})."
+    if before is None:
+        return f"Đã tạo các bảng trong cơ sở dữ liệu (phiên bản {head})."
+    if before != head:
+        return f"Đã nâng cấp cơ sở dữ liệu từ phiên bản {before} lên {head}."
+    return f"Cơ sở dữ liệu đã ở phiên bản mới nhất ({head})."
+
+
 def _backup_or_restore(settings: Settings, args: argparse.Namespace) -> str:
     from bot.backup import backup, restore
     from bot.store.db import upgrade
@@ -337,6 +379,20 @@ def _backup_or_restore(settings: Settings, args: argparse.Namespace) -> str:
     return done
 
 
+# The commands that read or write the record: each says which database it uses.
+SAYS_DATABASE = frozenset({"db", "serve", "run"})
+
+
+def _say_what_is_used(settings: Settings, command: str) -> None:
+    from bot import logs
+    from bot.config import database_shown, unknown_names
+
+    for name in unknown_names(os.environ):
+        logs.announce(f"Cảnh báo: không có thiết lập {name}; biến này bị bỏ qua.", logging.WARNING)
+    if command in SAYS_DATABASE or command in ADMIN_COMMANDS:
+        logs.announce(f"sangkien: cơ sở dữ liệu {database_shown(settings.database_url)}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from bot import logs
@@ -346,6 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = _settings(args)
         logs.configure(settings.log_level, settings.log_format)
+        _say_what_is_used(settings, args.command)
         if args.command == "check":
             campaign, catalog = load_rules(settings)
             print(
@@ -363,13 +420,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(_backup_or_restore(settings, args))
             return 0
         if args.command == "db":
-            new = _new_file(settings.database_url)
-            upgrade(settings.database_url)
-            print(
-                f"Đã tạo cơ sở dữ liệu mới: {new}."
-                if new
-                else "Cơ sở dữ liệu đã ở phiên bản mới nhất."
-            )
+            print(_upgrade(settings.database_url))
             return 0
         if args.command == "serve":
             from bot.serving import check_workers

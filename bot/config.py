@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -99,3 +101,29 @@ class Settings(BaseSettings):
     @property
     def zalo_media_host_list(self) -> tuple[str, ...]:
         return tuple(h.strip().lower() for h in self.zalo_media_hosts.split(",") if h.strip())
+
+
+# Read by the test suite, not by the bot: not a misspelling.
+NOT_SETTINGS = frozenset({"SANGKIEN_TEST_PG_DSN"})
+
+
+def unknown_names(environ: Mapping[str, str]) -> list[str]:
+    """`SANGKIEN_*` variables no setting reads (a misspelled name is otherwise silently
+    ignored, and the default used), each with the setting it probably meant."""
+    known = {f"SANGKIEN_{name.upper()}" for name in Settings.model_fields}
+    found = []
+    for name in sorted(environ):
+        if name.startswith("SANGKIEN_") and name not in known and name not in NOT_SETTINGS:
+            meant = difflib.get_close_matches(name, sorted(known), n=1)
+            found.append(f"{name} (có phải {meant[0]}?)" if meant else name)
+    return found
+
+
+def database_shown(url: str) -> str:
+    """The database URL as a command says it uses it: never the password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is reported where it is used
+        return "?"

@@ -58,6 +58,16 @@ def import_units(units_file: Path, extra_file: Path, version_code: str, source: 
     extra = _extra(extra_file)
     kept = {u["code"]: u for u in extra["versions"].get(version_code, [])}
     new = read_rows(source)
+    first_line: dict[str, int] = {}
+    twice = []
+    for unit in new:
+        if unit.code in first_line:
+            twice.append(
+                f"dòng {unit.line} ({unit.code}): mã đã có ở dòng {first_line[unit.code]}"
+            )
+        first_line.setdefault(unit.code, unit.line or 0)
+    if twice:  # which of the two was meant is the operator's call, not ours
+        raise UnitsFileError("\n".join(twice))
     added = sum(1 for unit in new if unit.code not in kept)
     for unit in new:
         kept[unit.code] = {

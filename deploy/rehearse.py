@@ -3,7 +3,7 @@ configured from deploy/sangkien.env.example, migrated, checked and served, with 
 Telegram and Zalo Bot API servers standing in for the real ones; then a person writes on each
 app and the bot must answer over its webhooks.
 
-    python3 deploy/rehearse.py [--keep]
+    python3 deploy/rehearse.py [--keep] [--postgres ADMIN_DSN]
 
 Needs the package registry (the install) and nothing else; exits 0 and prints “rehearsal: …
 answered” when the bot answered on both apps."""
@@ -60,11 +60,44 @@ def settings(example: Path, changes: dict[str, str]) -> dict[str, str]:
     return values
 
 
-async def rehearse(clone: Path, workdir: Path) -> None:
+async def postgres_database(admin_dsn: str) -> str:
+    """Section 2's PostgreSQL steps: a role with a password (Debian's cluster asks for one over
+    TCP) and a database it owns; returns the URL the settings file gets."""
+    import asyncpg
+
+    name, password = f"sangkien_rehearsal_{secrets.token_hex(4)}", secrets.token_hex(16)
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f"CREATE ROLE {name} LOGIN PASSWORD '{password}'")
+        await admin.execute(f"CREATE DATABASE {name} OWNER {name}")
+    finally:
+        await admin.close()
+    host = admin_dsn.split("@", 1)[1].split("/", 1)[0]
+    return f"postgresql+asyncpg://{name}:{password}@{host}/{name}"
+
+
+async def drop_postgres_database(admin_dsn: str, url: str) -> None:
+    import asyncpg
+
+    name = url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.execute(f"DROP ROLE IF EXISTS {name}")
+    finally:
+        await admin.close()
+
+
+async def rehearse(clone: Path, workdir: Path, postgres: str | None) -> None:
     sys.path.insert(0, str(clone))
     from tests.fake_telegram import FakePerson, FakeTelegram
     from tests.fake_zalo import FakeZalo, FakeZaloPerson
 
+    database = (
+        await postgres_database(postgres)
+        if postgres
+        else f"sqlite+aiosqlite:///{workdir / 'sangkien.db'}"
+    )
     telegram, zalo = FakeTelegram(), FakeZalo()
     zalo.flat_webhook_bodies = True  # as Zalo posts in practice
     await telegram.start()
@@ -74,7 +107,7 @@ async def rehearse(clone: Path, workdir: Path) -> None:
     env = settings(
         clone / "deploy" / "sangkien.env.example",
         {
-            "SANGKIEN_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'sangkien.db'}",
+            "SANGKIEN_DATABASE_URL": database,
             "SANGKIEN_FILES_DIR": str(workdir / "files"),
             "SANGKIEN_NOW": "2022-03-01T09:00",
             "SANGKIEN_PORT": str(port),
@@ -110,11 +143,19 @@ async def rehearse(clone: Path, workdir: Path) -> None:
         await server.wait()
         await telegram.stop()
         await zalo.stop()
+        if postgres:
+            await drop_postgres_database(postgres, database)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", action="store_true", help="keep the clone and its database")
+    parser.add_argument(
+        "--postgres",
+        metavar="ADMIN_DSN",
+        help="on PostgreSQL: a role with a password and a database made through this "
+        "superuser DSN (e.g. postgresql://postgres@127.0.0.1/postgres), dropped afterwards",
+    )
     parser.add_argument("--stage", default="install", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -125,7 +166,8 @@ def main() -> None:
             # the fakes need the clone's packages (aiohttp): go on with its own Python
             run(
                 [str(clone / ".venv" / "bin" / "python"), str(clone / "deploy" / "rehearse.py"),
-                 "--stage", "serve", "--workdir", str(workdir)],
+                 "--stage", "serve", "--workdir", str(workdir),
+                 *(["--postgres", args.postgres] if args.postgres else [])],
                 clone,
             )  # fmt: skip
         finally:
@@ -135,7 +177,7 @@ def main() -> None:
                 print(f"kept: {workdir}")
         return
     workdir = Path(args.workdir)
-    asyncio.run(rehearse(workdir / "sangkien-bot", workdir))
+    asyncio.run(rehearse(workdir / "sangkien-bot", workdir, args.postgres))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import yaml
 from rules.dates import format_date
 from rules.text import fold_words
 from rules.verdict import Ok, Rejected, Verdict
+from rules.yamlfile import describe, load_yaml
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -259,11 +260,13 @@ def _optional_int(value: Any) -> int | None:
 def load_campaigns(text: str) -> dict[str, Campaign]:
     """Parse campaigns.yaml text; raises CampaignError with a readable reason."""
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
         campaigns = [_campaign(item) for item in raw["campaigns"]]
     except CampaignError:
         raise
-    except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+    except yaml.YAMLError as exc:
+        raise CampaignError(f"tệp chiến dịch không hợp lệ: {describe(exc)}") from exc
+    except (KeyError, TypeError, ValueError) as exc:
         raise CampaignError(f"tệp chiến dịch không hợp lệ: {exc!r}") from exc
     by_code = {c.code: c for c in campaigns}
     if len(by_code) != len(campaigns):

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from rules.text import fold_words
+from rules.yamlfile import describe, load_yaml
 
 # The scope above every unit: the whole country (roles, counters, filters).
 WHOLE_COUNTRY = "*"
@@ -260,11 +261,13 @@ def _version(raw: Any, index: int) -> CatalogVersion:
 def load_catalog(text: str) -> Catalog:
     """Parse and validate units.yaml text; raises CatalogError with a readable reason."""
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
         versions = [_version(v, i) for i, v in enumerate(_require(raw, "versions", "units.yaml"))]
     except CatalogError:
         raise
-    except (yaml.YAMLError, TypeError, ValueError, AttributeError) as exc:
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"units.yaml không đọc được: {describe(exc)}") from exc
+    except (TypeError, ValueError, AttributeError) as exc:
         raise CatalogError(f"units.yaml không đọc được: {exc}") from exc
     catalog = Catalog({v.code: v for v in versions})
     if len(catalog.versions) != len(versions):
@@ -356,7 +359,7 @@ def _place(version: CatalogVersion, new: NewUnit) -> None:
 def load_extra(catalog: Catalog, text: str) -> None:
     """Apply the extra units file (written by `sangkien units import`) to the catalog."""
     try:
-        raw = yaml.safe_load(text) or {}
+        raw = load_yaml(text) or {}
         for code, units in (raw.get("versions") or {}).items():
             version = catalog.version(str(code))
             problems = add_units(version, [_new_unit(item) for item in units], set(version.units))

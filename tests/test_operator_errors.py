@@ -205,7 +205,49 @@ MISTAKES = [  # the command, the environment, exit code, words of the one line
     (["export", "--out", "{tmp}/khong/co/x.xlsx", "--db", "{made}"], {}, 2, "không có thư mục"),
     (["chat", "--now", "hôm qua"], {}, 2, "--now"),
     (["check"], {"SANGKIEN_PORT": "abc"}, 2, "SANGKIEN_PORT"),
+    # URLs as operators write them (each was a traceback)
+    (["db", "upgrade", "--db", "postgresql://postgres@127.0.0.1/test"], {}, 2, "bất đồng bộ"),
+    (
+        ["db", "upgrade", "--db", "postgresql+asyncpg://postgres@no-such-host.invalid/x"],
+        {},
+        3,
+        "không tìm thấy máy chủ cơ sở dữ liệu",
+    ),
+    (
+        ["db", "upgrade"],
+        {"SANGKIEN_DATABASE_URL": "postgresql+asyncpg://s:change-me-openssl@127.0.0.1/x"},
+        2,
+        "mật khẩu trong SANGKIEN_DATABASE_URL vẫn là giá trị mẫu",
+    ),
+    # data files
+    (["check"], {"SANGKIEN_CAMPAIGNS_FILE": "{tmp}/broken.yaml"}, 2, "dòng 3, cột 1"),
+    (["check"], {"SANGKIEN_CAMPAIGNS_FILE": "{tmp}/twice.yaml"}, 2, "khóa “closes” lặp lại"),
+    (
+        ["units", "import", "{tmp}/twice.csv"],
+        {"SANGKIEN_UNITS_EXTRA_FILE": "{tmp}/extra.yaml"},
+        2,
+        "dòng 3 (t24.cd_a): mã đã có ở dòng 2",
+    ),
+    # an admin code anyone could claim
+    (["grant", "admin", "--unit", "*", "--db", "{made}"], {}, 2, "cần số điện thoại"),
 ]
+
+BROKEN_CAMPAIGNS = "campaigns:\n  - code: x\n\tname: một tab ở đầu dòng\n"
+
+
+def _data_files(tmp: Path) -> None:
+    shipped = (ROOT / "campaigns.yaml").read_text(encoding="utf-8")
+    (tmp / "broken.yaml").write_text(BROKEN_CAMPAIGNS, encoding="utf-8")
+    twice = shipped.replace(
+        "        closes: 2023-09-02T00:00\n",
+        "        closes: 2023-09-02T00:00\n        closes: 2023-12-31T00:00\n",
+        1,
+    )
+    assert twice != shipped
+    (tmp / "twice.yaml").write_text(twice, encoding="utf-8")
+    (tmp / "twice.csv").write_text(
+        "mã,tên,mã cấp trên\nt24.cd_a,CĐCS A,t24\nt24.cd_a,CĐCS A khác,t24\n", encoding="utf-8"
+    )
 
 
 @pytest.mark.parametrize(("args", "env", "code", "words"), MISTAKES)
@@ -218,6 +260,8 @@ def test_an_operator_mistake_is_one_line(
     values = {"tmp": str(tmp_path), "closed": str(free_port()), "made": made}
     if "{made}" in args:
         assert run(["db", "upgrade", "--db", made], tmp_path).returncode == 0
+    _data_files(tmp_path)
+    env = {name: value.format(**values) for name, value in env.items()}
     result = run([a.format(**values) for a in args], tmp_path, **env)
     lines = result.stderr.strip().splitlines()
     assert result.returncode == code, result.stderr
@@ -248,3 +292,44 @@ def test_output_cut_short_by_its_reader_is_no_error(tmp_path: Path) -> None:
         ["bash", "-c", command], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0 and done.stderr == "", (done.returncode, done.stderr)
+
+
+def test_a_misspelled_setting_is_named_and_the_database_said(tmp_path: Path) -> None:
+    from tests.test_cli import run
+
+    database = f"sqlite+aiosqlite:///{tmp_path}/one.db"
+    done = run(["db", "upgrade"], tmp_path, SANGKIEN_DATABSE_URL=database)
+    assert done.returncode == 0, done.stderr
+    assert "SANGKIEN_DATABSE_URL (có phải SANGKIEN_DATABASE_URL?)" in done.stderr
+    assert "sangkien: cơ sở dữ liệu sqlite+aiosqlite:///" in done.stderr  # the default used
+
+
+def test_the_wrong_password_is_named() -> None:
+    import asyncpg
+
+    from bot.explain import explain
+
+    said = explain(asyncpg.InvalidPasswordError('password authentication failed for user "s"'))
+    assert said is not None and said[0] == 2 and "không nhận mật khẩu" in said[1]
+
+
+@pytest.mark.postgres
+def test_postgresql_urls_as_operators_get_them_wrong(
+    tmp_path: Path, empty_postgres_url: str
+) -> None:
+    from tests.test_cli import run
+
+    first = run(["db", "upgrade", "--db", empty_postgres_url], tmp_path)
+    assert first.returncode == 0 and "Đã tạo các bảng" in first.stdout, first.stdout
+    again = run(["db", "upgrade", "--db", empty_postgres_url], tmp_path)
+    assert "đã ở phiên bản mới nhất" in again.stdout
+    nobody = empty_postgres_url.replace("postgres@", "nobody@")
+    done = run(["stats", "--db", nobody], tmp_path)
+    assert done.returncode == 2 and "không có người dùng" in done.stderr, done.stderr
+    source = f"sqlite+aiosqlite:///{tmp_path}/s.db"
+    assert run(["db", "upgrade", "--db", source], tmp_path).returncode == 0
+    assert run(["db", "backup", str(tmp_path / "copy"), "--db", source], tmp_path).returncode == 0
+    missing = empty_postgres_url.rsplit("/", 1)[0] + "/khong_co_csdl_nay"
+    done = run(["db", "restore", str(tmp_path / "copy"), "--db", missing], tmp_path)
+    assert done.returncode == 2 and "chưa có: tạo nó trước" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr

@@ -130,5 +130,30 @@ def upgrade(url: str, revision: str = "head") -> None:
             connection.execute("PRAGMA journal_mode=WAL")
 
 
+def current_revision(url: str) -> str | None:
+    """The schema's Alembic revision; None for a database without our tables."""
+    from alembic.runtime.migration import MigrationContext
+
+    async def read() -> str | None:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(
+                    lambda sync: MigrationContext.configure(sync).get_current_revision()
+                )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
+
+
 async def upgrade_async(url: str, revision: str = "head") -> None:
     await asyncio.to_thread(upgrade, url, revision)
