@@ -81,6 +81,8 @@ class Campaign:
     phases: tuple[Phase, ...]
     target_groups: tuple[Choice, ...]
     target_group_prompt: str
+    # the word the guidance uses for the groups: “nhóm đối tượng” (46/HD-TLĐ), “khối” (45/HD)
+    target_group_term: str
     solution_types: tuple[Choice, ...]
     faq: tuple[tuple[str, str], ...]
     goals: dict[str, Goal]
@@ -138,8 +140,8 @@ class Campaign:
         if earliest <= start <= latest and start > today:
             return Rejected(
                 f"Ngày bắt đầu triển khai {format_date(start)} chưa đến (hôm nay là "
-                f"{format_date(today)}). Sáng kiến cần đã được đưa vào áp dụng; vui lòng gửi "
-                "ngày đã bắt đầu áp dụng."
+                f"{format_date(today)}). Chương trình nhận sáng kiến đã được đưa vào áp "
+                "dụng; vui lòng gửi ngày đã bắt đầu áp dụng."
             )
         if start < earliest or start > latest:
             return Rejected(
@@ -239,6 +241,7 @@ def _campaign(raw: dict[str, Any]) -> Campaign:
         phases=phases,
         target_groups=_choices(raw["target_groups"], f"{code}.target_groups"),
         target_group_prompt=str(raw["target_group_prompt"]),
+        target_group_term=str(raw.get("target_group_term") or "nhóm đối tượng"),
         solution_types=_choices(raw["solution_types"], f"{code}.solution_types"),
         faq=tuple((str(item["q"]), str(item["a"])) for item in raw.get("faq", [])),
         canned=tuple(str(text) for text in raw.get("canned", [])),

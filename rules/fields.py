@@ -74,6 +74,24 @@ def parse_short_text(raw: str, what: str, limit: int = SHORT_TEXT_MAX) -> Verdic
     return _bounded(verdict.value, what, limit)
 
 
+# Answers that say there is no recognition yet, folded
+NOT_RECOGNIZED = frozenset(
+    {"chua co", "chua", "khong co", "khong", "chua duoc cong nhan", "chua cong nhan", "ko", "k"}
+)
+
+
+def parse_recognizer(raw: str) -> Verdict[str]:
+    """Who recognised the initiative: an initiative not recognised yet cannot take part."""
+    if fold(raw) in NOT_RECOGNIZED:
+        return Rejected(
+            "Chương trình chỉ nhận sáng kiến đã được cơ quan, đơn vị có thẩm quyền công nhận. "
+            "Nếu sáng kiến đã được công nhận, hãy gửi tên nơi công nhận (ví dụ: Hội đồng sáng "
+            "kiến Công ty X). Nếu chưa, bản nháp của bạn vẫn được giữ: gõ /menu và quay lại khi "
+            "sáng kiến đã được công nhận."
+        )
+    return parse_short_text(raw, "nơi công nhận")
+
+
 def parse_title(raw: str) -> Verdict[str]:
     verdict = parse_short_text(raw, "tên sáng kiến", TITLE_MAX)
     if isinstance(verdict, Ok) and len(verdict.value) < TITLE_MIN:

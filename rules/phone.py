@@ -42,3 +42,8 @@ def mask_phone(e164: str) -> str:
     if len(written) < 8:
         return "*" * len(written)
     return f"{written[:4]}***{written[-3:]}"
+
+
+def phone_origin(verified: bool) -> str:
+    """How a number came to the record, in the same words to its owner and to officers."""
+    return "đã xác minh qua Telegram" if verified else "tự khai, chưa xác minh"

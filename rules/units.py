@@ -74,6 +74,10 @@ class CatalogVersion:
         """The label of a unit, or of the whole country."""
         return "Toàn quốc" if code == WHOLE_COUNTRY else self.label(code)
 
+    def where(self, code: str) -> str:
+        """A unit inside a sentence: “tại Bắc Giang”, or “trên phạm vi toàn quốc”."""
+        return "trên phạm vi toàn quốc" if code == WHOLE_COUNTRY else f"tại {self.label(code)}"
+
     def describe(self, code: str | None) -> str:
         """The label of a unit, or the bare code when it is not in this version."""
         if code is None:

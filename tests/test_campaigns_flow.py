@@ -28,7 +28,7 @@ async def test_75k_limits(db_url: str, make_settings: Callable[..., Settings]) -
     assert chat.labels == [
         "Khối doanh nghiệp",
         "Khối cơ quan hành chính, sự nghiệp",
-        "❓ Giải thích các nhóm",
+        "❓ Giải thích các khối",
         "↩ Quay lại",
     ]
     await chat.click("Khối doanh nghiệp")

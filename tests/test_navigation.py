@@ -57,7 +57,7 @@ async def test_edit_from_review_returns_to_card(app: App, chat: FakeChat) -> Non
     await fill_initiative(chat)
     await chat.click("Sửa một mục")
     await chat.click("Thời gian triển khai")
-    assert "Đang lưu: 2021-10-01" in chat.text
+    assert "Đang lưu: 01/10/2021" in chat.text
     await chat.send("15/11/2021")
     await chat.send("20/01/2022")
     assert "TÓM TẮT SÁNG KIẾN" in chat.text
@@ -80,6 +80,59 @@ async def test_edit_from_review_returns_to_card(app: App, chat: FakeChat) -> Non
     assert submission.title == "Tên mới của sáng kiến"
     assert submission.unit_code == "t34.nganh_y_te"
     assert submission.author_name == "Lê Văn Tám"
+
+
+KEEPING = [  # how a worker leaves an answer as it is while editing the card
+    ("click", "Giữ nguyên"),
+    ("send", "giữ nguyên"),
+    ("send", "Giu nguyen"),
+    ("send", "bỏ qua"),
+    ("send", "1"),
+]
+
+
+@pytest.mark.parametrize(("how", "what"), KEEPING)
+async def test_editing_one_field_keeps_its_neighbours(
+    app: App, chat: FakeChat, how: str, what: str
+) -> None:
+    await login(chat)
+    await chat.click("Nộp sáng kiến mới")
+    await fill_profile(chat)
+    await fill_initiative(chat)
+    await chat.click("Sửa một mục")
+    await chat.click("Hiệu quả")
+    assert "Đang lưu: 150.000.000 đồng" in chat.text
+    await chat.send("50 triệu")
+    assert "Đang lưu: Giảm thời gian chờ của người bệnh" in chat.text
+    await (chat.click(what) if how == "click" else chat.send(what))
+    assert "Đang lưu: Áp dụng tại đơn vị" in chat.text
+    await (chat.click(what) if how == "click" else chat.send(what))
+    assert "TÓM TẮT SÁNG KIẾN" in chat.text
+    assert "50.000.000 đồng" in chat.text
+    assert "Giảm thời gian chờ của người bệnh" in chat.text
+    assert "không nêu" not in chat.text
+    await chat.click("Gửi sáng kiến")
+    async with AsyncSession(app.db) as session:
+        submission = (await session.execute(select(Submission))).scalar_one()
+    assert submission.benefit_vnd == 50_000_000
+    assert submission.benefit_social == "Giảm thời gian chờ của người bệnh"
+    assert submission.applied_scope == "Áp dụng tại đơn vị, có thể nhân rộng toàn ngành"
+
+
+async def test_an_optional_answer_can_still_be_removed_while_editing(
+    app: App, chat: FakeChat
+) -> None:
+    await login(chat)
+    await chat.click("Nộp sáng kiến mới")
+    await fill_profile(chat)
+    await fill_initiative(chat)
+    await chat.click("Sửa một mục")
+    await chat.click("Hiệu quả")
+    await chat.click("Giữ nguyên")
+    await chat.click("Xóa nội dung này")
+    await chat.click("Giữ nguyên")
+    assert "TÓM TẮT SÁNG KIẾN" in chat.text and "150.000.000 đồng" in chat.text
+    assert "Lợi ích xã hội: không nêu" in chat.text
 
 
 async def test_stale_and_forged_buttons_change_nothing(app: App, chat: FakeChat) -> None:

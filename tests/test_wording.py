@@ -15,12 +15,21 @@ import time
 import unicodedata
 from pathlib import Path
 
+import pytest
+
 from bot.app import App
 from bot.channels.console import line_to_inbound
 from bot.clock import FixedClock
 from rules.files import format_size
 from tests.fakechat import FakeChat
-from tests.flow import PDF_BYTES, fill_profile, fill_until_attachments, grant_role, login
+from tests.flow import (
+    PDF_BYTES,
+    fill_profile,
+    fill_until_attachments,
+    grant_role,
+    login,
+    submit_new,
+)
 from tests.test_answers import ROOT, WALK, OnZalo, walk
 from tests.test_support import outbox_texts
 
@@ -80,7 +89,7 @@ async def test_plain_declarations_and_the_card_says_what_was_meant(
     await chat.send("không")
     assert "TÓM TẮT SÁNG KIẾN" in chat.text
     assert (
-        "Tác giả cho biết: sáng kiến không được bảo hộ quyền sở hữu trí tuệ; nội dung không "
+        "Tác giả cho biết: sáng kiến không đang được bảo hộ quyền sở hữu trí tuệ; nội dung không "
         "trái trật tự công cộng, đạo đức xã hội" in chat.text
     )
     assert "văn bản số 125/QĐ-BV" in chat.text
@@ -131,7 +140,7 @@ async def test_target_groups_explained_and_typed_in_a_few_words(app: App, chat: 
     await login(chat)
     await chat.click("Nộp sáng kiến mới")
     await fill_profile(chat)
-    await chat.click("Giải thích các nhóm")
+    await chat.click("Giải thích các nhóm đối tượng")
     assert (
         "2. Công nhân lao động trong các doanh nghiệp sản xuất, kinh doanh: Bạn là công "
         "nhân" in chat.text
@@ -232,3 +241,79 @@ def test_the_console_edits_lines_and_ctrl_c_quits(tmp_path: Path) -> None:
     os.close(main)
     assert code == 130
     assert "Traceback" not in (tmp_path / "log").read_text()
+
+
+async def test_help_shows_a_worker_their_own_commands_and_their_data_rights(
+    app: App, clock: FixedClock, chat: FakeChat
+) -> None:
+    await login(chat)
+    assert "/dulieu" in chat.text and "/xoa" in chat.text  # the main menu
+    await chat.send("/hotro")
+    assert "/dulieu xem và sửa dữ liệu cá nhân" in chat.text and "/xoa rút đồng ý" in chat.text
+    assert "/duyet" not in chat.text and "/ve" not in chat.text
+    assert "/nhanquyen" in chat.text
+    await grant_role(app, clock, chat, "officer", "*")
+    assert "trên phạm vi toàn quốc" in chat.text and "tại toàn quốc" not in chat.text
+    assert "/thongke" in chat.text and "/stats" not in chat.text
+    await chat.send("/hotro")
+    assert "Cán bộ: /duyet duyệt sáng kiến, /thongke số liệu" in chat.text
+    assert "/ve" not in chat.text
+    await chat.send("/thongke khối Không Có")
+    assert "sangkien" not in chat.text and "chưa có cụm, khối thi đua nào" in chat.text
+
+
+WORDY = [  # at which step, what a worker types, what the bot says back
+    ("ended_on", "vẫn đang áp dụng", "hãy gửi ngày dự kiến kết thúc"),
+    ("ended_on", "hiện nay", "hãy gửi ngày dự kiến kết thúc"),
+    ("recognized_by", "chưa có", "chỉ nhận sáng kiến đã được cơ quan, đơn vị có thẩm quyền"),
+    ("recognized_by", "Không", "chỉ nhận sáng kiến đã được cơ quan, đơn vị có thẩm quyền"),
+]
+
+
+@pytest.mark.parametrize(("step", "typed", "said"), WORDY)
+async def test_words_where_a_date_or_a_body_is_asked(
+    app: App, chat: FakeChat, step: str, typed: str, said: str
+) -> None:
+    await login(chat)
+    await chat.click("Nộp sáng kiến mới")
+    await fill_profile(chat)
+    await chat.click("Cán bộ, viên chức, người lao động các đơn vị sự nghiệp")
+    await chat.send("Số hóa quy trình tiếp nhận hồ sơ")
+    await chat.click("Giải pháp quản lý")
+    await chat.send("01/10/2021")
+    if step == "recognized_by":
+        await chat.send("28/02/2022")
+        await chat.send("Mô tả đủ dài về thực trạng và giải pháp mới của đơn vị.")
+        await chat.send("150 triệu")
+        await chat.send("Giảm thời gian chờ")
+        await chat.send("Tại đơn vị")
+    before = chat.text
+    await chat.send(typed)
+    assert said in chat.text, chat.text
+    assert before.split("\n")[0] in chat.text or "Đang lưu" not in chat.text
+
+
+async def test_the_groups_are_explained_in_the_campaigns_own_word(
+    app: App, chat: FakeChat
+) -> None:
+    await login(chat)
+    await chat.click("Nộp sáng kiến mới")
+    await fill_profile(chat)
+    assert "nhóm đối tượng nào?" in chat.text
+    await chat.click("Giải thích các nhóm đối tượng")
+    assert chat.text.startswith("Các nhóm đối tượng:")
+    assert "Bạn thuộc nhóm đối tượng nào?" in chat.text
+
+
+async def test_the_owner_and_the_officer_read_the_same_words_for_a_typed_number(
+    app: App, clock: FixedClock, chat: FakeChat
+) -> None:
+    await login(chat)
+    await submit_new(chat)
+    await chat.send("/dulieu")
+    assert "(tự khai, chưa xác minh)" in chat.text
+    officer = FakeChat(app.engine, user_id="officer", channel="zalo")
+    await login(officer, "0987 000 111")
+    await grant_role(app, clock, officer, "officer", "*")
+    await officer.send("/duyet")
+    assert "(tự khai, chưa xác minh)" in officer.text

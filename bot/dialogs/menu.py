@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import support
-from bot.access import COLLECTOR, OFFICER, scope_of
+from bot.access import ADMIN, COLLECTOR, HELPER, OFFICER, scope_of
 from bot.dialogs.account import profile_complete
 from bot.dialogs.confirm import ConfirmStep, ask_to_confirm
 from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step, deny, notice_here
@@ -31,7 +31,11 @@ class MenuStep(Step):
             if isinstance(window, Rejected)
             else f"Đang mở: {window.value.describe()}."
         )
-        return f"Chương trình “{campaign.short_name}”.\n{status}\n\nBạn muốn làm gì?"
+        return (
+            f"Chương trình “{campaign.short_name}”.\n{status}\n\n"
+            "Dữ liệu cá nhân của bạn: /dulieu để xem, sửa; /xoa để rút đồng ý và xóa.\n"
+            "Bạn muốn làm gì?"
+        )
 
     def options(self, ctx: Ctx) -> list[Option]:
         first = (
@@ -248,6 +252,20 @@ class MyItemStep(Step):
 ASK, CLOSE_TICKET = "ask", "close_ticket"
 
 
+def _role_commands(roles: set[str]) -> str:
+    """The commands of the roles this person holds; to others, how a role is taken."""
+    lines = []
+    if roles & {OFFICER, ADMIN}:
+        lines.append("Cán bộ: /duyet duyệt sáng kiến, /thongke số liệu, /bieudo, /xuat.")
+    if roles & {COLLECTOR, OFFICER, ADMIN}:
+        lines.append("Nộp hộ đoàn viên: /nopho.")
+    if roles & {HELPER, ADMIN}:
+        lines.append("Tổ hỗ trợ: /ve, /tl, /nhan, /dong, /mau, /chan.")
+    if not lines:
+        lines.append("Cán bộ, tổ hỗ trợ nhận quyền bằng /nhanquyen kèm mã quản trị viên gửi.")
+    return "\n" + "\n".join(lines)
+
+
 class HelpStep(Step):
     key = "help"
     expects = Expect.CHOICE
@@ -256,6 +274,7 @@ class HelpStep(Step):
     async def prepare(self, ctx: Ctx) -> None:
         if ctx.person is not None:
             ctx.view["ticket"] = await support.open_of_person(ctx.uow, ctx.person.id)
+            ctx.view["roles"] = {g.role for g in await ctx.uow.roles.of_person(ctx.person.id)}
 
     def text(self, ctx: Ctx) -> str:
         campaign = ctx.services.campaign
@@ -273,9 +292,9 @@ class HelpStep(Step):
             f"Hỗ trợ – Chương trình “{campaign.short_name}” ({campaign.guidance}).\n{phases}\n\n"
             "Các lệnh: /menu về menu chính · /tieptuc làm tiếp bản nháp · /huy hủy bản nháp · "
             "/quaylai về bước trước · /cuatoi sáng kiến của tôi · /lienket liên kết Zalo và "
-            "Telegram · /hotro mở hỗ trợ.\nNhận quyền cán bộ hoặc tổ hỗ trợ: /nhanquyen kèm mã "
-            "quản trị viên gửi. Cán bộ được phân quyền: /duyet, /stats, /bieudo, /xuat. "
-            f"Tổ hỗ trợ: /ve, /tl, /nhan, /dong, /mau, /chan.{open_note}\n"
+            "Telegram · /hotro mở hỗ trợ · /dulieu xem và sửa dữ liệu cá nhân · /xoa rút đồng ý "
+            f"và xóa dữ liệu của bạn.{_role_commands(ctx.view.get('roles') or set())}"
+            f"{open_note}\n"
             "Gõ câu hỏi của bạn (bot tìm câu trả lời có sẵn trước), hoặc chọn câu hỏi thường gặp:"
         )
 

@@ -126,7 +126,13 @@ async def _group_stats(ctx: Ctx, step: Step | None, words: str) -> Outcome:
         period, name = Period(named[0], named[1]), named[2]
     group = campaign.group(name)
     if group is None:
-        known = "; ".join(g.name for g in campaign.groups) or "chưa có (sangkien goals import)"
+        if not campaign.groups:
+            return notice_here(
+                step,
+                f"Không có cụm, khối thi đua “{name[:60]}”: chương trình chưa có cụm, khối thi "
+                "đua nào. Quản trị viên nhập danh sách cụm, khối thì mới xem được.",
+            )
+        known = "; ".join(g.name for g in campaign.groups)
         return notice_here(step, f"Không có cụm, khối thi đua “{name[:60]}”. Có: {known}.")
     if not all(scope.covers(catalog, unit) for unit in group.units):
         return deny(ctx, step, "/stats", OUT_OF_SCOPE)

@@ -28,7 +28,7 @@ from bot.store.models import (
 )
 from rules import fields as rf
 from rules.files import extension_for
-from rules.phone import national
+from rules.phone import national, phone_origin
 from rules.verdict import Rejected, Verdict
 
 ERASED_NAME = "Đã ẩn danh"
@@ -146,7 +146,7 @@ class MyDataStep(Step):
 def _phone_line(person: Person) -> str:
     if not person.phone:
         return "—"
-    how = "đã xác minh qua Telegram" if person.phone_verified_at else "tự khai"
+    how = phone_origin(person.phone_verified_at is not None)
     return f"{national(person.phone)} ({how})"
 
 

@@ -27,7 +27,7 @@ from bot.review import (
 from bot.store.models import StatusChange, Submission
 from rules.fields import parse_long_text
 from rules.files import extension_for, safe_filename
-from rules.phone import national
+from rules.phone import national, phone_origin
 from rules.text import clean, fold
 from rules.verdict import Rejected
 
@@ -125,7 +125,7 @@ class ReviewDeskStep(Step):
             and author.phone
             and scope.holds(ctx.services.catalog, item.unit_code, SEES_PHONES)
         ):
-            how = "đã xác minh" if author.phone_verified_at else "tự khai, chưa xác minh"
+            how = phone_origin(author.phone_verified_at is not None)
             ctx.view["phone"] = f"{national(author.phone)} ({how})"
         if ctx.state.get("review_sent") != item.id:
             # the attachments go with the card once, not with every later message

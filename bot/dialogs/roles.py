@@ -3,7 +3,7 @@ the operator issued (`sangkien grant`), never given to whoever typed a phone num
 
 from __future__ import annotations
 
-from bot.access import ALL_UNITS, HELPER, OFFICER, ROLE_NAMES
+from bot.access import HELPER, OFFICER, ROLE_NAMES
 from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step
 from bot.dialogs.guard import TOO_MANY, count_failure, locked_out
 from bot.store.models import RoleClaim
@@ -59,12 +59,8 @@ async def claim_role_command(ctx: Ctx, step: Step | None) -> Outcome:
         subject=f"{claim.role}@{claim.unit_code}",
         detail={"claim": claim.id},
     )
-    unit = (
-        "toàn quốc"
-        if claim.unit_code == ALL_UNITS
-        else ctx.services.catalog.label(claim.unit_code)
-    )
-    return Goto(here, f"Bạn đã nhận quyền {ROLE_NAMES[claim.role]} tại {unit}. {_next(claim)}")
+    where = ctx.services.catalog.where(claim.unit_code)
+    return Goto(here, f"Bạn đã nhận quyền {ROLE_NAMES[claim.role]} {where}. {_next(claim)}")
 
 
 def _open(ctx: Ctx, claim: RoleClaim) -> bool:
@@ -93,5 +89,5 @@ def _next(claim: RoleClaim) -> str:
     if claim.role == HELPER:
         return "Gõ /ve để xem các câu hỏi đang chờ."
     if claim.role == OFFICER:
-        return "Gõ /duyet để duyệt sáng kiến, /stats để xem số liệu."
-    return "Gõ /duyet, /stats hoặc /ve để bắt đầu."
+        return "Gõ /duyet để duyệt sáng kiến, /thongke để xem số liệu."
+    return "Gõ /duyet, /thongke hoặc /ve để bắt đầu."

@@ -44,6 +44,11 @@ def _start(ctx: Ctx, raw: str) -> Verdict[date]:
 
 def _end(ctx: Ctx, raw: str) -> Verdict[date]:
     verdict = parse_date(raw)
+    if isinstance(verdict, Rejected) and not any(ch.isdigit() for ch in raw):
+        # words with no date at the end date (“vẫn đang áp dụng”) mean it goes on
+        return Rejected(
+            "Nếu sáng kiến vẫn đang áp dụng, hãy gửi ngày dự kiến kết thúc, ví dụ 31/12/2022."
+        )
     if isinstance(verdict, Rejected):
         return verdict
     return check_end(date.fromisoformat(ctx.draft["started_on"]), verdict.value)
@@ -201,8 +206,10 @@ class TargetGroupField(ChoiceField):
     """The target groups, with a one-line hint for each a person can ask for."""
 
     def options(self, ctx: Ctx) -> list[Option]:
-        hinted = any(group.hint for group in ctx.services.campaign.target_groups)
-        extra = [Option("❓ Giải thích các nhóm", EXPLAIN)] if hinted else []
+        campaign = ctx.services.campaign
+        hinted = any(group.hint for group in campaign.target_groups)
+        explain = f"❓ Giải thích các {campaign.target_group_term}"
+        extra = [Option(explain, EXPLAIN)] if hinted else []
         return [*self.choices(ctx), *extra]
 
     async def on_back(self, ctx: Ctx) -> Outcome:
@@ -212,9 +219,12 @@ class TargetGroupField(ChoiceField):
     async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
         if value != EXPLAIN:
             return await super().on_choice(ctx, value)
-        groups = ctx.services.campaign.target_groups
-        lines = [f"{i}. {g.name}: {g.hint}" for i, g in enumerate(groups, 1) if g.hint]
-        return Stay("\n".join(["Các nhóm đối tượng:", *lines, "", "Bạn thuộc nhóm nào?"]))
+        campaign = ctx.services.campaign
+        term = campaign.target_group_term
+        groups = enumerate(campaign.target_groups, 1)
+        lines = [f"{i}. {g.name}: {g.hint}" for i, g in groups if g.hint]
+        heading = f"Các {term}:"
+        return Stay("\n".join([heading, *lines, "", f"Bạn thuộc {term} nào?"]))
 
 
 @dataclass(eq=False)
@@ -407,7 +417,7 @@ def summary_card(ctx: Ctx, answers: dict[str, Any] | None = None) -> str:
             f"ngày {_day(d['recognized_on'])}",
             f"• Danh hiệu, khen thưởng: {d.get('awards') or 'không nêu'}",
             f"• Tài liệu: {attachments}",
-            "• Tác giả cho biết: sáng kiến không được bảo hộ quyền sở hữu trí tuệ; nội dung "
+            "• Tác giả cho biết: sáng kiến không đang được bảo hộ quyền sở hữu trí tuệ; nội dung "
             "không trái trật tự công cộng, đạo đức xã hội",
             *_flags(ctx, d),
         )
@@ -820,7 +830,7 @@ def submission_steps() -> list[Step]:
             "Sáng kiến được ai công nhận? (ví dụ: Hội đồng sáng kiến "
             "Công ty X, Giám đốc Bệnh viện Y).",
             "recognized_by",
-            lambda c, t: rf.parse_short_text(t, "nơi công nhận"),
+            lambda c, t: rf.parse_recognizer(t),
             "recognition_doc",
             back="applied_scope",
         ),
