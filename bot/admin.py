@@ -243,7 +243,14 @@ async def write_export(
     label = catalog.scope_label(unit)
     async with _uow(app) as uow:
         request = ExportRequest(
-            services.campaign, catalog, units, label, Period(start, end), with_phones, statuses
+            services.campaign,
+            catalog,
+            units,
+            label,
+            Period(start, end),
+            with_phones,
+            statuses,
+            scope_code=unit,
         )
         files = await export(uow.session, request)
     out.write_bytes(files.xlsx)

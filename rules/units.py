@@ -14,6 +14,8 @@ from rules.text import fold_words
 from rules.yamlfile import describe, load_yaml
 
 # The scope above every unit: the whole country (roles, counters, filters).
+CONFEDERATION = "Tổng Liên đoàn Lao động Việt Nam"
+PROVINCES = "tinh"  # the kind whose units are provinces and cities (units.yaml)
 WHOLE_COUNTRY = "*"
 
 
@@ -73,6 +75,28 @@ class CatalogVersion:
     def scope_label(self, code: str) -> str:
         """The label of a unit, or of the whole country."""
         return "Toàn quốc" if code == WHOLE_COUNTRY else self.label(code)
+
+    def union_name(self, code: str) -> str:
+        """The union a unit stands for, as its documents head them: a province is its
+        Liên đoàn Lao động; other units are named as unions already."""
+        if code == WHOLE_COUNTRY:
+            return CONFEDERATION
+        unit = self.units[code]
+        if unit.parent is None and any(
+            code in kind.roots for kind in self.kinds if kind.code == PROVINCES
+        ):
+            city = unit.name.startswith("Thành phố")
+            return f"Liên đoàn Lao động {unit.name if city else 'tỉnh ' + unit.name}"
+        return unit.name
+
+    def issuer_lines(self, code: str) -> tuple[str, ...]:
+        """The two header lines of a document the unit issues (Decree 30/2020/NĐ-CP: the
+        body above it, then the issuing body), upper case."""
+        if code == WHOLE_COUNTRY or code not in self.units:
+            return (CONFEDERATION.upper(),)
+        parent = self.units[code].parent
+        above = self.union_name(parent) if parent else CONFEDERATION
+        return (above.upper(), self.union_name(code).upper())
 
     def where(self, code: str) -> str:
         """A unit inside a sentence: “tại Bắc Giang”, or “trên phạm vi toàn quốc”."""

@@ -141,6 +141,6 @@ async def test_co_authors_and_their_shares_decide_whom_the_record_credits(
     ]
     files = await export_of_the_country(app)
     sheet = openpyxl.load_workbook(io.BytesIO(files.xlsx)).active
-    cell = str(sheet.cell(5, 2).value)
+    cell = str(sheet.cell(6, 2).value)
     assert "Đồng tác giả: Lê Văn Ba, 1980, 30%; Trần Thị Cúc, 1991, 45%" in cell
     assert "Công nhận cho: Trần Thị Cúc" in cell

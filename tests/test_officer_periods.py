@@ -145,7 +145,7 @@ async def test_formula_looking_text_stays_text_in_xlsx_and_csv(app: App) -> None
         await uow.commit()
     files = await export_of_the_country(app)
     sheet = openpyxl.load_workbook(io.BytesIO(files.xlsx)).active
-    row = next(sheet.iter_rows(min_row=5))
+    row = next(sheet.iter_rows(min_row=6))  # under the union, the title lines and the header
     cells = {cell.value: cell.data_type for cell in row}
     assert cells[title] == "s" and cells["@SUM(1+1)"] == "s"
     line = list(csv.reader(io.StringIO(files.csv.decode("utf-8-sig"))))[1]
@@ -163,13 +163,14 @@ async def test_the_award_file_sums_values_and_keeps_dates_as_dates(
     files = await export_of_the_country(app, Period(date(2022, 2, 1), date(2022, 3, 31)))
     sheet = openpyxl.load_workbook(io.BytesIO(files.xlsx)).active
     lines = [row for row in sheet.iter_rows(values_only=True) if any(row)]
-    assert "từ 01/02/2022 đến 31/03/2022 – trạng thái: tất cả (trừ đã rút)" in lines[2][0]
-    data = lines[4 : 4 + files.rows]
+    assert lines[0][0] == "TỔNG LIÊN ĐOÀN LAO ĐỘNG VIỆT NAM"  # the country's file
+    assert "từ 01/02/2022 đến 31/03/2022 – trạng thái: tất cả (trừ đã rút)" in lines[3][0]
+    data = lines[5 : 5 + files.rows]
     assert files.rows == 6  # February and March, the withdrawn one left out
     assert all(isinstance(row[13], datetime) for row in data)  # real dates
     values = [row[14] for row in data]
     assert all(v in (120_000_000, None) for v in values)
-    total = lines[4 + files.rows]
+    total = lines[5 + files.rows]
     assert total[0] == "Tổng cộng" and total[14] == sum(v or 0 for v in values)
     assert any("TM. BAN CHẤP HÀNH" in str(cell) for row in lines[-3:] for cell in row)
     assert sheet.column_dimensions["E"].width == 60  # the summary column is wide

@@ -85,6 +85,7 @@ CASES = [  # what the operator runs, with what, the exit code, words the line mu
             "SANGKIEN_ZALO_TOKEN": "1:wrong",
             "SANGKIEN_ZALO_API_BASE": "{zalo}",
             "SANGKIEN_ZALO_WEBHOOK_SECRET": "zalo-secret",
+            "SANGKIEN_ZALO_WEBHOOK_URL": "https://bot.example.vn/zalo/webhook",
         },
         2,
         "SANGKIEN_ZALO_TOKEN",

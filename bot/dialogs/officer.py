@@ -185,6 +185,7 @@ async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
         with_phones=personal,
         statuses=statuses,
         proposed_only=proposed_only,
+        scope_code=unit,
     )
     # A long read: the update's own transaction is committed first and the writers are let
     # in meanwhile, so that other chats are answered while the file is made.

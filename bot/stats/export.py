@@ -39,10 +39,11 @@ from bot.review import ACCEPTED, STATUS_NAMES, WITHDRAWN
 from bot.stats.views import Period
 from bot.store.db import make_reader, make_sessionmaker
 from bot.store.models import Attachment, Person, Submission
-from rules.campaigns import TZ, Campaign
+from rules.campaigns import TZ, Campaign, recognition_warning
 from rules.dates import format_date
 from rules.fields import credited_author, format_money_vnd
 from rules.files import extension_for, safe_filename
+from rules.phone import national
 from rules.units import CatalogVersion
 
 TITLE = "TỔNG HỢP TÓM TẮT SÁNG KIẾN"
@@ -91,7 +92,9 @@ class ExportFiles:
 @dataclass(frozen=True, slots=True)
 class Heading:
     scope_label: str
+    issuer: tuple[str, ...]  # the issuing union's lines, as mẫu 1 heads them
     lines: tuple[str, ...]
+    header: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,7 @@ class ExportRequest:
     with_phones: bool
     statuses: tuple[str, ...] = VALID
     proposed_only: bool = False
+    scope_code: str = "*"  # the unit whose file it is: its union heads the file
 
 
 class ExportProcess:
@@ -180,7 +184,12 @@ async def _export_reading(database_url: str, request: ExportRequest) -> ExportFi
 
 
 async def export(session: AsyncSession, request: ExportRequest) -> ExportFiles:
-    heading = Heading(request.scope_label, _heading_lines(request))
+    heading = Heading(
+        request.scope_label,
+        request.catalog.issuer_lines(request.scope_code),
+        _heading_lines(request),
+        header_for(request.campaign),
+    )
     chunks: queue.Queue[list[Row] | None] = queue.Queue(maxsize=4)
     building = asyncio.get_running_loop().run_in_executor(None, _build, heading, chunks)
     try:
@@ -189,6 +198,18 @@ async def export(session: AsyncSession, request: ExportRequest) -> ExportFiles:
     finally:
         await asyncio.to_thread(chunks.put, None)
     return await building
+
+
+AWARDS_COLUMN = 6
+
+
+def header_for(campaign: Campaign) -> tuple[str, ...]:
+    """The columns, the awards' one titled with its years as the form does: the three years
+    before the campaign opened (“trong 03 năm (2018 – 2020)” for a campaign of 2021)."""
+    opened = min(phase.opens for phase in campaign.phases).year
+    header = list(HEADER)
+    header[AWARDS_COLUMN] = f"{HEADER[AWARDS_COLUMN]} ({opened - 3} – {opened - 1})"
+    return tuple(header)
 
 
 def _heading_lines(request: ExportRequest) -> tuple[str, ...]:
@@ -263,6 +284,7 @@ class _Names:
     """Codes to the names people read, for one export."""
 
     def __init__(self, campaign: Campaign, catalog: CatalogVersion) -> None:
+        self.campaign = campaign
         self.catalog = catalog
         self.groups = {c.code: c.name for c in campaign.target_groups}
         self.types = {c.code: c.name for c in campaign.solution_types}
@@ -272,7 +294,7 @@ class _Names:
             f"{s.author_name}, {s.author_birth_year}, {s.author_position}, {s.author_workplace}"
         )
         if phone:
-            author += f", ĐT {phone}"
+            author += f", ĐT {national(phone)}"
         if s.co_authors:
             credited = credited_author(s.author_name, s.author_share, s.co_authors)
             others = "; ".join(
@@ -302,11 +324,19 @@ class _Names:
             self.catalog.describe(s.unit_code),
             self.groups.get(s.target_group, s.target_group),
             self.types.get(s.solution_type, s.solution_type),
-            f"{s.recognized_by}, số {s.recognition_doc} ngày {format_date(s.recognized_on)}",
+            self._recognition(s),
             s.submitted_at.astimezone(TZ).date(),
             s.benefit_vnd,
             "\n".join(attachments),
         ]
+
+    def _recognition(self, s: Submission) -> str:
+        """As the review card: a recognition before the campaign's first day is flagged."""
+        said = f"{s.recognized_by}, số {s.recognition_doc} ngày {format_date(s.recognized_on)}"
+        first = self.campaign.recognized_from
+        if recognition_warning(self.campaign, s.recognized_on) and first is not None:
+            said += f" (⚠️ trước ngày {format_date(first)}, ngày chương trình bắt đầu nhận)"
+        return said
 
 
 def _build(heading: Heading, chunks: queue.Queue[list[Row] | None]) -> ExportFiles:
@@ -315,12 +345,14 @@ def _build(heading: Heading, chunks: queue.Queue[list[Row] | None]) -> ExportFil
     sheet = workbook.create_sheet("Tổng hợp")
     for index, width in enumerate(WIDTHS, 1):
         sheet.column_dimensions[get_column_letter(index)].width = width
+    for number, line in enumerate(heading.issuer, 1):
+        sheet.append([_styled(sheet, line, bold=number == len(heading.issuer))])
     for line in heading.lines:
         sheet.append([_styled(sheet, line, bold=line == heading.lines[0])])
-    sheet.append([_styled(sheet, title, bold=True, wrap=True) for title in HEADER])
+    sheet.append([_styled(sheet, title, bold=True, wrap=True) for title in heading.header])
     text = io.StringIO()
     writer = csv.writer(text)
-    writer.writerow(HEADER)
+    writer.writerow(heading.header)
     count, money = 0, 0
     while (chunk := chunks.get()) is not None:
         for row in chunk:
