@@ -9,6 +9,7 @@ import openpyxl
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import admin
 from bot.app import App
 from bot.clock import FixedClock
 from bot.stats.views import Period, stats
@@ -144,3 +145,43 @@ async def test_co_authors_and_their_shares_decide_whom_the_record_credits(
     cell = str(sheet.cell(6, 2).value)
     assert "Đồng tác giả: Lê Văn Ba, 1980, 30%; Trần Thị Cúc, 1991, 45%" in cell
     assert "Công nhận cho: Trần Thị Cúc" in cell
+
+
+async def _file_with_co_authors(
+    app: App, user: str, phone: str, title: str, co_authors: list[str], author_share: str
+) -> None:
+    author = FakeChat(app.engine, user_id=user, channel="zalo")
+    await login(author, phone)
+    await author.click("Nộp sáng kiến mới")
+    await fill_profile(author)
+    await fill_initiative(author, title)
+    await author.click("Đồng tác giả")
+    for line in co_authors:
+        await author.send(line)
+    await author.click("Xong")
+    await author.send(author_share)
+    await author.click("Gửi sáng kiến")
+    assert "Mã hồ sơ" in author.text, author.text
+
+
+async def test_co_authors_count_as_participants_once_each(any_app: App, clock: FixedClock) -> None:
+    """46/HD-TLĐ counts who took part: the co-authors a submission names are counted once
+    each per unit, also when two submissions name the same one (in other spellings)."""
+    app = any_app
+    await _file_with_co_authors(
+        app, "w-1", "0912 000 001", "Máy cắt vải tự động", ["Lê Văn Ba, 1980, 30%"], "70"
+    )
+    await _file_with_co_authors(
+        app,
+        "w-2",
+        "0912 000 002",
+        "Bàn ủi hơi tiết kiệm điện",
+        ["LÊ VĂN BA, 1980, 20%", "Trần Thị Cúc, 1991, 30%"],
+        "50",
+    )
+    said = await admin.print_stats(app, "t24", None, None, recount=False)
+    assert "Người tham gia: 4" in said, said  # two authors, two co-authors
+    recounted = await admin.print_stats(app, "t24", None, None, recount=True)
+    assert "Người tham gia: 4" in recounted
+    country = await admin.print_stats(app, "*", None, None, recount=False)
+    assert "Người tham gia: 4" in country

@@ -9,6 +9,7 @@ a quarter counts exactly the submissions the export lists for it.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,8 +21,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.models import Participation, StatCounter, Submission
+from bot.store.models import CoAuthorParticipation, Participation, StatCounter, Submission
 from rules.campaigns import TZ
+from rules.text import fold
 from rules.units import WHOLE_COUNTRY, Catalog, CatalogVersion
 
 ALL = WHOLE_COUNTRY
@@ -60,16 +62,23 @@ def _upserts() -> dict[str, Any]:
     return statements
 
 
-def _first_participations() -> dict[str, Any]:
-    """Per dialect: insert (campaign, scope, person) rows, returning the scopes that were new."""
+def _first_participations(table: Any) -> dict[str, Any]:
+    """Per dialect: insert (campaign, scope, who) rows, returning the scopes that were new."""
     return {
-        name: insert(Participation).on_conflict_do_nothing().returning(Participation.scope)
+        name: insert(table).on_conflict_do_nothing().returning(table.scope)
         for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
     }
 
 
 _UPSERT = _upserts()
-_FIRST_PARTICIPATION = _first_participations()
+_FIRST_PARTICIPATION = _first_participations(Participation)
+_FIRST_CO_AUTHOR = _first_participations(CoAuthorParticipation)
+
+
+def co_author_key(co_author: dict[str, Any]) -> str:
+    """One co-author across submissions: the folded name and the birth year."""
+    named = f"{fold(str(co_author.get('name', '')))}|{co_author.get('birth_year', '')}"
+    return hashlib.sha256(named.encode()).hexdigest()[:40]
 
 
 async def bump(session: AsyncSession, deltas: Counter[Key]) -> None:
@@ -144,8 +153,17 @@ async def count_new(
         for scope in scopes_of(catalog, submission.unit_code)
     ]
     first = await session.execute(_FIRST_PARTICIPATION[_dialect(session)], rows)
+    new_scopes = list(first.scalars())
+    co_authors = [
+        {"campaign": submission.campaign, "scope": scope, "who": co_author_key(co_author)}
+        for co_author in submission.co_authors or []
+        for scope in scopes_of(catalog, submission.unit_code)
+    ]
+    if co_authors:
+        first = await session.execute(_FIRST_CO_AUTHOR[_dialect(session)], co_authors)
+        new_scopes += first.scalars()
     day = day_of(submission.submitted_at)
-    for scope in first.scalars():
+    for scope in new_scopes:
         deltas[(submission.campaign, scope, day, "people", "")] += 1
         deltas[(submission.campaign, scope, TOTAL, "people", "")] += 1
     await bump(session, deltas)
@@ -169,7 +187,7 @@ class Tally:
     campaign: str
     deltas: Counter[Key] = field(default_factory=Counter)
     _scopes: dict[str, list[str]] = field(default_factory=dict)
-    _firsts: dict[tuple[int, str], datetime] = field(default_factory=dict)
+    _firsts: dict[tuple[int | str, str], datetime] = field(default_factory=dict)
 
     def scopes(self, unit: str) -> list[str]:
         found = self._scopes.get(unit)
@@ -186,22 +204,37 @@ class Tally:
                 for day in (day_of(at), TOTAL):
                     self.deltas[(self.campaign, scope, day, dim, value)] += 1
 
-    def add_first(self, person: int, unit: str, at: datetime) -> None:
-        """A person's first filing at a unit: they take part from then on, there and above."""
+    def add_first(self, person: int | str, unit: str, at: datetime) -> None:
+        """A person's (or a co-author's key's) first filing at a unit: they take part from
+        then on, there and above."""
         for scope in self.scopes(unit):
             known = self._firsts.get((person, scope))
             if known is None or at < known:
                 self._firsts[(person, scope)] = at
 
-    def participations(self) -> list[dict[str, Any]]:
-        """The participation rows; counts the people into `deltas` on their first day."""
-        for (_person, scope), at in self._firsts.items():
+    def add_co_authors(
+        self, co_authors: list[dict[str, Any]] | None, unit: str, at: datetime
+    ) -> None:
+        for co_author in co_authors or []:
+            self.add_first(co_author_key(co_author), unit, at)
+
+    def participations(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The participation rows of people and of co-authors; counts them all into
+        `deltas` on their first day."""
+        for (_who, scope), at in self._firsts.items():
             self.deltas[(self.campaign, scope, day_of(at), "people", "")] += 1
             self.deltas[(self.campaign, scope, TOTAL, "people", "")] += 1
-        return [
-            {"campaign": self.campaign, "scope": scope, "person_id": person}
-            for (person, scope) in self._firsts
+        people = [
+            {"campaign": self.campaign, "scope": scope, "person_id": who}
+            for (who, scope) in self._firsts
+            if isinstance(who, int)
         ]
+        co_authors = [
+            {"campaign": self.campaign, "scope": scope, "who": who}
+            for (who, scope) in self._firsts
+            if isinstance(who, str)
+        ]
+        return people, co_authors
 
     def counter_rows(self, chunk: int = 50_000) -> Iterator[list[dict[str, Any]]]:
         rows = [
@@ -231,9 +264,16 @@ def firsts_query(campaign: str) -> Any:
     )
 
 
-def recount_all(connection: Any, catalog: Catalog) -> None:
+def co_authors_query(campaign: str) -> Any:
+    return select(Submission.co_authors, Submission.unit_code, Submission.submitted_at).where(
+        Submission.campaign == campaign, Submission.co_authors.is_not(None)
+    )
+
+
+def recount_all(connection: Any, catalog: Catalog, *, co_authors: bool = True) -> None:
     """Recount every campaign's counters on a plain (sync) connection, as migrations do;
-    `catalog` is the whole unit catalog (each campaign's submissions name their version)."""
+    `catalog` is the whole unit catalog (each campaign's submissions name their version).
+    `co_authors=False` for the migrations before co-authors counted (0015)."""
     campaigns = dict(
         connection.execute(select(Submission.campaign, Submission.catalog).distinct()).all()
     )
@@ -241,6 +281,8 @@ def recount_all(connection: Any, catalog: Catalog) -> None:
         return
     connection.execute(delete(StatCounter))
     connection.execute(delete(Participation))
+    if co_authors:
+        connection.execute(delete(CoAuthorParticipation))
     for campaign, version in campaigns.items():
         tally = Tally(catalog.version(version), campaign)
         counted = select(*SUBMISSION_COUNTED).where(Submission.campaign == campaign)
@@ -248,9 +290,14 @@ def recount_all(connection: Any, catalog: Catalog) -> None:
             tally.add(*row)
         for person, unit, at in connection.execute(firsts_query(campaign)):
             tally.add_first(person, unit, at)
-        people = tally.participations()
+        if co_authors:
+            for named, unit, at in connection.execute(co_authors_query(campaign)):
+                tally.add_co_authors(named, unit, at)
+        people, named_ones = tally.participations()
         if people:
             connection.execute(sqlalchemy.insert(Participation), people)
+        if named_ones:
+            connection.execute(sqlalchemy.insert(CoAuthorParticipation), named_ones)
         for chunk in tally.counter_rows():
             connection.execute(sqlalchemy.insert(StatCounter), chunk)
 
@@ -259,6 +306,9 @@ async def rebuild(session: AsyncSession, catalog: CatalogVersion, campaign: str)
     """Recount a campaign from its submissions (after a bulk load or to repair)."""
     await session.execute(delete(StatCounter).where(StatCounter.campaign == campaign))
     await session.execute(delete(Participation).where(Participation.campaign == campaign))
+    await session.execute(
+        delete(CoAuthorParticipation).where(CoAuthorParticipation.campaign == campaign)
+    )
     tally = Tally(catalog, campaign)
     rows = await session.stream(
         select(*SUBMISSION_COUNTED)
@@ -269,9 +319,12 @@ async def rebuild(session: AsyncSession, catalog: CatalogVersion, campaign: str)
         tally.add(*row)
     for person, unit, at in await session.execute(firsts_query(campaign)):
         tally.add_first(person, unit, at)
-    people = tally.participations()
-    for start in range(0, len(people), 50_000):
-        await session.execute(_insert(session)(Participation), people[start : start + 50_000])
+    for named, unit, at in await session.execute(co_authors_query(campaign)):
+        tally.add_co_authors(named, unit, at)
+    people, named_ones = tally.participations()
+    for table, found in ((Participation, people), (CoAuthorParticipation, named_ones)):
+        for start in range(0, len(found), 50_000):
+            await session.execute(_insert(session)(table), found[start : start + 50_000])
     written = 0
     for chunk in tally.counter_rows():
         await session.execute(_UPSERT[_dialect(session)], chunk)

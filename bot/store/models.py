@@ -327,6 +327,18 @@ class Participation(Base):
     person_id: Mapped[int] = mapped_column(Integer, primary_key=True)
 
 
+class CoAuthorParticipation(Base):
+    """A co-author named on a submission has taken part too (46/HD-TLĐ counts participation).
+    Co-authors are names, not accounts: one is known by a digest of the folded name and the
+    birth year, and counted once per scope however many submissions name them."""
+
+    __tablename__ = "co_author_participation"
+
+    campaign: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    who: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
 class SupportTicket(Base):
     """A question to the support team (Tổ hỗ trợ sáng kiến), tied to the asker's unit."""
 

@@ -34,7 +34,7 @@ def _recount(connection: sa.Connection) -> None:
     from bot.config import Settings
     from bot.store.counters import recount_all
 
-    recount_all(connection, load_catalog_of(Settings()))
+    recount_all(connection, load_catalog_of(Settings()), co_authors=False)
 
 
 def downgrade() -> None:

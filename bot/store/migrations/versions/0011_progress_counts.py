@@ -21,7 +21,7 @@ def upgrade() -> None:
     from bot.config import Settings
     from bot.store.counters import recount_all
 
-    recount_all(op.get_bind(), load_catalog_of(Settings()))
+    recount_all(op.get_bind(), load_catalog_of(Settings()), co_authors=False)
 
 
 def downgrade() -> None:
