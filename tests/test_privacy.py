@@ -27,7 +27,7 @@ async def test_see_correct_and_erase(app: App, clock: FixedClock) -> None:
 
     await telegram.send("/dulieu")
     for shown in (
-        "0901234567 (tự khai)",
+        "0901234567 (tự khai, chưa xác minh)",
         "Phạm Thị Hoa",
         "1985",
         "Chuyên viên",
