@@ -61,21 +61,30 @@ class PathOnlyAccessLog(AbstractAccessLogger):
         )
 
 
+TOKEN_MALFORMED = (
+    "SANGKIEN_TELEGRAM_TOKEN không đúng dạng (dạng đúng: 123456789:AA…, lấy từ @BotFather)"
+)
+# A bot token's form (<bot id>:<secret>): checked before aiogram, which takes seconds to import
+# and checks it again.
+TELEGRAM_TOKEN = re.compile(r"\d+:\S+")
+
+
 def telegram_channel(app: App) -> TelegramChannel:
+    settings = app.settings
+    if settings.telegram_token is None:
+        raise ConfigError("chưa đặt SANGKIEN_TELEGRAM_TOKEN (lấy từ @BotFather)")
+    token = settings.telegram_token.get_secret_value()
+    if not TELEGRAM_TOKEN.fullmatch(token):
+        raise ConfigError(TOKEN_MALFORMED)
     # aiogram takes seconds to import: only when Telegram is really used.
     from aiogram.utils.token import TokenValidationError
 
     from bot.channels.telegram import TelegramChannel, make_bot
 
-    settings = app.settings
-    if settings.telegram_token is None:
-        raise ConfigError("chưa đặt SANGKIEN_TELEGRAM_TOKEN (lấy từ @BotFather)")
     try:
-        bot = make_bot(settings.telegram_token.get_secret_value(), settings.telegram_api_base)
+        bot = make_bot(token, settings.telegram_api_base)
     except TokenValidationError:
-        raise ConfigError(
-            "SANGKIEN_TELEGRAM_TOKEN không đúng dạng (dạng đúng: 123456789:AA…, lấy từ @BotFather)"
-        ) from None
+        raise ConfigError(TOKEN_MALFORMED) from None
     return TelegramChannel(app.engine, bot, settings.max_file_bytes)
 
 
@@ -134,13 +143,14 @@ def _telegram_guard(secret: str) -> Middleware:
 
 
 def _mount_telegram(app: App, web_app: web.Application) -> tuple[Hook, Hook, tuple[str, Sender]]:
-    from aiogram.webhook.aiohttp_server import SimpleRequestHandler
-
     settings = app.settings
+    # the settings first: aiogram takes seconds to import, a wrong secret is told at once
     secret = _secret(
         settings.telegram_webhook_secret, "SANGKIEN_TELEGRAM_WEBHOOK_SECRET", 1, TELEGRAM_SECRET
     )
     channel = telegram_channel(app)
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+
     web_app.middlewares.append(_telegram_guard(secret))
     SimpleRequestHandler(
         channel.dispatcher, channel.bot, handle_in_background=False, secret_token=secret

@@ -113,7 +113,8 @@ def list_units(catalog: Catalog, version_code: str, under: str | None, search: s
     version: CatalogVersion = catalog.version(version_code)
     if search:
         found = version.search(search, 40)
-        return "\n".join(f"{u.code}  {version.label(u.code)}" for u in found) or "Không tìm thấy."
+        listed = [f"{u.code}  {version.found_label(u.code, search)}" for u in found]
+        return "\n".join(listed) or "Không tìm thấy."
     roots = [under] if under else [code for kind in version.kinds for code in kind.roots]
     lines = []
     top = version.units[roots[0]].depth if roots and roots[0] in version.units else 0

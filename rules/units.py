@@ -33,7 +33,9 @@ class Unit:
     confirmed: bool
     successor: str | None
     children: tuple[str, ...] = ()
-    keys: tuple[str, ...] = ()  # folded name and aliases
+    keys: tuple[str, ...] = ()  # folded name, aliases and the names merged into it
+    # the 2021 provinces a 2025 province was formed from (Nghị quyết 202/2025/QH15)
+    merged_from: tuple[str, ...] = ()
 
     @property
     def search_key(self) -> str:
@@ -127,6 +129,18 @@ class CatalogVersion:
         top = min(u.depth for u in found)
         shallowest = [u for u in found if u.depth == top]
         return shallowest[0] if len(shallowest) == 1 else None
+
+    def found_label(self, code: str, query: str) -> str:
+        """A search result's label; one found by a name merged into it says so:
+        “Bắc Ninh (gồm Bắc Giang cũ)”."""
+        unit, key = self.units[code], search_key(query)
+        merged = [
+            name
+            for name in unit.merged_from
+            if name != unit.name and _words(name) and _words(name) in key
+        ]
+        label = self.label(code)
+        return f"{label} (gồm {', '.join(merged)} cũ)" if merged else label
 
     def search(self, query: str, limit: int = 40) -> list[Unit]:
         """Units whose name matches the query, best first: the name or an alias itself; the
@@ -258,7 +272,13 @@ def _walk(
             confirmed=bool(raw.get("confirmed", True)),
             successor=str(raw["successor"]) if raw.get("successor") else None,
             children=children,
-            keys=tuple(_words(n) for n in [name, *raw.get("aliases", [])]),
+            keys=tuple(
+                dict.fromkeys(
+                    _words(n)
+                    for n in [name, *raw.get("aliases", []), *raw.get("merged_from", [])]
+                )
+            ),
+            merged_from=tuple(str(n) for n in raw.get("merged_from") or ()),
         )
         codes.append(code)
     ancestors.discard(id(raw_units))

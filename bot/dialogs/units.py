@@ -45,7 +45,11 @@ class UnitStep(Step):
     def options(self, ctx: Ctx) -> list[Option]:
         catalog, local = ctx.services.catalog, ctx.local
         if "results" in local:
-            return [Option(catalog.label(code), f"unit:{code}") for code in local["results"]]
+            query = str(local.get("query", ""))
+            return [
+                Option(catalog.found_label(code, query), f"unit:{code}")
+                for code in local["results"]
+            ]
         if "at" in local:
             unit = catalog.unit(local["at"])
             return [Option(f"✔ Chọn chính {unit.name}", f"pick:{unit.code}")] + [
@@ -101,7 +105,7 @@ class UnitStep(Step):
         catalog = ctx.services.catalog
         exact = catalog.exact(text)
         if exact is not None:
-            return await self.on_choice(ctx, f"unit:{exact.code}")
+            return await self._chosen_by_name(ctx, exact.code, text)
         found = catalog.search(text, SEARCH_LIMIT)
         if not found:
             return Stay(
@@ -109,12 +113,22 @@ class UnitStep(Step):
                 "tỉnh hoặc ngành (ví dụ: Bắc Giang, Giáo dục), hoặc chọn trong danh sách."
             )
         if len(found) == 1:
-            return await self.on_choice(ctx, f"unit:{found[0].code}")
+            return await self._chosen_by_name(ctx, found[0].code, text)
         before = {k: v for k, v in ctx.local.items() if k not in ("results", "query", "before")}
         self._replace(
             ctx, {"results": [u.code for u in found], "query": clean(text)[:60], "before": before}
         )
         return Goto(self.key)
+
+    async def _chosen_by_name(self, ctx: Ctx, code: str, typed: str) -> Outcome:
+        """A unit found by the name typed; one found by a merged province's old name says
+        so (“Đơn vị: Bắc Ninh (gồm Bắc Giang cũ)”), so nobody wonders where theirs went."""
+        outcome = await self.on_choice(ctx, f"unit:{code}")
+        catalog = ctx.services.catalog
+        label = catalog.found_label(code, typed)
+        if isinstance(outcome, Goto) and code in catalog.units and label != catalog.label(code):
+            return Goto(outcome.step, f"Đơn vị: {label}.")
+        return outcome
 
     @staticmethod
     def _replace(ctx: Ctx, local: dict[str, Any]) -> None:
