@@ -274,8 +274,7 @@ def _walk(
             children=children,
             keys=tuple(
                 dict.fromkeys(
-                    _words(n)
-                    for n in [name, *raw.get("aliases", []), *raw.get("merged_from", [])]
+                    _words(n) for n in [name, *raw.get("aliases", []), *raw.get("merged_from", [])]
                 )
             ),
             merged_from=tuple(str(n) for n in raw.get("merged_from") or ()),

@@ -68,6 +68,14 @@ async def fill_until_attachments(
     assert "tài liệu kèm theo" in chat.text, chat.text
 
 
+async def draft_at_review(chat: FakeChat) -> None:
+    """A new person's whole draft, up to the review card."""
+    await login(chat)
+    await chat.click("Nộp sáng kiến mới")
+    await fill_profile(chat)
+    await fill_initiative(chat)
+
+
 async def submit_new(
     chat: FakeChat,
     title: str = "Số hóa quy trình tiếp nhận hồ sơ",

@@ -15,7 +15,7 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.store.models import Submission
 from tests.fakechat import FakeChat
-from tests.flow import fill_initiative, fill_profile, login
+from tests.flow import draft_at_review, fill_initiative, fill_profile, login
 
 
 async def count_submissions(app: App) -> int:
@@ -51,10 +51,7 @@ async def test_resume_after_restart_days_later(
 
 
 async def test_edit_from_review_returns_to_card(app: App, chat: FakeChat) -> None:
-    await login(chat)
-    await chat.click("Nộp sáng kiến mới")
-    await fill_profile(chat)
-    await fill_initiative(chat)
+    await draft_at_review(chat)
     await chat.click("Sửa một mục")
     await chat.click("Thời gian triển khai")
     assert "Đang lưu: 01/10/2021" in chat.text
@@ -95,10 +92,7 @@ KEEPING = [  # how a worker leaves an answer as it is while editing the card
 async def test_editing_one_field_keeps_its_neighbours(
     app: App, chat: FakeChat, how: str, what: str
 ) -> None:
-    await login(chat)
-    await chat.click("Nộp sáng kiến mới")
-    await fill_profile(chat)
-    await fill_initiative(chat)
+    await draft_at_review(chat)
     await chat.click("Sửa một mục")
     await chat.click("Hiệu quả")
     assert "Đang lưu: 150.000.000 đồng" in chat.text
@@ -122,10 +116,7 @@ async def test_editing_one_field_keeps_its_neighbours(
 async def test_an_optional_answer_can_still_be_removed_while_editing(
     app: App, chat: FakeChat
 ) -> None:
-    await login(chat)
-    await chat.click("Nộp sáng kiến mới")
-    await fill_profile(chat)
-    await fill_initiative(chat)
+    await draft_at_review(chat)
     await chat.click("Sửa một mục")
     await chat.click("Hiệu quả")
     await chat.click("Giữ nguyên")
