@@ -11,7 +11,7 @@ from bot.clock import Clock
 from bot.stats.export import VALID, ExportRequest, export
 from bot.stats.report import format_stats
 from bot.stats.views import Period, stats
-from bot.store.counters import ALL, rebuild
+from bot.store.counters import rebuild
 from bot.store.models import Person, RoleClaim, RoleGrant
 from bot.store.uow import MAX_CODE_FAILURES, UnitOfWork
 from rules.campaigns import TZ
@@ -239,18 +239,9 @@ async def write_export(
     services = app.engine.services
     catalog = services.catalog
     unit = _check_unit(app, unit)
-    units = None if unit == ALL else sorted(u.code for u in catalog.subtree(unit))
-    label = catalog.scope_label(unit)
     async with _uow(app) as uow:
         request = ExportRequest(
-            services.campaign,
-            catalog,
-            units,
-            label,
-            Period(start, end),
-            with_phones,
-            statuses,
-            scope_code=unit,
+            services.campaign, catalog, unit, Period(start, end), with_phones, statuses
         )
         files = await export(uow.session, request)
     out.write_bytes(files.xlsx)

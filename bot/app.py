@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, FixedClock, SystemClock, parse_now
-from bot.config import PLACEHOLDER, Settings
+from bot.config import Settings, checked_secret
 from bot.dialogs.engine import Engine, Services
 from bot.dialogs.flows import build_engine
 from bot.errors import ConfigError, UnreachableError
@@ -78,13 +78,10 @@ LINK_SECRET_MIN = 32  # characters: `openssl rand -hex 32` gives 64
 def _links(settings: Settings) -> FileLinks | None:
     if not (settings.public_url and settings.link_secret):
         return None
-    secret = settings.link_secret.get_secret_value()
-    if len(secret) < LINK_SECRET_MIN or secret.startswith(PLACEHOLDER):
-        # anyone who guesses the secret can sign a download link for any stored file
-        raise ConfigError(
-            f"SANGKIEN_LINK_SECRET phải là chuỗi ngẫu nhiên dài ít nhất {LINK_SECRET_MIN} ký tự "
-            "(tạo bằng: openssl rand -hex 32)"
-        )
+    # anyone who guesses the secret can sign a download link for any stored file
+    secret = checked_secret(
+        settings.link_secret.get_secret_value(), "SANGKIEN_LINK_SECRET", LINK_SECRET_MIN
+    )
     return FileLinks(settings.public_url, secret)
 
 

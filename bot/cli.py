@@ -63,6 +63,10 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+# bot.access.ROLES, written out: importing it at parse time would load SQLAlchemy for --help
+ROLE_CHOICES = ("helper", "officer", "admin", "collector")
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help="database URL (default: SANGKIEN_DATABASE_URL or SQLite)")
 
@@ -141,7 +145,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     grant = sub.add_parser("grant", help="issue a one-time code that gives a role over a unit")
     _common(grant)
-    grant.add_argument("role", choices=["helper", "officer", "admin", "collector"])
+    grant.add_argument("role", choices=ROLE_CHOICES)
     grant.add_argument(
         "phone",
         nargs="?",
@@ -163,7 +167,7 @@ def _parser() -> argparse.ArgumentParser:
         help="take a role back: from whoever holds or took it with a number, or by its #ID",
     )
     _common(revoke)
-    revoke.add_argument("role", nargs="?", choices=["helper", "officer", "admin", "collector"])
+    revoke.add_argument("role", nargs="?", choices=ROLE_CHOICES)
     revoke.add_argument("phone", nargs="?", help="the number the holder has or took it with")
     revoke.add_argument("--unit", help="unit code from units.yaml, or * for all")
     revoke.add_argument("--grant", type=int, metavar="ID", help="the role #ID from `roles`")
@@ -171,7 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     _common(roles)
     roles.add_argument("--phone", help="held by, or taken with, this number")
     roles.add_argument("--unit", help="granted on this unit code (or *)")
-    roles.add_argument("--role", choices=["helper", "officer", "admin", "collector"])
+    roles.add_argument("--role", choices=ROLE_CHOICES)
     stats = sub.add_parser("stats", help="print /stats for a unit subtree and period")
     _common(stats)
     _scope_arguments(stats)

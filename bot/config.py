@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.errors import ConfigError
+
 ROOT = Path(__file__).resolve().parent.parent
 # How every secret in deploy/sangkien.env.example starts: refused, so none reaches production.
 PLACEHOLDER = "change-me"
@@ -127,3 +129,14 @@ def database_shown(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # an unparsable URL is reported where it is used
         return "?"
+
+
+def checked_secret(secret: str, name: str, minimum: int) -> str:
+    """A secret from the settings (a webhook's, the links'): long enough, and not the
+    example file's `change-me…`."""
+    if len(secret) < minimum or secret.startswith(PLACEHOLDER):
+        raise ConfigError(
+            f"{name} phải là chuỗi ngẫu nhiên dài ít nhất {minimum} ký tự, không phải giá trị "
+            "mẫu (tạo bằng: openssl rand -hex 32)"
+        )
+    return secret

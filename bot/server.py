@@ -20,7 +20,7 @@ from sqlalchemy import text
 from bot.app import App, ConfigError, UnreachableError
 from bot.channels.zalo import REFUSED, ZaloChannel
 from bot.channels.zalo_client import ZaloClient, ZaloError, ZaloTransientError
-from bot.config import PLACEHOLDER
+from bot.config import checked_secret
 from bot.jobs import escalation_loop
 from bot.logs import announce
 from bot.outbox import OutboxDeliverer, Sender
@@ -102,10 +102,9 @@ TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 def _secret(value: object, name: str, minimum: int, allowed: re.Pattern[str] | None = None) -> str:
     secret = getattr(value, "get_secret_value", lambda: None)()
-    if not secret or len(secret) < minimum:
+    if not secret:
         raise ConfigError(f"chế độ webhook cần {name} (ít nhất {minimum} ký tự)")
-    if secret.startswith(PLACEHOLDER):
-        raise ConfigError(f"{name} vẫn là giá trị mẫu: thay bằng kết quả của openssl rand -hex 32")
+    checked_secret(secret, name, minimum)
     if allowed is not None and not allowed.fullmatch(secret):
         raise ConfigError(
             f"{name} chỉ được gồm chữ cái không dấu, chữ số, “_” và “-” (tối đa 256 ký tự), "

@@ -56,6 +56,11 @@ def extension_for(mime: str | None) -> str:
     return next((kind.extension for kind in KINDS if kind.mime == mime), "bin")
 
 
+def attachment_name(filename: str | None, mime: str | None) -> str:
+    """A stored attachment's name as it is shown and sent (older rows kept theirs raw)."""
+    return safe_filename(filename, extension_for(mime))
+
+
 def _docx(data: bytes) -> Verdict[FileKind]:
     limit = min(_MAX_UNZIPPED, _MAX_RATIO * max(len(data), 1))
     try:

@@ -46,8 +46,7 @@ async def export_of_the_country(app: App, period: Period | None = None) -> Expor
         request = ExportRequest(
             services.campaign,
             services.catalog,
-            None,
-            "Toàn quốc",
+            "*",
             period or Period(),
             with_phones=False,
             statuses=EVERY,

@@ -264,3 +264,9 @@ def test_help_imports_nothing_heavy(tmp_path: Path) -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60
     )
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_the_command_lines_roles_are_the_bots() -> None:
+    from bot import access, cli
+
+    assert cli.ROLE_CHOICES == access.ROLES

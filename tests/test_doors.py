@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 from openpyxl import load_workbook
 
@@ -29,7 +30,7 @@ from rules.files import safe_filename
 from tests.conftest import running_app
 from tests.fakechat import FakeChat
 from tests.flow import PDF_BYTES, fill_profile, fill_until_attachments, grant_role, login
-from tests.processes import ROOT, free_port, start_bot
+from tests.processes import ROOT, free_port, start_bot, stop_bot, wait_healthy
 from tests.test_identity import agreed, rows
 from tests.test_review_stats import officer, worker_submits
 
@@ -172,25 +173,16 @@ async def test_the_access_log_keeps_no_signed_link(tmp_path: Path) -> None:
         SANGKIEN_PUBLIC_URL=f"http://127.0.0.1:{port}",
         SANGKIEN_LINK_SECRET="k" * 40,
     )
+    stored = "a" * 64 + ".pdf"
+    query = "name=bi-mat.pdf&exp=9999999999&sig=" + "f" * 32
     try:
-        import httpx
-
-        async with httpx.AsyncClient() as client:
-            for _ in range(200):
-                try:
-                    await client.get(f"http://127.0.0.1:{port}/healthz")
-                    break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
-            stored = "a" * 64 + ".pdf"
-            query = "name=bi-mat.pdf&exp=9999999999&sig=" + "f" * 32
-            answer = await client.get(f"http://127.0.0.1:{port}/files/{stored}?{query}")
-            assert answer.status_code == 403
+        async with aiohttp.ClientSession() as http:
+            await wait_healthy(http, port)
+            async with http.get(f"http://127.0.0.1:{port}/files/{stored}?{query}") as answer:
+                assert answer.status == 403
     finally:
-        process.terminate()
-        _out, err = await process.communicate()
+        logged = await stop_bot(process)
         await zalo.stop()
-    logged = err.decode()
     assert f"/files/{stored}" in logged  # the request is logged…
     assert "sig=" not in logged and "bi-mat" not in logged  # …without its query
 
@@ -286,8 +278,7 @@ from bot.stats.views import Period
 async def main():
     app = build_app(Settings(database_url=sys.argv[1]))
     services = app.engine.services
-    request = ExportRequest(services.campaign, services.catalog, None, "Toàn quốc",
-                            Period(None, None), False)
+    request = ExportRequest(services.campaign, services.catalog, "*", Period(None, None), False)
     task = asyncio.ensure_future(services.exports.run(request))
     await asyncio.sleep(0.5)
     print("started", flush=True)

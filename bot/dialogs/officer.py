@@ -174,18 +174,14 @@ async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
     scope, unit, period = scoped
     catalog = ctx.services.catalog
     personal = scope.holds(catalog, unit, SEES_PHONES)
-    units = None if unit == ALL else sorted(u.code for u in catalog.subtree(unit))
-    label = catalog.scope_label(unit)
     request = ExportRequest(
         ctx.services.campaign,
         catalog,
-        units,
-        label,
+        unit,
         period,
         with_phones=personal,
         statuses=statuses,
         proposed_only=proposed_only,
-        scope_code=unit,
     )
     # A long read: the update's own transaction is committed first and the writers are let
     # in meanwhile, so that other chats are answered while the file is made.
@@ -218,4 +214,6 @@ async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
         ),
     ]
     which = "" if statuses == EVERY else " " + ", ".join(STATUS_NAMES[s].lower() for s in statuses)
-    return notice_here(step, f"Bảng tổng hợp: {label}, {files.rows} sáng kiến{which}.")
+    return notice_here(
+        step, f"Bảng tổng hợp: {request.scope_label}, {files.rows} sáng kiến{which}."
+    )

@@ -26,7 +26,7 @@ from bot.review import (
 )
 from bot.store.models import StatusChange, Submission
 from rules.fields import parse_long_text
-from rules.files import extension_for, safe_filename
+from rules.files import attachment_name, extension_for
 from rules.phone import national, phone_origin
 from rules.text import clean, fold
 from rules.verdict import Rejected
@@ -134,7 +134,7 @@ class ReviewDeskStep(Step):
             ctx.view["files"] = [
                 OutgoingFile(
                     str(files.path_for(a.sha256, extension_for(a.mime))),
-                    safe_filename(a.filename, extension_for(a.mime)),
+                    attachment_name(a.filename, a.mime),
                     a.mime or "application/octet-stream",
                 )
                 for a in attachments

@@ -19,7 +19,13 @@ from bot.store.models import Attachment, Submission
 from rules import fields as rf
 from rules.campaigns import Phase, check_end, recognition_warning
 from rules.dates import check_not_future, format_date, parse_date
-from rules.files import ACCEPTED_TEXT, extension_for, format_size, identify_file, safe_filename
+from rules.files import (
+    ACCEPTED_TEXT,
+    attachment_name,
+    format_size,
+    identify_file,
+    safe_filename,
+)
 from rules.similar import fingerprint
 from rules.text import fold
 from rules.verdict import Ok, Rejected, Verdict
@@ -164,7 +170,7 @@ class AttachmentsStep(Step):
 def _attachment_label(item: dict[str, Any]) -> str:
     if item["kind"] == "link":
         return str(item["url"])
-    name = safe_filename(item.get("filename"), extension_for(item.get("mime")))
+    name = attachment_name(item.get("filename"), item.get("mime"))
     return f"{name} ({format_size(item['size'])})"
 
 

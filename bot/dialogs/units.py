@@ -126,7 +126,7 @@ class UnitStep(Step):
         outcome = await self.on_choice(ctx, f"unit:{code}")
         catalog = ctx.services.catalog
         label = catalog.found_label(code, typed)
-        if isinstance(outcome, Goto) and code in catalog.units and label != catalog.label(code):
+        if isinstance(outcome, Goto) and label != catalog.label(code):
             return Goto(outcome.step, f"Đơn vị: {label}.")
         return outcome
 

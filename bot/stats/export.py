@@ -26,6 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from time import sleep
 from typing import Any
 
 from openpyxl import Workbook
@@ -42,9 +43,9 @@ from bot.store.models import Attachment, Person, Submission
 from rules.campaigns import TZ, Campaign, recognition_warning
 from rules.dates import format_date
 from rules.fields import credited_author, format_money_vnd
-from rules.files import extension_for, safe_filename
+from rules.files import attachment_name
 from rules.phone import national
-from rules.units import CatalogVersion
+from rules.units import WHOLE_COUNTRY, CatalogVersion
 
 TITLE = "TỔNG HỢP TÓM TẮT SÁNG KIẾN"
 ATTACHED_TO = "(Kèm theo Tờ trình số ....../TTr-...... ngày ....../....../20...... của ......)"
@@ -103,13 +104,22 @@ class ExportRequest:
 
     campaign: Campaign
     catalog: CatalogVersion
-    units: list[str] | None
-    scope_label: str
+    scope_code: str  # the unit whose subtree the file lists, and whose union heads it; * all
     period: Period
     with_phones: bool
     statuses: tuple[str, ...] = VALID
     proposed_only: bool = False
-    scope_code: str = "*"  # the unit whose file it is: its union heads the file
+
+    @property
+    def units(self) -> list[str] | None:
+        """The units listed; None for the whole country."""
+        if self.scope_code == WHOLE_COUNTRY:
+            return None
+        return sorted(u.code for u in self.catalog.subtree(self.scope_code))
+
+    @property
+    def scope_label(self) -> str:
+        return self.catalog.scope_label(self.scope_code)
 
 
 class ExportProcess:
@@ -166,7 +176,7 @@ def end_with_parent(parent: int) -> None:
 
 def _watch_parent(parent: int) -> None:
     while os.getppid() == parent:
-        threading.Event().wait(PARENT_CHECK_SECONDS)
+        sleep(PARENT_CHECK_SECONDS)
     os._exit(1)
 
 
@@ -275,7 +285,7 @@ async def _attachments(session: AsyncSession, ids: list[int]) -> dict[int, list[
         .order_by(Attachment.id)
     )
     for submission_id, kind, url, filename, mime in rows:
-        name = url if kind == "link" else safe_filename(filename, extension_for(mime))
+        name = url if kind == "link" else attachment_name(filename, mime)
         found[submission_id].append(str(name))
     return found
 
