@@ -113,6 +113,30 @@ async def test_editing_one_field_keeps_its_neighbours(
     assert submission.applied_scope == "Áp dụng tại đơn vị, có thể nhân rộng toàn ngành"
 
 
+async def test_keeping_an_empty_answer_while_editing_stores_no_words(
+    app: App, chat: FakeChat
+) -> None:
+    """Found trying it on Zalo: “giữ nguyên” at a social benefit skipped before was saved
+    as the benefit itself."""
+    await draft_at_review(chat)
+    await chat.click("Sửa một mục")
+    await chat.click("Hiệu quả")
+    await chat.click("Giữ nguyên")
+    await chat.click("Xóa nội dung này")  # the social benefit is now empty
+    await chat.click("Giữ nguyên")
+    await chat.click("Sửa một mục")
+    await chat.click("Hiệu quả")
+    await chat.send("giữ nguyên")
+    assert "Lợi ích xã hội" in chat.text and "Đang lưu" not in chat.text
+    await chat.send("giữ nguyên")
+    await chat.send("giữ nguyên")
+    assert "Lợi ích xã hội: không nêu" in chat.text and "giữ nguyên" not in chat.text
+    await chat.click("Gửi sáng kiến")
+    async with AsyncSession(app.db) as session:
+        submission = (await session.execute(select(Submission))).scalar_one()
+    assert submission.benefit_social is None
+
+
 async def test_an_optional_answer_can_still_be_removed_while_editing(
     app: App, chat: FakeChat
 ) -> None:

@@ -70,8 +70,10 @@ class TextField(Step):
         return await super().on_choice(ctx, value)
 
     async def on_text(self, ctx: Ctx, text: str) -> Outcome:
-        editing = self._current(ctx) is not None
-        if editing and (fold(text) in KEEP_WORDS or is_skip(text)):
+        editing = bool(ctx.state.get("edit_until")) and ctx.has_draft
+        if editing and fold(text) in KEEP_WORDS:
+            return Goto(self.next)  # keeps what is saved, even nothing: never the words
+        if self._current(ctx) is not None and is_skip(text):
             return Goto(self.next)  # skipping a question while editing keeps its answer
         if self.optional and is_skip(text):
             return await self.on_choice(ctx, SKIP)
