@@ -45,11 +45,10 @@ class Scope:
         return bool(self.roles_at(catalog, unit_code))
 
     def roles_at(self, catalog: CatalogVersion, unit_code: str) -> frozenset[str]:
-        """The roles that reach this unit: those granted on it, on an ancestor or on '*'."""
-        if unit_code in catalog.units:
-            path = {unit.code for unit in catalog.path(unit_code)} | {ALL_UNITS}
-        else:
-            path = {ALL_UNITS}
+        """The roles that reach this unit: those granted on it, on an ancestor or on '*'.
+        A role granted on a unit of an older map (Bắc Giang, before 1/7/2025) reaches what
+        was filed under that unit, not the whole unit it became part of (docs/operations.md)."""
+        path = set(catalog.lineage(unit_code))
         return frozenset(role for unit, role in self.grants if unit in path)
 
     def holds(self, catalog: CatalogVersion, unit_code: str, roles: frozenset[str]) -> bool:
@@ -59,10 +58,7 @@ class Scope:
         """Every unit code inside the scope; None means all units."""
         if self.everything:
             return None
-        codes = {
-            u.code for root in self.roots if root in catalog.units for u in catalog.subtree(root)
-        }
-        return sorted(codes)
+        return sorted({code for root in self.roots for code in catalog.within(root)})
 
     @property
     def default_unit(self) -> str:

@@ -26,7 +26,7 @@ def _uow(app: App) -> UnitOfWork:
 def _check_unit(app: App, unit: str) -> str:
     """The code of a unit given by its code, or by a name that means one unit only."""
     catalog = app.engine.services.catalog
-    if unit == ALL_UNITS or unit in catalog.units:
+    if unit == ALL_UNITS or catalog.knows(unit):  # an older map's code: what was filed there
         return unit
     found = catalog.exact(unit)
     if found is None:

@@ -17,6 +17,7 @@ from bot.files import FileStore
 from bot.links import FileLinks
 from bot.stats.export import ExportProcess
 from bot.store.committer import StateCommitter, batching_supported
+from bot.store.counters import day_of
 from bot.store.db import make_engine, make_sessionmaker
 from bot.store.uow import UnitOfWork
 from rules.campaigns import Campaign, CampaignError, load_campaigns
@@ -43,14 +44,25 @@ def load_catalog_of(settings: Settings) -> Catalog:
 
 
 def load_rules(settings: Settings) -> tuple[Campaign, CatalogVersion]:
-    """Read and validate campaigns.yaml and the unit catalog; pick the active campaign."""
+    """Read and validate campaigns.yaml and the unit catalog; pick the active campaign and
+    the catalog version it speaks in today."""
+    campaign, catalog = load_campaign_and_catalog(settings)
     try:
-        campaigns = load_campaigns(settings.campaigns_file.read_text(encoding="utf-8"))
+        return campaign, catalog.for_campaign(campaign.catalog, make_clock(settings).now().date())
+    except CatalogError as exc:
+        raise ConfigError(f"{settings.units_file}: {exc}") from exc
+
+
+def load_campaign_and_catalog(settings: Settings) -> tuple[Campaign, Catalog]:
+    """The active campaign (goals merged in) and the whole unit catalog, every version."""
+    catalog = load_catalog_of(settings)
+    try:
+        text = settings.campaigns_file.read_text(encoding="utf-8")
+        campaigns = load_campaigns(text, catalog.versions)
     except OSError as exc:
         raise ConfigError(f"không đọc được tệp dữ liệu: {exc}") from exc
     except CampaignError as exc:
-        raise ConfigError(f"{settings.campaigns_file}: {exc}") from exc
-    catalog = load_catalog_of(settings)
+        raise ConfigError(f"{settings.campaigns_file}:\n{exc}") from exc
     campaign = campaigns.get(settings.campaign)
     if campaign is None:
         known = ", ".join(campaigns)
@@ -62,10 +74,7 @@ def load_rules(settings: Settings) -> tuple[Campaign, CatalogVersion]:
             campaign = with_goals(campaign, settings.goals_file.read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ConfigError(f"{settings.goals_file}: {exc}") from exc
-    try:
-        return campaign, catalog.version(campaign.catalog)
-    except CatalogError as exc:
-        raise ConfigError(f"{settings.units_file}: {exc}") from exc
+    return campaign, catalog
 
 
 def make_clock(settings: Settings) -> Clock:
@@ -91,6 +100,7 @@ class App:
     db: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     engine: Engine
+    catalog: Catalog  # every version; engine.services.catalog is the one in use
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -108,7 +118,12 @@ def settle_heap() -> None:
 
 
 def build_app(settings: Settings, clock: Clock | None = None) -> App:
-    campaign, catalog = load_rules(settings)
+    clock = clock or make_clock(settings)
+    campaign, every_version = load_campaign_and_catalog(settings)
+    try:
+        catalog = every_version.for_campaign(campaign.catalog, day_of(clock.now()))
+    except CatalogError as exc:
+        raise ConfigError(f"{settings.units_file}: {exc}") from exc
     db = make_engine(
         settings.database_url,
         settings.db_pool_size,
@@ -117,7 +132,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     )
     sessions = make_sessionmaker(db)
     services = Services(
-        clock=clock or make_clock(settings),
+        clock=clock,
         campaign=campaign,
         catalog=catalog,
         files=FileStore(settings.files_dir),
@@ -134,4 +149,4 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         StateCommitter(db, lock) if batching_supported(db) else None,
         settings.conversation_cache_size,
     )
-    return App(settings, db, sessions, engine)
+    return App(settings, db, sessions, engine, every_version)

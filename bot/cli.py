@@ -223,8 +223,10 @@ async def _chat(settings: Settings, user: str) -> None:
     from bot.channels.console import NAME as CONSOLE
     from bot.channels.console import ConsoleChannel
     from bot.outbox import OutboxDeliverer
+    from bot.unit_map import follow_map
 
     app = build_app(settings)
+    await follow_map(app)
     console = ConsoleChannel(app.engine, user, sys.stdin, sys.stdout)
     outbox = OutboxDeliverer(
         app.sessions, app.engine.services.clock, {CONSOLE: console.deliver}, chat_id=user
@@ -240,11 +242,13 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> str:
     from bot.app import build_app, make_clock
     from bot.stats.export import EVERY
     from bot.store.db import REPORT_TIMEOUT_SECONDS
+    from bot.unit_map import follow_map
 
     # An operator's recount or export of millions: see REPORT_TIMEOUT_SECONDS
     app = build_app(settings.model_copy(update={"db_timeout_seconds": REPORT_TIMEOUT_SECONDS}))
     clock = make_clock(settings)
     try:
+        await follow_map(app)
         if args.command == "grant":
             if not 1 <= args.hours <= 24 * 30:
                 raise ConfigError("--hours phải từ 1 đến 720")
@@ -301,8 +305,8 @@ def _units(settings: Settings, args: argparse.Namespace) -> str:
     from bot.units_import import UnitsFileError, import_units, list_units
     from rules.units import CatalogError
 
-    campaign, _catalog = load_rules(settings)
-    version = args.catalog or campaign.catalog
+    _campaign, in_use = load_rules(settings)
+    version = args.catalog or in_use.code
     if args.units_command == "list":
         try:
             return list_units(load_catalog_of(settings), version, args.under, args.search)
@@ -330,9 +334,11 @@ async def _poll(settings: Settings, platform: str) -> None:
     from bot.app import build_app, settle_heap
     from bot.server import poll_telegram, poll_zalo
     from bot.serving import one_bot_per_sqlite_file
+    from bot.unit_map import follow_map
 
     one_bot_per_sqlite_file(settings.database_url)
     app = build_app(settings)
+    await follow_map(app)
     settle_heap()
     await (poll_telegram(app) if platform == "telegram" else poll_zalo(app))
 

@@ -1,5 +1,5 @@
 """Background work every runner does besides answering: escalate unanswered support tickets,
-delete exports past their retention."""
+delete exports past their retention, keep to the campaign's map (`catalog: auto`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from datetime import timedelta
 from bot.app import App
 from bot.store.uow import UnitOfWork
 from bot.support import escalate_overdue
+from bot.unit_map import follow_map
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ async def escalation_loop(app: App, stop: asyncio.Event, interval: float = 60.0)
     while not stop.is_set():
         try:
             await escalate_once(app)
+            await follow_map(app)
         except Exception as exc:  # a database hiccup must not end the loop
             log.error("escalation failed: %s", type(exc).__name__)
         try:

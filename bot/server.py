@@ -24,6 +24,7 @@ from bot.config import checked_secret
 from bot.jobs import escalation_loop
 from bot.logs import announce
 from bot.outbox import OutboxDeliverer, Sender
+from bot.unit_map import follow_map
 
 if TYPE_CHECKING:
     from bot.channels.telegram import TelegramChannel
@@ -287,6 +288,11 @@ def build_web_app(app: App) -> web.Application:
         raise ConfigError(
             "chưa cấu hình nền tảng nào (SANGKIEN_TELEGRAM_TOKEN, SANGKIEN_ZALO_TOKEN)"
         )
+
+    async def keep_to_the_map(_: web.Application) -> None:
+        await follow_map(app)  # before an update is answered in another map's units
+
+    web_app.on_startup.append(keep_to_the_map)
     web_app.on_startup.extend(start for start, _stop, _send in hooks)
     web_app.on_cleanup.extend(stop for _start, stop, _send in hooks)
     outbox = OutboxDeliverer(

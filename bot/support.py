@@ -32,7 +32,10 @@ async def _helpers_for(
     """The nearest unit at or above `level` that has helpers, and those helpers; where no
     unit up the chain has any, the nearest admins (the whole country's if need be), so that a
     question always reaches someone who may answer it."""
-    chain = [u.code for u in reversed(catalog.path(level))] if level in catalog.units else []
+    here = catalog.resolve(level)
+    chain = [u.code for u in reversed(catalog.path(here))] if here in catalog.units else []
+    if level != here:  # asked before the map changed: that unit's helpers first
+        chain.insert(0, level)
     for role in (HELPER, ADMIN):
         grants = await uow.roles.holders(role)
         for unit in [*chain, ALL]:
@@ -71,7 +74,8 @@ async def open_ticket(
     groups: dict[str, str],
 ) -> tuple[SupportTicket, int]:
     """The new ticket, and how many chats were told of it (0: nobody can answer yet)."""
-    unit = person.unit_code if person.unit_code in catalog.units else ALL
+    unit = catalog.resolve(person.unit_code or ALL)
+    unit = unit if unit in catalog.units else ALL
     ticket = SupportTicket(
         person_id=person.id,
         unit_code=unit or ALL,
@@ -223,7 +227,11 @@ async def escalate_overdue(
         if now - since < after:
             continue
         current, _helpers = await _helpers_for(uow, catalog, ticket.level)
-        parent = catalog.unit(current).parent if current in catalog.units else None
+        parent = (
+            catalog.unit(current).parent
+            if current in catalog.units
+            else catalog.legacy.get(current)  # asked on an older map: on to its unit now
+        )
         ticket.level, ticket.escalated_at = parent or ALL, now
         question = await uow.session.scalar(
             select(TicketMessage.text)

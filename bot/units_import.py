@@ -24,6 +24,12 @@ COLUMNS = {
     "don vi cap tren": "parent",
     "aliases": "aliases",
     "ten goi khac": "aliases",
+    # the parent on the older map (a district LĐLĐ dissolved on 1/7/2025), for a file of
+    # grassroots unions placed under their 2025 province
+    "old_parent": "old_parent",
+    "old parent": "old_parent",
+    "ma cap tren cu": "old_parent",
+    "don vi cap tren cu": "old_parent",
 }
 
 
@@ -33,7 +39,8 @@ class UnitsFileError(ValueError):
 
 def read_rows(path: Path) -> list[NewUnit]:
     """The units of a CSV (UTF-8, with or without BOM) or XLSX file with the columns code,
-    name, parent and, optionally, aliases separated by “;” (Vietnamese titles work too)."""
+    name, parent and, optionally, aliases separated by “;” and the old parent (Vietnamese
+    titles work too)."""
     fields, rows = named_rows(path, COLUMNS)
     if not fields:
         raise UnitsFileError("tệp trống")
@@ -45,7 +52,10 @@ def read_rows(path: Path) -> list[NewUnit]:
     units = []
     for line, values in rows:
         aliases = tuple(a.strip() for a in values.get("aliases", "").split(";") if a.strip())
-        units.append(NewUnit(values["code"], values["name"], values["parent"], aliases, line))
+        old_parent = values.get("old_parent", "").strip() or None
+        units.append(
+            NewUnit(values["code"], values["name"], values["parent"], aliases, line, old_parent)
+        )
     return units
 
 
@@ -75,6 +85,7 @@ def import_units(units_file: Path, extra_file: Path, version_code: str, source: 
             "name": unit.name,
             "parent": unit.parent,
             **({"aliases": list(unit.aliases)} if unit.aliases else {}),
+            **({"old_parent": unit.old_parent} if unit.old_parent else {}),
         }
     fresh = {unit.code: unit for unit in new}
     merged = [
@@ -83,6 +94,13 @@ def import_units(units_file: Path, extra_file: Path, version_code: str, source: 
         for u in kept.values()
     ]
     problems = add_units(version, merged, set(version.units))
+    older = {code for v in base.versions.values() if v is not version for code in v.units}
+    problems += [
+        f"dòng {unit.line} ({unit.code}): đơn vị cấp trên cũ “{unit.old_parent}” không có "
+        "trong danh mục cũ"
+        for unit in new
+        if unit.old_parent and unit.old_parent not in older
+    ]
     if problems:
         raise UnitsFileError("\n".join(problems))
     extra["versions"][version_code] = list(kept.values())

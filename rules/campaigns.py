@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
@@ -92,6 +93,16 @@ class Campaign:
     groups: tuple[EmulationGroup, ...] = ()
     # how many initiatives each top unit (a province, a central union) may propose for an award
     award_quota: int | None = None
+
+    def goal(self, code: str, absorbed: Iterable[str] = ()) -> Goal | None:
+        """A unit's goal: its own, or else the sum of those set for the older units that
+        became part of it (Bắc Giang's and Bắc Ninh's targets for Bắc Ninh after 1/7/2025)."""
+        if code in self.goals:
+            return self.goals[code]
+        found = [self.goals[old] for old in absorbed if old in self.goals]
+        if not found:
+            return None
+        return Goal(_sum_known(g.target for g in found), _sum_known(g.members for g in found))
 
     def group(self, query: str) -> EmulationGroup | None:
         """The emulation group named (its code, or words of its name found in one only)."""
@@ -225,9 +236,6 @@ def _phase(raw: dict[str, Any], where: str) -> Phase:
 def _campaign(raw: dict[str, Any]) -> Campaign:
     code = str(raw["code"])
     phases = tuple(_phase(p, f"{code}.phases[{i}]") for i, p in enumerate(raw["phases"]))
-    for before, after in pairwise(phases):
-        if after.opens < before.closes:
-            raise CampaignError(f"{code}: các giai đoạn chồng lên nhau")
     return Campaign(
         code=code,
         name=str(raw["name"]),
@@ -256,15 +264,102 @@ def _campaign(raw: dict[str, Any]) -> Campaign:
     )
 
 
+def _sum_known(values: Iterable[int | None]) -> int | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
 def _optional_int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def load_campaigns(text: str) -> dict[str, Campaign]:
-    """Parse campaigns.yaml text; raises CampaignError with a readable reason."""
+REQUIRED = (
+    "code",
+    "name",
+    "short_name",
+    "guidance",
+    "catalog",
+    "description_limit",
+    "deployment_from",
+    "deployment_to",
+    "phases",
+    "target_group_prompt",
+    "target_groups",
+    "solution_types",
+)
+NAMED_LISTS = ("phases", "target_groups", "solution_types")
+
+
+def campaign_problems(raw: Any, index: int, catalogs: Iterable[str] = ()) -> list[str]:
+    """Every mistake in one campaign block, one line each, in words an operator can act on:
+    missing fields, unknown catalog, phases out of order or outside the campaign, entries
+    without a name. `catalogs`: the catalog versions units.yaml has (empty: not checked)."""
+    if not isinstance(raw, dict):
+        return [f"campaigns[{index}]: cần một khối gồm code, name, phases…"]
+    where = f"chiến dịch “{raw.get('code') or index}”"
+    problems = [f"{where}: thiếu trường “{key}”" for key in REQUIRED if raw.get(key) in (None, "")]
+    known = [*catalogs]
+    if known and raw.get("catalog") and str(raw["catalog"]) not in (*known, "auto"):
+        problems.append(
+            f"{where}: danh mục “{raw['catalog']}” không có trong units.yaml "
+            f"(có: {', '.join(known)}, hoặc auto: danh mục có hiệu lực từng ngày)"
+        )
+    for field in NAMED_LISTS:
+        items = raw.get(field) or []
+        if not isinstance(items, list):
+            problems.append(f"{where}: “{field}” cần một danh sách")
+            continue
+        for number, item in enumerate(items, 1):
+            if not isinstance(item, dict) or not str(item.get("name") or "").strip():
+                problems.append(f"{where}: mục {number} của “{field}” chưa có tên (name)")
+            elif not str(item.get("code") or "").strip():
+                problems.append(f"{where}: mục {number} của “{field}” chưa có mã (code)")
+    try:
+        first = _day(raw["deployment_from"], "deployment_from")
+        last = _day(raw["deployment_to"], "deployment_to")
+        phases = [
+            _phase(p, f"{where}, giai đoạn {number}")
+            for number, p in enumerate(raw.get("phases") or [], 1)
+        ]
+    except (CampaignError, KeyError, TypeError, ValueError) as exc:
+        if not problems:  # a missing field is already said; its consequence is not news
+            problems.append(f"{where}: {_reason(exc)}")
+        return problems
+    if last < first:
+        problems.append(f"{where}: deployment_to ({last}) trước deployment_from ({first})")
+    problems.extend(
+        f"{where}: {phase.name} nhận sáng kiến áp dụng {phase.eligible_from} – "
+        f"{phase.eligible_to}, ra ngoài thời gian của chiến dịch {first} – {last}"
+        for phase in phases
+        if phase.eligible_from < first or phase.eligible_to > last
+    )
+    for before, after in pairwise(phases):
+        if after.opens < before.closes:
+            problems.append(
+                f"{where}: {after.name} mở ({after.opens:%Y-%m-%d %H:%M}) trước khi "
+                f"{before.name} đóng ({before.closes:%Y-%m-%d %H:%M}); các giai đoạn không "
+                "được chồng lên nhau"
+            )
+    return problems
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"thiếu trường “{exc.args[0]}”"
+    return str(exc)
+
+
+def load_campaigns(text: str, catalogs: Iterable[str] = ()) -> dict[str, Campaign]:
+    """Parse campaigns.yaml text; raises CampaignError listing every mistake found, one a
+    line. `catalogs`: the catalog versions the campaigns may name."""
+    known = tuple(catalogs)
     try:
         raw = load_yaml(text)
-        campaigns = [_campaign(item) for item in raw["campaigns"]]
+        blocks = raw["campaigns"]
+        problems = [p for i, item in enumerate(blocks) for p in campaign_problems(item, i, known)]
+        if problems:
+            raise CampaignError("\n".join(problems))
+        campaigns = [_campaign(item) for item in blocks]
     except CampaignError:
         raise
     except yaml.YAMLError as exc:

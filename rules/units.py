@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -17,6 +18,7 @@ from rules.yamlfile import describe, load_yaml
 CONFEDERATION = "Tổng Liên đoàn Lao động Việt Nam"
 PROVINCES = "tinh"  # the kind whose units are provinces and cities (units.yaml)
 WHOLE_COUNTRY = "*"
+AUTO = "auto"  # a campaign's `catalog`: the version in force on each day
 
 
 class CatalogError(ValueError):
@@ -36,6 +38,7 @@ class Unit:
     keys: tuple[str, ...] = ()  # folded name, aliases and the names merged into it
     # the 2021 provinces a 2025 province was formed from (Nghị quyết 202/2025/QH15)
     merged_from: tuple[str, ...] = ()
+    imported: bool = False  # added by `sangkien units import`, not in units.yaml
 
     @property
     def search_key(self) -> str:
@@ -57,9 +60,52 @@ class CatalogVersion:
     valid_to: date | None
     kinds: tuple[Kind, ...]
     units: dict[str, Unit] = field(default_factory=dict)
+    # Units of the other versions, as this one counts them (Catalog.link): a code to the unit
+    # here it became part of, and its own path (codes) and name in the version it came from.
+    legacy: dict[str, str] = field(default_factory=dict)
+    former_paths: dict[str, frozenset[str]] = field(default_factory=dict)
+    former_names: dict[str, str] = field(default_factory=dict)
+    # legacy codes that reach a unit here only through an ancestor (a dissolved district LĐLĐ)
+    dissolved: frozenset[str] = frozenset()
+    absorbed: dict[str, tuple[str, ...]] = field(default_factory=dict)  # here -> legacy codes
 
     def unit(self, code: str) -> Unit:
         return self.units[code]
+
+    def resolve(self, code: str) -> str:
+        """The unit here a code of any version counts under (Bắc Giang t24 -> Bắc Ninh n24);
+        a code no version knows stays as it is."""
+        return code if code in self.units else self.legacy.get(code, code)
+
+    def lineage(self, code: str) -> list[str]:
+        """The codes a filing at `code` counts for, the whole country last: its unit here and
+        that unit's ancestors, then the units it stood under on an older map (Bắc Giang and
+        its district LĐLĐ), so roles granted there keep working."""
+        here = self.resolve(code)
+        path = [u.code for u in self.path(here)] if here in self.units else [here]
+        former = sorted(self.former_paths.get(code, frozenset()) - set(path))
+        return [*path, *former, WHOLE_COUNTRY]
+
+    def within(self, root: str) -> list[str]:
+        """The codes filings inside a unit may carry: its subtree's, the older units' that
+        became part of it, and for a unit of an older map the codes filed under it."""
+        if root in self.units:
+            return self.filed_codes([u.code for u in self.subtree(root)])
+        return sorted(code for code, path in self.former_paths.items() if root in path)
+
+    def filed_codes(self, codes: list[str]) -> list[str]:
+        """The codes filings may carry for these units: theirs and the older units' that
+        became part of them."""
+        found = dict.fromkeys(codes)
+        for code in codes:
+            found.update(dict.fromkeys(self.absorbed.get(code, ())))
+        return list(found)
+
+    def former_label(self, code: str) -> str | None:
+        """“Bắc Giang (cũ)” for a unit of another version that is now part of one here."""
+        if code in self.units or code not in self.former_names:
+            return None
+        return f"{self.former_names[code]} (cũ)"
 
     def path(self, code: str) -> list[Unit]:
         """The unit and its ancestors, top first."""
@@ -72,7 +118,13 @@ class CatalogVersion:
         return chain[::-1]
 
     def label(self, code: str) -> str:
+        if code not in self.units and code in self.former_names:
+            return f"{self.former_names[code]} (cũ, nay thuộc {self.label(self.legacy[code])})"
         return " › ".join(u.name for u in self.path(code))
+
+    def knows(self, code: str) -> bool:
+        """A unit of this version, or one of an older map that became part of one here."""
+        return code in self.units or code in self.former_names
 
     def scope_label(self, code: str) -> str:
         """The label of a unit, or of the whole country."""
@@ -105,10 +157,17 @@ class CatalogVersion:
         return "trên phạm vi toàn quốc" if code == WHOLE_COUNTRY else f"tại {self.label(code)}"
 
     def describe(self, code: str | None) -> str:
-        """The label of a unit, or the bare code when it is not in this version."""
+        """The label of a unit (“Bắc Ninh — Bắc Giang (cũ)” for a filing at a unit it
+        absorbed: both, as filed and as counted now), or the bare code when no version knows
+        it."""
         if code is None:
             return "—"
-        return self.label(code) if code in self.units else code
+        if code in self.units:
+            return self.label(code)
+        here = self.resolve(code)
+        if here in self.units:
+            return f"{self.label(here)} — {self.former_names[code]} (cũ)"
+        return code
 
     def subtree(self, code: str) -> Iterator[Unit]:
         stack = [code]
@@ -221,6 +280,71 @@ class Catalog:
         except KeyError:
             raise CatalogError(f"không có phiên bản danh mục “{code}”") from None
 
+    def for_campaign(self, code: str, day: date) -> CatalogVersion:
+        """The version a campaign names (`auto`: the one in force on the day)."""
+        return self.in_force(day) if code == AUTO else self.version(code)
+
+    def in_force(self, day: date) -> CatalogVersion:
+        """The version valid on a day (`catalog: auto`): the latest that has started."""
+        started = [v for v in self.versions.values() if v.valid_from <= day]
+        if not started:
+            return min(self.versions.values(), key=lambda v: v.valid_from)
+        return max(started, key=lambda v: v.valid_from)
+
+    def link(self) -> None:
+        """Carry imported sub-units forward to the newer versions and let every version
+        count the others' units (see CatalogVersion.legacy); run after any change."""
+        ordered = sorted(self.versions.values(), key=lambda v: v.valid_from)
+        for index, older in enumerate(ordered):
+            for newer in ordered[index + 1 :]:
+                _carry_imported(older, newer)
+        for index, version in enumerate(ordered):
+            _link_version(version, ordered[:index])
+
+
+def _heir(source: CatalogVersion, code: str, target: CatalogVersion) -> tuple[str, bool] | None:
+    """The unit of `target` a unit of `source` became part of, and whether it did so itself
+    (not only through an ancestor)."""
+    for depth, unit in enumerate(reversed(source.path(code))):
+        if unit.code in target.units:
+            return unit.code, depth == 0
+        if unit.successor in target.units:
+            return str(unit.successor), depth == 0
+    return None
+
+
+def _carry_imported(older: CatalogVersion, newer: CatalogVersion) -> None:
+    """Sub-units imported under an older version's unit follow it into the newer version
+    (a grassroots union under Bắc Giang t24 appears under Bắc Ninh n24)."""
+    roots = [code for kind in older.kinds for code in kind.roots]
+    for root in roots:
+        for unit in older.subtree(root):
+            if not unit.imported or unit.code in newer.units or unit.parent is None:
+                continue
+            heir = _heir(older, unit.parent, newer)
+            if heir is not None:
+                _place(newer, NewUnit(unit.code, unit.name, heir[0], unit.keys[1:]))
+
+
+def _link_version(version: CatalogVersion, others: list[CatalogVersion]) -> None:
+    version.legacy, version.former_paths, version.former_names = {}, {}, {}
+    dissolved, absorbed = set(), defaultdict(list)
+    for other in others:
+        for code in other.units:
+            path = frozenset(u.code for u in other.path(code))
+            version.former_paths[code] = version.former_paths.get(code, frozenset()) | path
+            if code in version.units or code in version.legacy:
+                continue
+            heir = _heir(other, code, version)
+            if heir is None:
+                continue
+            version.legacy[code], version.former_names[code] = heir[0], other.units[code].name
+            absorbed[heir[0]].append(code)
+            if not heir[1]:
+                dissolved.add(code)
+    version.dissolved = frozenset(dissolved)
+    version.absorbed = {code: tuple(found) for code, found in absorbed.items()}
+
 
 def _require(raw: Any, key: str, where: str) -> Any:
     if not isinstance(raw, dict) or key not in raw or raw[key] in (None, ""):
@@ -326,6 +450,7 @@ def load_catalog(text: str) -> Catalog:
                     f"đơn vị “{unit.code}” ({version.code}) trỏ tới đơn vị kế thừa "
                     f"“{unit.successor}” không có trong danh mục"
                 )
+    catalog.link()
     return catalog
 
 
@@ -338,6 +463,9 @@ class NewUnit:
     parent: str
     aliases: tuple[str, ...] = ()
     line: int = 0  # where it was read, for the messages
+    # its parent on an older map (a district LĐLĐ dissolved on 1/7/2025): the unit is placed
+    # there too, so the older view still shows it where it was
+    old_parent: str | None = None
 
 
 def add_units(version: CatalogVersion, new: list[NewUnit], base: set[str]) -> list[str]:
@@ -399,7 +527,8 @@ def _place(version: CatalogVersion, new: NewUnit) -> None:
         confirmed=True,
         successor=None,
         children=old.children if old else (),
-        keys=tuple(_words(n) for n in [new.name, *new.aliases]),
+        keys=tuple(dict.fromkeys(_words(n) for n in [new.name, *new.aliases])),
+        imported=True,
     )
 
 
@@ -409,9 +538,12 @@ def load_extra(catalog: Catalog, text: str) -> None:
         raw = load_yaml(text) or {}
         for code, units in (raw.get("versions") or {}).items():
             version = catalog.version(str(code))
-            problems = add_units(version, [_new_unit(item) for item in units], set(version.units))
+            new = [_new_unit(item) for item in units]
+            problems = add_units(version, new, set(version.units))
             if problems:
                 raise CatalogError("; ".join(problems[:5]))
+            _place_on_older_maps(catalog, version, new)
+        catalog.link()
     except CatalogError:
         raise
     except (yaml.YAMLError, TypeError, ValueError, AttributeError, KeyError) as exc:
@@ -424,4 +556,20 @@ def _new_unit(item: dict[str, Any]) -> NewUnit:
         str(item["name"]),
         str(item["parent"]),
         tuple(str(a) for a in item.get("aliases") or ()),
+        old_parent=str(item["old_parent"]) if item.get("old_parent") else None,
     )
+
+
+def _place_on_older_maps(catalog: Catalog, version: CatalogVersion, new: list[NewUnit]) -> None:
+    """Units imported with an old parent are placed under it in the version that has it."""
+    for unit in new:
+        if unit.old_parent is None:
+            continue
+        older = [v for v in catalog.versions.values() if unit.old_parent in v.units]
+        if not older:
+            raise CatalogError(
+                f"{unit.code}: đơn vị cấp trên cũ “{unit.old_parent}” không có trong danh mục"
+            )
+        for other in older:
+            if other is not version and unit.code not in other.units:
+                _place(other, replace(unit, parent=unit.old_parent))

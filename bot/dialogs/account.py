@@ -181,7 +181,8 @@ class ProfileCardStep(Step):
             birth_year=profile.birth_year,
             position=profile.position,
             workplace=profile.workplace,
-            unit_code=profile.unit_code,
+            # a unit of the old map (Bắc Giang) files as the unit it is part of now (Bắc Ninh)
+            unit_code=ctx.services.catalog.resolve(profile.unit_code or ""),
         )
         return Goto("target_group")
 
@@ -191,7 +192,8 @@ def profile_complete(ctx: Ctx) -> bool:
     return (
         profile is not None
         and all((profile.full_name, profile.birth_year, profile.position, profile.workplace))
-        and profile.unit_code in ctx.services.catalog.units
+        and profile.unit_code is not None
+        and ctx.services.catalog.knows(profile.unit_code)
     )
 
 

@@ -10,7 +10,7 @@ from bot.dialogs.types import OutgoingFile
 from bot.review import EVERY_STATUS, STATUS_NAMES, named_status
 from bot.stats.export import EVERY, VALID, ExportRequest
 from bot.stats.report import format_group, format_stats
-from bot.stats.views import Period, Stats, group_ranking, stats
+from bot.stats.views import Period, Stats, group_ranking, group_units, stats
 from bot.store.counters import ALL
 from rules.dates import named_period, parse_date
 from rules.text import clean, fold, match_key
@@ -74,7 +74,7 @@ def _unit_of(ctx: Ctx, query: str, scope: Scope) -> str | None:
         return scope.default_unit
     if match_key(query) in ("toan quoc", "ca nuoc", "") or query == ALL:
         return ALL
-    if query in catalog.units:
+    if catalog.knows(query):  # a code, of this map or an older one (roles granted there)
         return query
     found = catalog.exact(query) or next(iter(catalog.search(query, 1)), None)
     return found.code if found else None
@@ -134,7 +134,7 @@ async def _group_stats(ctx: Ctx, step: Step | None, words: str) -> Outcome:
             )
         known = "; ".join(g.name for g in campaign.groups)
         return notice_here(step, f"Không có cụm, khối thi đua “{name[:60]}”. Có: {known}.")
-    if not all(scope.covers(catalog, unit) for unit in group.units):
+    if not all(scope.covers(catalog, unit) for unit in group_units(catalog, group)):
         return deny(ctx, step, "/stats", OUT_OF_SCOPE)
     rows = await group_ranking(ctx.uow.session, campaign, catalog, group, period)
     return notice_here(step, format_group(campaign, group, period.text(), rows))

@@ -90,7 +90,7 @@ async def load_next(ctx: Ctx, scope: Scope) -> None:
     wanted = ctx.state.get("review_filter") or {}
     catalog = ctx.services.catalog
     unit = wanted.get("unit")
-    units = scope.units(catalog) if unit is None else [u.code for u in catalog.subtree(unit)]
+    units = scope.units(catalog) if unit is None else catalog.within(unit)
     submission = await ctx.uow.submissions.next_pending(
         ctx.services.campaign.code,
         units,
@@ -243,9 +243,10 @@ async def _propose(ctx: Ctx, item: Submission, propose: bool) -> Outcome:
     if item.status != ACCEPTED:
         return Goto(ReviewDeskStep.key, "Chỉ sáng kiến hợp lệ mới được đề nghị khen thưởng.")
     catalog, quota = ctx.services.catalog, ctx.services.campaign.award_quota
-    if propose and quota is not None and item.unit_code in catalog.units:
-        top = catalog.path(item.unit_code)[0]
-        units = [u.code for u in catalog.subtree(top.code)]
+    here = catalog.resolve(item.unit_code)
+    if propose and quota is not None and here in catalog.units:
+        top = catalog.path(here)[0]
+        units = catalog.within(top.code)
         used = await ctx.uow.submissions.count_proposed(
             ctx.services.campaign.code, top.code, units
         )

@@ -115,7 +115,7 @@ class ExportRequest:
         """The units listed; None for the whole country."""
         if self.scope_code == WHOLE_COUNTRY:
             return None
-        return sorted(u.code for u in self.catalog.subtree(self.scope_code))
+        return sorted(self.catalog.within(self.scope_code))
 
     @property
     def scope_label(self) -> str:

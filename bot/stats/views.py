@@ -129,7 +129,7 @@ async def stats(
         weekly[week_floor(day)] += int(n)
     result.by_week = [(week, n) for week, n in sorted(weekly.items()) if n]
     result.children = await _children(session, campaign, catalog, scope, day_range)
-    goal = campaign.goals.get(scope)
+    goal = campaign.goal(scope, catalog.absorbed.get(scope, ()))
     result.target = goal.target if goal and goal.target else _default_target(campaign, scope)
     result.members = goal.members if goal else None
     return result
@@ -151,8 +151,10 @@ async def _children(
 ) -> list[ChildRow]:
     if scope == ALL:
         codes = [code for kind in catalog.kinds for code in kind.roots]
-    else:
+    elif scope in catalog.units:
         codes = list(catalog.unit(scope).children)
+    else:  # a unit of an older map, for a role granted there: no sub-units to rank
+        return []
     if not codes:
         return []
     rows = await session.execute(
@@ -226,6 +228,12 @@ class GroupRow:
         return self.toward_target / self.target if self.target else None
 
 
+def group_units(catalog: CatalogVersion, group: EmulationGroup) -> list[str]:
+    """A group's units on the campaign's map: a group listed on the 2021 map ranks Bắc Ninh
+    once for Bắc Giang and Bắc Ninh."""
+    return list(dict.fromkeys(catalog.resolve(code) for code in group.units))
+
+
 async def group_ranking(
     session: AsyncSession,
     campaign: Campaign,
@@ -249,7 +257,7 @@ async def group_ranking(
         select(StatCounter.scope, StatCounter.dim, StatCounter.value, func.sum(StatCounter.n))
         .where(
             StatCounter.campaign == campaign.code,
-            StatCounter.scope.in_(group.units),
+            StatCounter.scope.in_(group_units(catalog, group)),
             StatCounter.dim.in_(("progress", "status", "people")),
             *days,
         )
@@ -261,8 +269,8 @@ async def group_ranking(
             continue
         counts[scope][dim] += int(n)
     ranked = []
-    for code in group.units:
-        goal = campaign.goals.get(code)
+    for code in group_units(catalog, group):
+        goal = campaign.goal(code, catalog.absorbed.get(code, ()))
         ranked.append(
             GroupRow(
                 code,

@@ -37,12 +37,13 @@ def day_of(moment: datetime) -> date:
 
 
 def scopes_of(catalog: CatalogVersion, unit_code: str) -> list[str]:
-    if unit_code not in catalog.units:
-        return [unit_code, ALL]
-    return [unit.code for unit in catalog.path(unit_code)] + [ALL]
+    """The counters a filing at a unit adds to: its unit in this catalog (where a unit of an
+    older map became part of one: Bắc Giang t24 counts for Bắc Ninh n24), every ancestor,
+    the units it stood under on the older map, and the whole country."""
+    return catalog.lineage(unit_code)
 
 
-def _insert(session: AsyncSession) -> Any:
+def insert_for(session: AsyncSession) -> Any:
     return postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
 
 
@@ -270,13 +271,27 @@ def co_authors_query(campaign: str) -> Any:
     )
 
 
+def latest_catalogs(connection: Any) -> dict[str, str]:
+    """Each campaign's catalog as its latest filing names it: the one it runs on."""
+    latest = (
+        select(Submission.campaign, func.max(Submission.id).label("id"))
+        .group_by(Submission.campaign)
+        .subquery()
+    )
+    return dict(
+        connection.execute(
+            select(Submission.campaign, Submission.catalog).join(
+                latest, Submission.id == latest.c.id
+            )
+        ).all()
+    )
+
+
 def recount_all(connection: Any, catalog: Catalog, *, co_authors: bool = True) -> None:
     """Recount every campaign's counters on a plain (sync) connection, as migrations do;
-    `catalog` is the whole unit catalog (each campaign's submissions name their version).
-    `co_authors=False` for the migrations before co-authors counted (0015)."""
-    campaigns = dict(
-        connection.execute(select(Submission.campaign, Submission.catalog).distinct()).all()
-    )
+    `catalog` is the whole unit catalog; each campaign is counted in the version its latest
+    filing names. `co_authors=False` for the migrations before co-authors counted (0015)."""
+    campaigns = latest_catalogs(connection)
     if not campaigns:
         return
     connection.execute(delete(StatCounter))
@@ -324,7 +339,7 @@ async def rebuild(session: AsyncSession, catalog: CatalogVersion, campaign: str)
     people, named_ones = tally.participations()
     for table, found in ((Participation, people), (CoAuthorParticipation, named_ones)):
         for start in range(0, len(found), 50_000):
-            await session.execute(_insert(session)(table), found[start : start + 50_000])
+            await session.execute(insert_for(session)(table), found[start : start + 50_000])
     written = 0
     for chunk in tally.counter_rows():
         await session.execute(_UPSERT[_dialect(session)], chunk)

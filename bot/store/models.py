@@ -339,6 +339,17 @@ class CoAuthorParticipation(Base):
     who: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
+class CounterBasis(Base):
+    """The unit catalog a campaign's counters are kept in. When the campaign moves to another
+    (`catalog` in campaigns.yaml, or `auto` past a change of map), its counters are recounted
+    from the submissions, which keep the unit and catalog they were filed under."""
+
+    __tablename__ = "counter_basis"
+
+    campaign: Mapped[str] = mapped_column(String(32), primary_key=True)
+    catalog: Mapped[str] = mapped_column(String(16))
+
+
 class SupportTicket(Base):
     """A question to the support team (Tổ hỗ trợ sáng kiến), tied to the asker's unit."""
 
