@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from rules.awards import AwardLevel, level_problems, load_levels
 from rules.dates import format_date
 from rules.text import fold_words
 from rules.verdict import Ok, Rejected, Verdict
@@ -91,8 +92,11 @@ class Campaign:
     # The guidance takes initiatives recognised from this day on (46/HD-TLĐ: 01/9/2021).
     recognized_from: date | None = None
     groups: tuple[EmulationGroup, ...] = ()
-    # how many initiatives each top unit (a province, a central union) may propose for an award
-    award_quota: int | None = None
+    # the award season: levels, lowest first (rules/awards.py)
+    award_levels: tuple[AwardLevel, ...] = ()
+
+    def award_level(self, code: str) -> AwardLevel | None:
+        return next((level for level in self.award_levels if level.code == code), None)
 
     def goal(self, code: str, absorbed: Iterable[str] = ()) -> Goal | None:
         """A unit's goal: its own, or else the sum of those set for the older units that
@@ -256,7 +260,7 @@ def _campaign(raw: dict[str, Any]) -> Campaign:
         recognized_from=_day(raw["recognized_from"], f"{code}.recognized_from")
         if raw.get("recognized_from")
         else None,
-        award_quota=_optional_int(raw.get("award_quota")),
+        award_levels=load_levels(raw.get("award_levels")),
         goals={
             str(unit): Goal(_optional_int(goal.get("target")), _optional_int(goal.get("members")))
             for unit, goal in (raw.get("goals") or {}).items()
@@ -314,6 +318,7 @@ def campaign_problems(raw: Any, index: int, catalogs: Iterable[str] = ()) -> lis
                 problems.append(f"{where}: mục {number} của “{field}” chưa có tên (name)")
             elif not str(item.get("code") or "").strip():
                 problems.append(f"{where}: mục {number} của “{field}” chưa có mã (code)")
+    problems += level_problems(raw.get("award_levels"), where)
     try:
         first = _day(raw["deployment_from"], "deployment_from")
         last = _day(raw["deployment_to"], "deployment_to")

@@ -18,14 +18,16 @@ from sqlalchemy import select
 
 from bot import admin
 from bot.app import App
+from bot.awards import season
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.review import ACCEPTED, WITHDRAWN, change_status, file
 from bot.stats.export import EVERY
 from bot.stats.views import Period
-from bot.store.models import Submission
+from bot.store.models import Nomination, Submission
 from bot.store.uow import UnitOfWork
 from rules.campaigns import TZ
+from rules.verdict import Ok
 from tests.conftest import running_app
 from tests.fakechat import FakeChat
 from tests.flow import grant_role, login
@@ -222,12 +224,13 @@ async def test_goals_and_emulation_groups_from_a_file_rank_units(
 async def two_accepted_with_a_quota_of_one(
     url: str, make_settings: Callable[..., Settings], clock: FixedClock, tmp_path: Path
 ) -> AsyncIterator[App]:
-    """The seeded app with `award_quota: 1` and Bắc Giang's first two submissions valid."""
+    """The seeded app whose provincial award level takes one initiative per province, and
+    Bắc Giang's first two submissions valid."""
     from bot.config import ROOT
 
     text = (ROOT / "campaigns.yaml").read_text(encoding="utf-8")
     campaigns = tmp_path / "campaigns.yaml"
-    campaigns.write_text(text.replace("award_quota: null", "award_quota: 1", 1), "utf-8")
+    campaigns.write_text(text.replace("quota: null", "quota: 1", 1), "utf-8")
     async with running_app(make_settings(url, campaigns_file=campaigns), clock) as app:
         services = app.engine.services
         await seed(app)
@@ -242,6 +245,9 @@ async def two_accepted_with_a_quota_of_one(
         yield app
 
 
+PROVINCE_LEVEL = "Đề nghị: cấp tỉnh"
+
+
 async def test_award_proposals_stay_within_the_quota_and_make_their_own_file(
     db_url: str, make_settings: Callable[..., Settings], clock: FixedClock, tmp_path: Path
 ) -> None:
@@ -251,19 +257,22 @@ async def test_award_proposals_stay_within_the_quota_and_make_their_own_file(
         await grant_role(app, clock, officer, "officer", "t24")
         await officer.send("/duyet SK-2022-000002")
         assert "✅ Hợp lệ" not in officer.labels  # decided: only the award is left to do
-        await officer.click("Đề nghị khen thưởng")
-        assert "Đã đề nghị khen thưởng: SK-2022-000002" in officer.text
-        assert "⭐ Đã đề nghị khen thưởng ngày" in officer.text
+        await officer.click(PROVINCE_LEVEL)
+        assert "Đã đề nghị SK-2022-000002 ở cấp “LĐLĐ tỉnh" in officer.text
+        assert "(1/1 của đơn vị)" in officer.text
+        assert "⭐ Đã đề nghị khen thưởng: LĐLĐ tỉnh" in officer.text
         await officer.send("/duyet SK-2022-000001")
-        await officer.click("Đề nghị khen thưởng")
-        assert "Bắc Giang đã đề nghị đủ 1 sáng kiến" in officer.text
-        await officer.send("/xuat đề nghị khen thưởng")
+        await officer.click(PROVINCE_LEVEL)
+        assert "Bắc Giang đã đề nghị đủ 1/1 sáng kiến" in officer.text
+        await officer.send("/xuat đề nghị khen thưởng cấp tỉnh, ngành")
         assert "Bảng tổng hợp: Bắc Giang, 1 sáng kiến hợp lệ." in officer.text
+        await officer.send("/xuat đề nghị khen thưởng tổng liên đoàn")
+        assert "Bảng tổng hợp: Bắc Giang, 0 sáng kiến hợp lệ." in officer.text
         await officer.send("/duyet SK-2022-000002")
-        await officer.click("Bỏ đề nghị khen thưởng")
+        await officer.click("Rút đề nghị: cấp tỉnh")
         await officer.send("/duyet SK-2022-000001")
-        await officer.click("Đề nghị khen thưởng")
-        assert "Đã đề nghị khen thưởng: SK-2022-000001" in officer.text
+        await officer.click(PROVINCE_LEVEL)
+        assert "Đã đề nghị SK-2022-000001" in officer.text
 
 
 async def test_a_proposal_waits_for_one_in_progress_and_stays_within_the_quota(
@@ -276,25 +285,33 @@ async def test_a_proposal_waits_for_one_in_progress_and_stays_within_the_quota(
         await grant_role(app, clock, officer, "officer", "t24")
         await officer.send("/duyet SK-2022-000002")
 
-        # Another officer's proposal of SK-2022-000001 is half done (counted, not committed)
-        # when this one presses: this one must wait for it, then find the quota full.
-        units = [u.code for u in services.catalog.subtree("t24")]
+        # Another officer's nomination of SK-2022-000001 is half done (counted, not
+        # committed) when this one presses: this one must wait for it, then find the quota
+        # full.
         async with UnitOfWork(app.sessions) as other:
-            assert (
-                await other.submissions.count_proposed(services.campaign.code, "t24", units) == 0
-            )
             first = await other.submissions.by_code("SK-2022-000001")
             assert first is not None
-            first.proposed_at = clock.now()
+            level = services.campaign.award_levels[0]
+            request = season.Request(
+                services.campaign,
+                services.catalog,
+                level,
+                first,
+                season.Actor(None, None, "cli"),
+                clock.now(),
+            )
+            assert isinstance(await season.nominate(other, request, None), Ok)
             await other.session.flush()
-            pressing = asyncio.create_task(officer.click("Đề nghị khen thưởng"))
+            pressing = asyncio.create_task(officer.click(PROVINCE_LEVEL))
             await asyncio.sleep(0.3)
             await other.commit()
         await pressing
 
-        assert "Bắc Giang đã đề nghị đủ 1 sáng kiến" in officer.text
+        assert "Bắc Giang đã đề nghị đủ 1/1 sáng kiến" in officer.text
         async with app.sessions() as session:
-            proposed = await session.scalars(
-                select(Submission.code).where(Submission.proposed_at.is_not(None))
+            nominated = await session.scalars(
+                select(Submission.code)
+                .join(Nomination, Nomination.submission_id == Submission.id)
+                .where(Nomination.withdrawn_at.is_(None))
             )
-            assert list(proposed) == ["SK-2022-000001"]
+            assert list(nominated) == ["SK-2022-000001"]

@@ -12,6 +12,7 @@ from bot.stats.export import EVERY, VALID, ExportRequest
 from bot.stats.report import format_group, format_stats
 from bot.stats.views import Period, Stats, group_ranking, group_units, stats
 from bot.store.counters import ALL
+from rules.campaigns import Campaign
 from rules.dates import named_period, parse_date
 from rules.text import clean, fold, match_key
 from rules.verdict import Ok, Rejected
@@ -161,14 +162,27 @@ async def chart_command(ctx: Ctx, step: Step | None) -> Outcome:
     return notice_here(step, f"Biểu đồ: {figures.scope_label}{more}.")
 
 
+def nominated_levels(campaign: Campaign, typed: str) -> tuple[tuple[str, ...], str]:
+    """“đề nghị khen thưởng [cấp tỉnh]” in folded words: the award levels meant (all of
+    them, or the one named after), and the words left."""
+    if PROPOSED_WORDS not in f" {typed} ":
+        return (), typed
+    before, _, after = f" {typed} ".partition(PROPOSED_WORDS)
+    for level in campaign.award_levels:
+        for name in (fold(level.short_name), level.code):
+            if f" {after} ".startswith(f" {name} "):
+                return (level.code,), f"{before} {after[len(name) :]}".strip()
+    return tuple(level.code for level in campaign.award_levels), f"{before} {after}".strip()
+
+
 async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
     """`/xuat [unit] [period] [status]`: the award file; valid (“Hợp lệ”) submissions unless a
     status or “tất cả” is named."""
     typed = fold(command_words(ctx))
-    proposed_only = PROPOSED_WORDS in f" {typed} "
-    status, rest = named_status(typed.replace(PROPOSED_WORDS.strip(), " ").strip())
+    levels, typed = nominated_levels(ctx.services.campaign, typed)
+    status, rest = named_status(typed)
     statuses = EVERY if status == EVERY_STATUS else (status,) if status else VALID
-    scoped = await _scoped(ctx, step, "/xuat", rest if status or proposed_only else None)
+    scoped = await _scoped(ctx, step, "/xuat", rest if status or levels else None)
     if not isinstance(scoped, tuple):
         return scoped
     scope, unit, period = scoped
@@ -181,7 +195,7 @@ async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
         period,
         with_phones=personal,
         statuses=statuses,
-        proposed_only=proposed_only,
+        levels=levels,
     )
     # A long read: the update's own transaction is committed first and the writers are let
     # in meanwhile, so that other chats are answered while the file is made.

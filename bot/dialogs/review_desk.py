@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from bot.access import ADMIN, ALL_UNITS, DENIED, OUT_OF_SCOPE, SEES_PHONES, Scope
+from bot.awards import season
 from bot.dialogs.engine import PICK, Ctx, Goto, Outcome, Stay, Step, deny, notice_here
 from bot.dialogs.officer import officer_scope, unit_in_scope
 from bot.dialogs.submission import draft_from, summary_card
@@ -32,7 +33,7 @@ from rules.text import clean, fold
 from rules.verdict import Rejected
 
 TAKE, UNDO, SKIP, TO_MENU = "take", "undo", "skip", "menu"
-PROPOSE, UNPROPOSE = "propose", "unpropose"
+PROPOSE, UNPROPOSE = "propose:", "unpropose:"  # and the level's code
 PENDING = (SUBMITTED, UNDER_REVIEW)
 DECIDED = (ACCEPTED, NEEDS_INFO, REJECTED)
 DECISIONS = {"accept": ACCEPTED, "return": NEEDS_INFO, "reject": REJECTED}
@@ -117,6 +118,14 @@ class ReviewDeskStep(Step):
         if item is None:
             return
         ctx.view["undoable"] = await _undoable(ctx, scope, item)
+        campaign = ctx.services.campaign.code
+        ctx.view["nominated"] = [n.level for n in await season.active(ctx.uow, campaign, item.id)]
+        dispute = await season.open_dispute(ctx.uow, item.id)
+        ctx.view["dispute"] = (
+            f"{season.DISPUTE_NAMES.get(dispute.kind, dispute.kind)}: {dispute.note}"
+            if dispute
+            else None
+        )
         attachments = await ctx.uow.submissions.attachments(item.id)
         ctx.view["answers"] = draft_from(item, attachments)
         author = await ctx.uow.people.person(item.person_id)
@@ -152,9 +161,11 @@ class ReviewDeskStep(Step):
             lines.append(f"Điện thoại tác giả: {ctx.view['phone']}")
         if item.similar_to:
             lines.append(f"⚠️ Gần giống sáng kiến đã gửi: {item.similar_to}")
-        if item.proposed_at is not None:
-            when = item.proposed_at.astimezone(ctx.now.tzinfo)
-            lines.append(f"⭐ Đã đề nghị khen thưởng ngày {when:%d/%m/%Y}")
+        for code in ctx.view.get("nominated", []):
+            level = ctx.services.campaign.award_level(code)
+            lines.append(f"⭐ Đã đề nghị khen thưởng: {level.name if level else code}")
+        if ctx.view.get("dispute"):
+            lines.append(f"⚠️ Đang có {ctx.view['dispute']}")
         if item.status_note:
             lines.append(f"Ghi chú lần trước: {item.status_note}")
         return "\n".join(lines) + "\n\n" + summary_card(ctx, ctx.view["answers"])
@@ -175,10 +186,14 @@ class ReviewDeskStep(Step):
         if ctx.view.get("undoable"):
             actions.append(Option("↶ Hoàn tác quyết định", UNDO))
         if item.status == ACCEPTED and item.person_id != ctx.person_id:
-            if item.proposed_at is None:
-                actions.append(Option("⭐ Đề nghị khen thưởng", PROPOSE))
-            else:
-                actions.append(Option("Bỏ đề nghị khen thưởng", UNPROPOSE))
+            nominated = ctx.view.get("nominated", [])
+            for level in ctx.services.campaign.award_levels:
+                if level.code in nominated:
+                    actions.append(
+                        Option(f"Rút đề nghị: {level.short_name}", UNPROPOSE + level.code)
+                    )
+                elif not ctx.view.get("dispute"):
+                    actions.append(Option(f"⭐ Đề nghị: {level.short_name}", PROPOSE + level.code))
         return [*actions, Option("⏭ Mục tiếp theo", SKIP), Option("Về menu", TO_MENU)]
 
     async def on_stale(self, ctx: Ctx) -> Outcome | None:
@@ -209,8 +224,8 @@ class ReviewDeskStep(Step):
             return deny(ctx, self, "duyet.own", OWN)
         if value == TAKE:
             return await _take(ctx, item)
-        if value in (PROPOSE, UNPROPOSE):
-            return await _propose(ctx, item, value == PROPOSE)
+        if value.startswith((PROPOSE, UNPROPOSE)):
+            return await _propose(ctx, scope, item, value)
         decision = DECISIONS.get(value)
         if decision is None:
             return await super().on_choice(ctx, value)
@@ -237,35 +252,26 @@ async def _take(ctx: Ctx, item: Submission) -> Outcome:
     )
 
 
-async def _propose(ctx: Ctx, item: Submission, propose: bool) -> Outcome:
-    """Propose an accepted initiative for an award (or take it back), within the quota of its
-    top unit (the campaign's `award_quota`: per province or central union)."""
-    if item.status != ACCEPTED:
-        return Goto(ReviewDeskStep.key, "Chỉ sáng kiến hợp lệ mới được đề nghị khen thưởng.")
-    catalog, quota = ctx.services.catalog, ctx.services.campaign.award_quota
-    here = catalog.resolve(item.unit_code)
-    if propose and quota is not None and here in catalog.units:
-        top = catalog.path(here)[0]
-        units = catalog.within(top.code)
-        used = await ctx.uow.submissions.count_proposed(
-            ctx.services.campaign.code, top.code, units
-        )
-        if used >= quota:
-            return Goto(
-                ReviewDeskStep.key,
-                f"{top.name} đã đề nghị đủ {quota} sáng kiến, mức tối đa của chương trình. "
-                "Bỏ một đề nghị khác trước nếu muốn đề nghị sáng kiến này.",
-            )
-    item.proposed_at = ctx.now if propose else None
-    item.proposed_by = ctx.person_id if propose else None
-    ctx.uow.audit.record(
+async def _propose(ctx: Ctx, scope: Scope, item: Submission, value: str) -> Outcome:
+    """Nominate the initiative on the desk at a level, or withdraw it (the level's rules:
+    bot/awards/season.py)."""
+    withdrawing = value.startswith(UNPROPOSE)
+    level = season.level_named(ctx.services.campaign, value.partition(":")[2])
+    if isinstance(level, Rejected):
+        return Goto(ReviewDeskStep.key, level.message)
+    request = season.Request(
+        ctx.services.campaign,
+        ctx.services.catalog,
+        level.value,
+        item,
+        season.Actor(ctx.person_id, scope, ctx.inbound.channel),
         ctx.now,
-        "submission.proposed" if propose else "submission.unproposed",
-        person_id=ctx.person_id,
-        subject=item.code,
     )
-    said = "Đã đề nghị khen thưởng" if propose else "Đã bỏ đề nghị khen thưởng"
-    return Goto(ReviewDeskStep.key, f"{said}: {item.code}.")
+    if withdrawing:
+        done = await season.withdraw(ctx.uow, request, "rút từ thẻ duyệt")
+    else:
+        done = await season.nominate(ctx.uow, request, None)
+    return Goto(ReviewDeskStep.key, done.message if isinstance(done, Rejected) else done.value)
 
 
 async def _undoable(ctx: Ctx, scope: Scope, item: Submission) -> StatusChange | None:

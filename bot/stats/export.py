@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.review import ACCEPTED, STATUS_NAMES, WITHDRAWN
 from bot.stats.views import Period
 from bot.store.db import make_reader, make_sessionmaker
-from bot.store.models import Attachment, Person, Submission
+from bot.store.models import Attachment, Nomination, Person, Submission
 from rules.campaigns import TZ, Campaign, recognition_warning
 from rules.dates import format_date
 from rules.fields import credited_author, format_money_vnd
@@ -108,7 +108,7 @@ class ExportRequest:
     period: Period
     with_phones: bool
     statuses: tuple[str, ...] = VALID
-    proposed_only: bool = False
+    levels: tuple[str, ...] = ()  # only those nominated at one of these award levels
 
     @property
     def units(self) -> list[str] | None:
@@ -229,8 +229,9 @@ def _heading_lines(request: ExportRequest) -> tuple[str, ...]:
         if request.statuses == EVERY
         else ", ".join(STATUS_NAMES[s] for s in request.statuses)
     )
-    if request.proposed_only:
-        which += ", đề nghị khen thưởng"
+    if request.levels:
+        named = [request.campaign.award_level(code) for code in request.levels]
+        which += ", đề nghị khen thưởng " + ", ".join(lv.short_name for lv in named if lv)
     return (
         TITLE,
         ATTACHED_TO,
@@ -249,8 +250,13 @@ async def _chunks(session: AsyncSession, request: ExportRequest) -> AsyncIterato
     )
     if units is not None:
         query = query.where(Submission.unit_code.in_(units))
-    if request.proposed_only:
-        query = query.where(Submission.proposed_at.is_not(None))
+    if request.levels:
+        nominated = select(Nomination.submission_id).where(
+            Nomination.campaign == campaign.code,
+            Nomination.level.in_(request.levels),
+            Nomination.withdrawn_at.is_(None),
+        )
+        query = query.where(Submission.id.in_(nominated))
     if period.start:
         query = query.where(Submission.submitted_at >= datetime.combine(period.start, time(), TZ))
     if period.end:

@@ -173,9 +173,6 @@ class Submission(Base):
     status: Mapped[str] = mapped_column(String(24), default="submitted")
     status_note: Mapped[str | None] = mapped_column(Text)
     similar_to: Mapped[str | None] = mapped_column(String(24))
-    # proposed for an award (đề nghị khen thưởng) by an officer, within the campaign's quota
-    proposed_at: Mapped[datetime | None] = mapped_column(Instant)
-    proposed_by: Mapped[int | None] = mapped_column(Integer)
     # rules.similar.fingerprint of title and description; None on rows filed before 0006.
     fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
     submitted_at: Mapped[datetime] = mapped_column(Instant)
@@ -337,6 +334,73 @@ class CoAuthorParticipation(Base):
     campaign: Mapped[str] = mapped_column(String(32), primary_key=True)
     scope: Mapped[str] = mapped_column(String(64), primary_key=True)
     who: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+ACTIVE = text("withdrawn_at IS NULL")
+
+
+class Nomination(Base):
+    """An accepted initiative put forward at an award level (đề nghị khen thưởng), counted
+    against the level's quota for its top unit (a province, a central union) until it is
+    withdrawn; withdrawn rows stay, with who and why."""
+
+    __tablename__ = "nomination"
+    __table_args__ = (
+        Index("ix_nomination_quota", "campaign", "level", "top_unit"),
+        Index(
+            "uq_nomination_active",
+            "campaign",
+            "level",
+            "submission_id",
+            unique=True,
+            sqlite_where=ACTIVE,
+            postgresql_where=ACTIVE,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign: Mapped[str] = mapped_column(String(32))
+    level: Mapped[str] = mapped_column(String(32))
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    top_unit: Mapped[str] = mapped_column(String(64))  # whose quota it counts against
+    criterion: Mapped[int | None] = mapped_column(Integer)  # 1-based, of the level's criteria
+    nominated_by: Mapped[int | None] = mapped_column(Integer)  # a person; None: the operator
+    nominated_at: Mapped[datetime] = mapped_column(Instant)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(Instant)
+    withdrawn_by: Mapped[int | None] = mapped_column(Integer)
+    withdraw_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Dispute(Base):
+    """A complaint about an initiative's content or recognition (khiếu nại), or an authorship
+    dispute (tranh chấp quyền tác giả): while open, the initiative cannot be nominated."""
+
+    __tablename__ = "dispute"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text)
+    marked_by: Mapped[int | None] = mapped_column(Integer)
+    marked_at: Mapped[datetime] = mapped_column(Instant)
+    lifted_by: Mapped[int | None] = mapped_column(Integer)
+    lifted_at: Mapped[datetime | None] = mapped_column(Instant)
+    lift_note: Mapped[str | None] = mapped_column(Text)
+
+
+class AwardReopening(Base):
+    """A level reopened past its deadline for one top unit, until a day, with the reason."""
+
+    __tablename__ = "award_reopening"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign: Mapped[str] = mapped_column(String(32))
+    level: Mapped[str] = mapped_column(String(32))
+    top_unit: Mapped[str] = mapped_column(String(64))
+    until: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    reopened_by: Mapped[int | None] = mapped_column(Integer)
+    reopened_at: Mapped[datetime] = mapped_column(Instant)
 
 
 class CounterBasis(Base):

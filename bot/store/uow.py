@@ -312,28 +312,6 @@ class Submissions:
             self._session.add(attachment)
         await self._session.flush()
 
-    async def count_proposed(self, campaign: str, top_unit: str, units: list[str]) -> int:
-        """How many of these units' submissions are proposed for an award, holding the count
-        until this transaction ends: two officers of one top unit proposing at once would
-        otherwise both see the last free place. SQLite's BEGIN IMMEDIATE already queues them;
-        PostgreSQL queues them on a lock named after the campaign and the top unit."""
-        if self._session.get_bind().dialect.name == "postgresql":
-            name = f"award-quota:{campaign}:{top_unit}".encode()
-            key = int.from_bytes(hashlib.sha256(name).digest()[:8], "big", signed=True)
-            await self._session.execute(select(func.pg_advisory_xact_lock(key)))
-        return int(
-            await self._session.scalar(
-                select(func.count())
-                .select_from(Submission)
-                .where(
-                    Submission.campaign == campaign,
-                    Submission.proposed_at.is_not(None),
-                    Submission.unit_code.in_(units),
-                )
-            )
-            or 0
-        )
-
     async def count_of_person(self, person_id: int) -> int:
         return int(
             await self._session.scalar(
