@@ -284,3 +284,45 @@ async def reopen(uow: UnitOfWork, asked: Reopening, actor: Actor, now: datetime)
         f"Đã mở lại cấp “{level.name}” cho {catalog.describe(top)} đến hết ngày "
         f"{format_date(until)}."
     )
+
+
+async def status_lines(
+    uow: UnitOfWork,
+    campaign: Campaign,
+    catalog: CatalogVersion,
+    tops: list[str] | None,
+    now: datetime,
+) -> list[str]:
+    """Per level: nominated/quota per top unit (those given; None: every one with some), the
+    deadline and whether it is open, and the initiatives nominated."""
+    if not campaign.award_levels:
+        return ["Chương trình này chưa có cấp khen thưởng nào."]
+    query = (
+        select(Nomination.level, Nomination.top_unit, Nomination.criterion, Submission)
+        .join(Submission, Submission.id == Nomination.submission_id)
+        .where(Nomination.campaign == campaign.code, Nomination.withdrawn_at.is_(None))
+        .order_by(Nomination.level, Nomination.top_unit, Nomination.id)
+    )
+    if tops is not None:
+        query = query.where(Nomination.top_unit.in_(tops))
+    rows = (await uow.session.execute(query)).all()
+    lines = []
+    for level in campaign.award_levels:
+        mine = [row for row in rows if row[0] == level.code]
+        units = tops if tops is not None else sorted({row[1] for row in mine})
+        deadline = f"hạn {format_date(level.deadline)}" if level.deadline else "không đặt hạn"
+        lines.append(f"🏅 {level.name} ({deadline}):")
+        for top in units:
+            listed = [row for row in mine if row[1] == top]
+            quota = f"/{level.quota}" if level.quota is not None else ""
+            closed = await closed_for(uow, campaign, level, top, now)
+            state = "đã hết hạn" if closed else "đang mở"
+            lines.append(f"  {catalog.describe(top)}: {len(listed)}{quota}, {state}")
+            for _level, _top, criterion, item in listed:
+                chosen = level.criterion(criterion)
+                lines.append(
+                    f"    • {item.code} {item.title}" + (f" [{chosen}]" if chosen else "")
+                )
+        if not units:
+            lines.append("  chưa có đề nghị nào")
+    return lines

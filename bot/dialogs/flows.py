@@ -6,6 +6,12 @@ from collections.abc import Callable
 
 from bot.access import COLLECTOR, HELPER, OFFICER
 from bot.dialogs.account import ConsentStep, PhoneStep
+from bot.dialogs.awards import (
+    authorship_command,
+    awards_command,
+    complaint_command,
+    lift_command,
+)
 from bot.dialogs.engine import (
     CommandHandler,
     Ctx,
@@ -124,6 +130,10 @@ def commands() -> dict[str, CommandHandler]:
         "/thongke": stats_command,
         "/bieudo": chart_command,
         "/xuat": export_command,
+        "/khenthuong": awards_command,
+        "/khieunai": complaint_command,
+        "/tranhchap": authorship_command,
+        "/gokhieunai": lift_command,
         "/tl": answer_command,
         "/nhan": claim_command,
         "/dong": close_command,
@@ -137,7 +147,20 @@ def commands() -> dict[str, CommandHandler]:
 
 # Commands for roles; everyone else is not shown them (admins hold every role).
 RESTRICTED = {
-    **{c: frozenset({OFFICER}) for c in ("/duyet", "/stats", "/thongke", "/bieudo", "/xuat")},
+    **{
+        c: frozenset({OFFICER})
+        for c in (
+            "/duyet",
+            "/stats",
+            "/thongke",
+            "/bieudo",
+            "/xuat",
+            "/khenthuong",
+            "/khieunai",
+            "/tranhchap",
+            "/gokhieunai",
+        )
+    },
     **{c: frozenset({HELPER}) for c in ("/tl", "/nhan", "/dong", "/ve", "/mau", "/chan")},
     "/nopho": frozenset({COLLECTOR, OFFICER}),
 }

@@ -256,7 +256,10 @@ def _role_commands(roles: set[str]) -> str:
     """The commands of the roles this person holds; to others, how a role is taken."""
     lines = []
     if roles & {OFFICER, ADMIN}:
-        lines.append("Cán bộ: /duyet duyệt sáng kiến, /thongke số liệu, /bieudo, /xuat.")
+        lines.append(
+            "Cán bộ: /duyet duyệt sáng kiến, /thongke số liệu, /bieudo, /xuat; khen thưởng: "
+            "/khenthuong, /khieunai, /tranhchap, /gokhieunai."
+        )
     if roles & {COLLECTOR, OFFICER, ADMIN}:
         lines.append("Nộp hộ đoàn viên: /nopho.")
     if roles & {HELPER, ADMIN}:

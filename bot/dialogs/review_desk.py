@@ -62,10 +62,9 @@ async def review_command(ctx: Ctx, step: Step | None) -> Outcome:
     if not argument:
         await load_next(ctx, scope)
         return Goto(ReviewDeskStep.key)
-    code = CODE.fullmatch(argument.upper())
-    if code:
-        prefix, year, number = code.groups()
-        return await _open_code(ctx, step, scope, f"{prefix}-{year}-{int(number):06d}")
+    code = submission_code(argument)
+    if code and CODE.fullmatch(argument.upper()):
+        return await _open_code(ctx, step, scope, code)
     status, rest = named_status(fold(argument))
     if status is not None and status != EVERY_STATUS and not rest:
         ctx.state["review_filter"] = {"statuses": [status]}
@@ -76,6 +75,15 @@ async def review_command(ctx: Ctx, step: Step | None) -> Outcome:
         ctx.state["review_filter"] = {"unit": None if unit == ALL_UNITS else unit}
     await load_next(ctx, scope)
     return Goto(ReviewDeskStep.key)
+
+
+def submission_code(text: str) -> str | None:
+    """The first submission code in what was typed, as stored: “sk 2022 12” -> SK-2022-000012."""
+    found = CODE.search(text.upper())
+    if found is None:
+        return None
+    prefix, year, number = found.groups()
+    return f"{prefix}-{year}-{int(number):06d}"
 
 
 async def _open_code(ctx: Ctx, step: Step | None, scope: Scope, code: str) -> Outcome:

@@ -1,0 +1,172 @@
+"""The award season as 45/HD-CĐYT runs it (the `75nghin` preset): a province officer
+nominates for the Tổng Liên đoàn within four per province, naming one of the five fields,
+before the deadline; complaints keep an initiative out; the secretariat does the same from
+the command line."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import App
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.review import ACCEPTED, change_status, file
+from bot.store.models import AuditLog, Nomination, Outbox
+from bot.store.uow import UnitOfWork
+from rules.campaigns import TZ
+from tests.conftest import running_app
+from tests.fakechat import FakeChat
+from tests.flow import grant_role, login
+from tests.records import placeholder_submission
+
+SEASON = datetime(2021, 4, 1, 9, 0, tzinfo=TZ)  # 75nghin: nominations for tld due 10/4/2021
+CODES = [f"SK-2021-{n:06d}" for n in range(1, 7)]
+
+
+@asynccontextmanager
+async def six_accepted_in_thai_binh(
+    url: str, make_settings: Callable[..., Settings], clock: FixedClock
+) -> AsyncIterator[App]:
+    """The 75nghin campaign with six valid initiatives of Thái Bình (t34) members."""
+    async with running_app(make_settings(url, campaign="75nghin"), clock) as app:
+        services = app.engine.services
+        await login(FakeChat(app.engine, user_id="author", channel="zalo"), "0912 000 201")
+        async with UnitOfWork(app.sessions) as uow:
+            [author] = await uow.people.holding("+84912000201")
+            for index in range(6):
+                item = placeholder_submission(
+                    datetime(2021, 3, 15, 9, 0, tzinfo=TZ),
+                    campaign="75nghin",
+                    phase="dot1",
+                    target_group="doanh_nghiep",
+                    draft_id=f"award-{index}",
+                    person_id=author.id,
+                    channel="fake",
+                    unit_code="t34",
+                    title=f"Cải tiến dây chuyền số {index + 1}",
+                    description="Mô tả",
+                )
+                await file(uow, services.catalog, item, [], "SK")
+                await change_status(uow, services.catalog, item, ACCEPTED, None, None, clock.now())
+            await uow.commit()
+        yield app
+
+
+async def _province_officer(app: App, clock: FixedClock) -> FakeChat:
+    officer = FakeChat(app.engine, user_id="officer-tb", channel="telegram")
+    await login(officer, "0912 345 001")
+    await grant_role(app, clock, officer, "officer", "t34")
+    return officer
+
+
+async def test_four_for_the_confederation_and_the_fifth_refused_with_the_quota(
+    any_db_url: str, make_settings: Callable[..., Settings]
+) -> None:
+    clock = FixedClock(SEASON)
+    async with six_accepted_in_thai_binh(any_db_url, make_settings, clock) as app:
+        officer = await _province_officer(app, clock)
+        await officer.send(f"/khenthuong tld {CODES[0]}")
+        assert "cần chọn một tiêu chí: 1. Sản xuất có giá trị làm lợi cao" in officer.text
+        for code in CODES[:4]:
+            await officer.send(f"/khenthuong tld {code} 2")
+            assert f"Đã đề nghị {code} ở cấp “Tổng Liên đoàn khen thưởng”" in officer.text
+            assert "Tiêu chí: Tạo ra sản phẩm mới." in officer.text
+        await officer.send(f"/khenthuong tld {CODES[4]} 1")
+        assert "Thái Bình đã đề nghị đủ 4/4 sáng kiến ở cấp “Tổng Liên đoàn khen thưởng”" in (
+            officer.text
+        )
+        await officer.send("/khenthuong")
+        assert "Thái Bình: 4/4, đang mở" in officer.text
+        assert f"• {CODES[3]} Cải tiến dây chuyền số 4 [Tạo ra sản phẩm mới]" in officer.text
+        await officer.send(f"/khenthuong rút tld {CODES[3]}")
+        assert f"Đã rút đề nghị {CODES[3]}" in officer.text
+        await officer.send(f"/khenthuong tld {CODES[4]} 1")
+        assert f"Đã đề nghị {CODES[4]}" in officer.text
+        async with app.sessions() as session:
+            active = (
+                await session.scalar(
+                    select(Nomination.id)
+                    .where(Nomination.withdrawn_at.is_(None))
+                    .limit(5)
+                    .subquery()
+                    .count()  # type: ignore[attr-defined]
+                )
+                if False
+                else len(
+                    (
+                        await session.scalars(
+                            select(Nomination).where(Nomination.withdrawn_at.is_(None))
+                        )
+                    ).all()
+                )
+            )
+        assert active == 4
+
+
+BAD_INPUT = [  # typed, the one line that says why
+    ("/khenthuong tw SK-2021-000001", "Không có cấp khen thưởng “tw”. Có: tinh"),
+    ("/khenthuong tld", "Thiếu mã sáng kiến."),
+    ("/khenthuong tld SK-2021-999999 1", "Không tìm thấy SK-2021-999999 trong phạm vi"),
+    ("/khenthuong tld SK-2021-000001 9", "cần chọn một tiêu chí"),
+    ("/khieunai SK-2021-000001", "Cần ghi nội dung khiếu nại"),
+    ("/gokhieunai SK-2021-000001 đã xong", "không có khiếu nại hay tranh chấp nào đang mở"),
+    ("/khenthuong rút tinh SK-2021-000001", "chưa được đề nghị ở cấp “Liên đoàn Lao động tỉnh"),
+]
+
+
+@pytest.mark.parametrize(("typed", "said"), BAD_INPUT)
+async def test_each_bad_award_command_gets_one_clear_line(
+    db_url: str, make_settings: Callable[..., Settings], typed: str, said: str
+) -> None:
+    clock = FixedClock(SEASON)
+    async with six_accepted_in_thai_binh(db_url, make_settings, clock) as app:
+        officer = await _province_officer(app, clock)
+        await officer.send(typed)
+        assert said in officer.text, officer.text
+
+
+async def test_a_complaint_keeps_an_initiative_out_until_it_is_lifted(
+    db_url: str, make_settings: Callable[..., Settings]
+) -> None:
+    clock = FixedClock(SEASON)
+    async with six_accepted_in_thai_binh(db_url, make_settings, clock) as app:
+        officer = await _province_officer(app, clock)
+        await officer.send(f"/khenthuong tinh {CODES[0]}")
+        assert "Đã đề nghị" in officer.text
+        await officer.send(f"/tranhchap {CODES[0]} Hai người cùng nhận là tác giả")
+        assert "tranh chấp quyền tác giả; đã rút 1 đề nghị khen thưởng" in officer.text
+        await officer.send(f"/khenthuong tinh {CODES[0]}")
+        assert "đang có tranh chấp quyền tác giả" in officer.text
+        await officer.send(f"/duyet {CODES[0]}")
+        assert "⚠️ Đang có tranh chấp quyền tác giả: Hai người cùng nhận" in officer.text
+        assert not [label for label in officer.labels if "Đề nghị" in label]
+        await officer.send(f"/gokhieunai {CODES[0]} Đã xác minh tác giả duy nhất")
+        assert "Đã gỡ đánh dấu" in officer.text
+        await officer.send(f"/khenthuong tinh {CODES[0]}")
+        assert "Đã đề nghị" in officer.text
+        async with app.sessions() as session:
+            told = (await session.scalars(select(Outbox.payload))).all()
+            audited = (await session.scalars(select(AuditLog.action))).all()
+        assert sum("tranh chấp quyền tác giả" in str(p).lower() for p in told) == 2
+        assert {"award.dispute_marked", "award.dispute_lifted"} <= set(audited)
+
+
+async def test_a_level_past_its_deadline_is_closed(
+    db_url: str, make_settings: Callable[..., Settings]
+) -> None:
+    clock = FixedClock(SEASON)
+    async with six_accepted_in_thai_binh(db_url, make_settings, clock) as app:
+        officer = await _province_officer(app, clock)
+        clock.set(datetime(2021, 4, 10, 23, 59, tzinfo=TZ))
+        await officer.send(f"/khenthuong tld {CODES[0]} 3")
+        assert "Đã đề nghị" in officer.text  # the deadline day itself still counts
+        clock.set(datetime(2021, 4, 11, 0, 0, tzinfo=TZ))
+        await officer.send(f"/khenthuong tld {CODES[1]} 3")
+        assert "đã hết hạn nộp hồ sơ ngày 10/04/2021" in officer.text
+        await officer.send("/khenthuong")
+        assert "Thái Bình: 1/4, đã hết hạn" in officer.text
