@@ -23,7 +23,7 @@ def _uow(app: App) -> UnitOfWork:
     return UnitOfWork(app.sessions)
 
 
-def _check_unit(app: App, unit: str) -> str:
+def unit_code_of(app: App, unit: str) -> str:
     """The code of a unit given by its code, or by a name that means one unit only."""
     catalog = app.engine.services.catalog
     if unit == ALL_UNITS or catalog.knows(unit):  # an older map's code: what was filed there
@@ -52,7 +52,7 @@ async def grant(
     """Issue a single-use claim code for a role; the code is shown here once, never stored."""
     if role not in ROLES:
         raise ConfigError(f"vai trò phải là một trong: {', '.join(ROLES)}")
-    unit = _check_unit(app, unit)
+    unit = unit_code_of(app, unit)
     intended = _phone(phone) if phone else None
     now = clock.now()
     async with _uow(app) as uow:
@@ -74,7 +74,7 @@ async def revoke(app: App, clock: Clock, role: str, phone: str, unit: str) -> st
     """Take the role back from everyone who holds this number now or took the role with it
     (a verified login elsewhere may have taken the number from the holder since)."""
     number = _phone(phone)
-    unit = _check_unit(app, unit)
+    unit = unit_code_of(app, unit)
     async with _uow(app) as uow:
         grants = await uow.roles.matching(phone=number, role=role, unit_code=unit)
         holders = ", ".join(f"người #{g.person_id}" for g in grants)
@@ -120,7 +120,7 @@ async def list_roles(app: App, phone: str | None, unit: str | None, role: str | 
     """Who holds what: every grant, with the number it was taken with, the number its holder
     has now, the code that gave it and the apps the holder uses."""
     number = _phone(phone) if phone else None
-    unit = _check_unit(app, unit) if unit else None
+    unit = unit_code_of(app, unit) if unit else None
     async with _uow(app) as uow:
         grants = await uow.roles.matching(phone=number, role=role, unit_code=unit)
         people = {p.id: p for p in await uow.people.by_ids([g.person_id for g in grants])}
@@ -220,7 +220,7 @@ async def print_stats(
             uow.session,
             services.campaign,
             services.catalog,
-            _check_unit(app, unit),
+            unit_code_of(app, unit),
             Period(start, end),
         )
     return format_stats(figures)
@@ -238,7 +238,7 @@ async def write_export(
 ) -> int:
     services = app.engine.services
     catalog = services.catalog
-    unit = _check_unit(app, unit)
+    unit = unit_code_of(app, unit)
     async with _uow(app) as uow:
         request = ExportRequest(
             services.campaign, catalog, unit, Period(start, end), with_phones, statuses

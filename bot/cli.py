@@ -104,6 +104,29 @@ def _scope_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--campaign", help="campaign code from campaigns.yaml")
 
 
+def _award_arguments(awards: argparse.ArgumentParser) -> None:
+    actions = awards.add_subparsers(dest="awards_command", required=True, metavar="ACTION")
+    status = actions.add_parser("status", help="nominations per level, quota and deadline")
+    status.add_argument("--unit", help="a province or central union (default: every one)")
+    for name, text in (("propose", "nominate an accepted initiative"), ("withdraw", "undo one")):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("code", help="the initiative's code, e.g. SK-2021-000123")
+        action.add_argument("--level", required=True, help="the award level's code")
+        if name == "propose":
+            action.add_argument("--criterion", type=int, help="the criterion's number, from 1")
+    reopen = actions.add_parser("reopen", help="reopen a level past its deadline, with a reason")
+    reopen.add_argument("--level", required=True)
+    reopen.add_argument("--unit", required=True, help="a province or central union, or *")
+    reopen.add_argument("--until", required=True, type=_day, help="the last day, YYYY-MM-DD")
+    reopen.add_argument("--reason", required=True)
+    dossier = actions.add_parser("dossier", help="write a unit's dossier for a level")
+    dossier.add_argument("--unit", required=True)
+    dossier.add_argument("--level", required=True)
+    dossier.add_argument("--out", required=True, type=Path, help="the folder to write into")
+    for action in actions.choices.values():
+        _common(action)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sangkien", description="sangkien-bot")
     parser.add_argument(
@@ -194,6 +217,7 @@ def _parser() -> argparse.ArgumentParser:
         choices=["accepted", "submitted", "under_review", "needs_info", "rejected", "all"],
         help="which submissions (default accepted: the award file; all: every one not withdrawn)",
     )
+    _award_arguments(sub.add_parser("awards", help="the award season: status, propose, dossier"))
     units = sub.add_parser("units", help="the unit catalog: add sub-units from a file, list")
     units_sub = units.add_subparsers(dest="units_command", required=True, metavar="ACTION")
     units_import = units_sub.add_parser("import", help="add or update sub-units (CSV or XLSX)")
@@ -269,6 +293,10 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> str:
             return await _revoke(app, clock, args)
         if args.command == "roles":
             return await admin.list_roles(app, args.phone, args.unit, args.role)
+        if args.command == "awards":
+            from bot.awards import secretariat
+
+            return await secretariat.run(app, clock, args)
         if args.command == "stats":
             return await admin.print_stats(app, args.unit, args.start, args.end, args.recount)
         rows = await admin.write_export(
@@ -345,7 +373,7 @@ async def _poll(settings: Settings, platform: str) -> None:
 
 # The operator's commands on what the bot has recorded (run by _admin): a mistyped --db must
 # not give them an empty answer.
-ADMIN_COMMANDS = frozenset({"grant", "grants", "revoke", "roles", "stats", "export"})
+ADMIN_COMMANDS = frozenset({"grant", "grants", "revoke", "roles", "stats", "export", "awards"})
 
 
 def _new_file(url: str) -> str | None:

@@ -8,7 +8,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 
+import docx
+import openpyxl
 import pytest
 from sqlalchemy import select
 
@@ -23,6 +26,7 @@ from tests.conftest import running_app
 from tests.fakechat import FakeChat
 from tests.flow import grant_role, login
 from tests.records import placeholder_submission
+from tests.test_cli import run
 
 SEASON = datetime(2021, 4, 1, 9, 0, tzinfo=TZ)  # 75nghin: nominations for tld due 10/4/2021
 CODES = [f"SK-2021-{n:06d}" for n in range(1, 7)]
@@ -170,3 +174,55 @@ async def test_a_level_past_its_deadline_is_closed(
         assert "đã hết hạn nộp hồ sơ ngày 10/04/2021" in officer.text
         await officer.send("/khenthuong")
         assert "Thái Bình: 1/4, đã hết hạn" in officer.text
+
+
+async def test_the_secretariat_runs_the_season_from_the_command_line(
+    db_url: str, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """`sangkien awards …` as the operator: exit 0 and the result, or exit 2 and one line;
+    the dossier's files re-open with python-docx and openpyxl and hold the four titles."""
+    clock = FixedClock(SEASON)
+    async with six_accepted_in_thai_binh(db_url, make_settings, clock):
+        pass
+    env = {"SANGKIEN_CAMPAIGN": "75nghin"}
+    at = ["--db", db_url]
+
+    def awards(*args: str) -> tuple[int, str]:
+        done = run(["awards", *args, *at], tmp_path, **{**env, "SANGKIEN_NOW": "2021-04-01T09:00"})
+        # stderr names the database first (every operator command does), then the refusal
+        said = [line for line in done.stderr.splitlines() if "cơ sở dữ liệu" not in line]
+        return done.returncode, "\n".join([done.stdout.strip(), *said]).strip()
+
+    for code in CODES[:4]:
+        assert awards("propose", code, "--level", "tld", "--criterion", "1")[0] == 0
+    refused = awards("propose", CODES[4], "--level", "tld", "--criterion", "1")
+    assert refused[0] == 2 and "đã đề nghị đủ 4/4 sáng kiến" in refused[1], refused
+    assert len(refused[1].splitlines()) == 1
+    assert awards("propose", "SK-2021-999999", "--level", "tld")[1].endswith(
+        "không có sáng kiến “SK-2021-999999”"
+    )
+    assert "Không có cấp khen thưởng “tw”" in awards("propose", CODES[4], "--level", "tw")[1]
+    status = awards("status", "--unit", "t34")
+    assert status[0] == 0 and "Thái Bình: 4/4, đang mở" in status[1]
+
+    folder = tmp_path / "ho-so"
+    written = awards("dossier", "--unit", "t34", "--level", "tld", "--out", str(folder))
+    assert written[0] == 0, written
+    titles = [f"Cải tiến dây chuyền số {n}" for n in range(1, 5)]
+    letter = docx.Document(str(folder / "to-trinh-tld-t34.docx"))
+    text = "\n".join(p.text for p in letter.paragraphs)
+    cells = "\n".join(c.text for t in letter.tables for row in t.rows for c in row.cells)
+    assert "TỜ TRÌNH" in text and "Kính gửi: Đoàn Chủ tịch Tổng Liên đoàn" in text
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in cells and "Độc lập - Tự do - Hạnh phúc" in cells
+    assert "LIÊN ĐOÀN LAO ĐỘNG TỈNH THÁI BÌNH" in cells and "Số: ......../TTr-..." in cells
+    assert all(title in cells for title in titles) and titles[0] + "\n" not in text
+    minutes = docx.Document(str(folder / "bien-ban-tld-t34.docx"))
+    assert "BIÊN BẢN" in "\n".join(p.text for p in minutes.paragraphs)
+    summary = docx.Document(str(folder / "mau-1-tld-t34.docx"))
+    summary_cells = [c.text for t in summary.tables for row in t.rows for c in row.cells]
+    assert any("03 năm (2018 – 2020)" in c for c in summary_cells)
+    assert any("ĐT 0912000201" in c for c in summary_cells), summary_cells
+    sheet = openpyxl.load_workbook(folder / "mau-1-tld-t34.xlsx").active
+    assert sheet is not None
+    listed = {str(v) for row in sheet.iter_rows(values_only=True) for v in row if v}
+    assert all(title in listed for title in titles) and CODES[4] not in listed

@@ -203,7 +203,7 @@ async def export(session: AsyncSession, request: ExportRequest) -> ExportFiles:
     chunks: queue.Queue[list[Row] | None] = queue.Queue(maxsize=4)
     building = asyncio.get_running_loop().run_in_executor(None, _build, heading, chunks)
     try:
-        async for chunk in _chunks(session, request):
+        async for chunk in export_rows(session, request):
             await asyncio.to_thread(chunks.put, chunk)  # waits while the builder is behind
     finally:
         await asyncio.to_thread(chunks.put, None)
@@ -240,7 +240,7 @@ def _heading_lines(request: ExportRequest) -> tuple[str, ...]:
     )
 
 
-async def _chunks(session: AsyncSession, request: ExportRequest) -> AsyncIterator[list[Row]]:
+async def export_rows(session: AsyncSession, request: ExportRequest) -> AsyncIterator[list[Row]]:
     campaign, units, period = request.campaign, request.units, request.period
     query = (
         select(Submission, Person.phone)
