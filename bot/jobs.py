@@ -1,5 +1,6 @@
 """Background work every runner does besides answering: escalate unanswered support tickets,
-delete exports past their retention, keep to the campaign's map (`catalog: auto`)."""
+delete exports past their retention, keep to the campaign's map (`catalog: auto`), remind
+officers of award deadlines."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 from datetime import timedelta
 
 from bot.app import App
+from bot.awards.reminders import remind_once
 from bot.store.uow import UnitOfWork
 from bot.support import escalate_overdue
 from bot.unit_map import follow_map
@@ -30,11 +32,20 @@ async def escalate_once(app: App) -> int:
     return moved
 
 
+async def remind_of_deadlines(app: App) -> int:
+    services = app.engine.services
+    async with UnitOfWork(app.sessions) as uow:
+        told = await remind_once(uow, services.campaign, services.catalog, services.clock.now())
+        await uow.commit()
+    return told
+
+
 async def escalation_loop(app: App, stop: asyncio.Event, interval: float = 60.0) -> None:
     while not stop.is_set():
         try:
             await escalate_once(app)
             await follow_map(app)
+            await remind_of_deadlines(app)
         except Exception as exc:  # a database hiccup must not end the loop
             log.error("escalation failed: %s", type(exc).__name__)
         try:

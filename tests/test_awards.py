@@ -18,6 +18,7 @@ from sqlalchemy import select
 from bot.app import App
 from bot.clock import FixedClock
 from bot.config import Settings
+from bot.jobs import remind_of_deadlines
 from bot.review import ACCEPTED, change_status, file
 from bot.store.models import AuditLog, Nomination, Outbox
 from bot.store.uow import UnitOfWork
@@ -226,3 +227,27 @@ async def test_the_secretariat_runs_the_season_from_the_command_line(
     assert sheet is not None
     listed = {str(v) for row in sheet.iter_rows(values_only=True) for v in row if v}
     assert all(title in listed for title in titles) and CODES[4] not in listed
+
+
+async def test_officers_are_reminded_a_week_and_a_day_before_the_deadline_once(
+    any_db_url: str, make_settings: Callable[..., Settings]
+) -> None:
+    clock = FixedClock(datetime(2021, 4, 3, 8, 0, tzinfo=TZ))  # tld: due 10/4/2021
+    async with six_accepted_in_thai_binh(any_db_url, make_settings, clock) as app:
+        await _province_officer(app, clock)
+        assert await remind_of_deadlines(app) == 1
+        assert await remind_of_deadlines(app) == 0  # the loop again, or a worker restarted
+        clock.set(datetime(2021, 4, 9, 8, 0, tzinfo=TZ))
+        await remind_of_deadlines(app)
+        await remind_of_deadlines(app)
+        clock.set(datetime(2021, 4, 5, 8, 0, tzinfo=TZ))  # neither 7 nor 1 day before
+        assert await remind_of_deadlines(app) == 0
+        async with app.sessions() as session:
+            sent = [str(p) for p in await session.scalars(select(Outbox.payload))]
+    reminders = [text for text in sent if "⏰" in text]
+    assert len(reminders) == 2, reminders
+    assert (
+        "Còn 7 ngày đến hạn nộp hồ sơ “Tổng Liên đoàn khen thưởng” (10/04/2021)" in (reminders[0])
+    )
+    assert "Thái Bình đã đề nghị 0/4 sáng kiến" in reminders[0]
+    assert "Còn 1 ngày" in reminders[1]

@@ -1,5 +1,6 @@
-"""nomination, dispute, award_reopening: the award season by levels; the one “proposed” flag
-of 0013 becomes a nomination at the campaign's highest level (the one the old quota was for)
+"""nomination, dispute, award_reopening, award_reminder: the award season by levels; the one
+“proposed” flag of 0013 becomes a nomination at the campaign's highest level (the one the old
+quota was for)
 
 Revision ID: 0017
 Revises: 0016
@@ -81,6 +82,23 @@ def upgrade() -> None:
         sa.Column("reopened_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_award_reopening")),
     )
+    op.create_table(
+        "award_reminder",
+        sa.Column("campaign", sa.String(length=32), nullable=False),
+        sa.Column("level", sa.String(length=32), nullable=False),
+        sa.Column("top_unit", sa.String(length=64), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("days_before", sa.Integer(), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "campaign",
+            "level",
+            "top_unit",
+            "person_id",
+            "days_before",
+            name=op.f("pk_award_reminder"),
+        ),
+    )
     _proposals_to_nominations(op.get_bind())
     with op.batch_alter_table("submission", schema=None) as batch_op:
         batch_op.drop_column("proposed_by")
@@ -91,6 +109,7 @@ def downgrade() -> None:
     with op.batch_alter_table("submission", schema=None) as batch_op:
         batch_op.add_column(sa.Column("proposed_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("proposed_by", sa.Integer(), nullable=True))
+    op.drop_table("award_reminder")
     op.drop_table("award_reopening")
     op.drop_index(op.f("ix_dispute_submission_id"), table_name="dispute")
     op.drop_table("dispute")
