@@ -88,6 +88,8 @@ async def test_four_for_the_confederation_and_the_fifth_refused_with_the_quota(
         await officer.send("/khenthuong")
         assert "Thái Bình: 4/4, đang mở" in officer.text
         assert f"• {CODES[3]} Cải tiến dây chuyền số 4 [Tạo ra sản phẩm mới]" in officer.text
+        await officer.send("/stats")
+        assert "Đề nghị khen thưởng: Tổng Liên đoàn 4\n" in officer.text
         await officer.send(f"/khenthuong rút tld {CODES[3]}")
         assert f"Đã rút đề nghị {CODES[3]}" in officer.text
         await officer.send(f"/khenthuong tld {CODES[4]} 1")

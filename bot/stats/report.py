@@ -56,6 +56,13 @@ def format_stats(stats: Stats) -> str:
         )
     if (rate := stats.valid_rate) is not None:
         lines.append(f"Tỷ lệ hợp lệ (trên số đã duyệt): {_percent(rate)}")
+    if stats.nominated:
+        named = [
+            f"{level.short_name} {_number(stats.nominated[level.code])}"
+            for level in campaign.award_levels
+            if level.code in stats.nominated
+        ]
+        lines.append("Đề nghị khen thưởng: " + "; ".join(named))
     lines += _lines("Theo trạng thái:", stats.by_status, STATUS_NAMES)
     lines += _lines("Theo giai đoạn:", stats.by_phase, {p.code: p.name for p in campaign.phases})
     lines += _lines(

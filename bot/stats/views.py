@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.counters import ALL, TOTAL, WITHDRAWN
-from bot.store.models import StatCounter
+from bot.store.models import Nomination, StatCounter, Submission
 from rules.campaigns import Campaign, EmulationGroup
 from rules.dates import format_date
 from rules.units import CatalogVersion
@@ -66,6 +66,7 @@ class Stats:
     participants: int = 0
     target: int | None = None
     members: int | None = None
+    nominated: dict[str, int] = field(default_factory=dict)  # award level -> nominations now
 
     @property
     def total(self) -> int:
@@ -132,7 +133,26 @@ async def stats(
     goal = campaign.goal(scope, catalog.absorbed.get(scope, ()))
     result.target = goal.target if goal and goal.target else _default_target(campaign, scope)
     result.members = goal.members if goal else None
+    result.nominated = await _nominated(session, campaign, catalog, scope)
     return result
+
+
+async def _nominated(
+    session: AsyncSession, campaign: Campaign, catalog: CatalogVersion, scope: str
+) -> dict[str, int]:
+    """Nominations standing now at each award level, of the scope's initiatives (a season's
+    state, not a period's: withdrawn ones are out)."""
+    if not campaign.award_levels:
+        return {}
+    query = (
+        select(Nomination.level, func.count())
+        .join(Submission, Submission.id == Nomination.submission_id)
+        .where(Nomination.campaign == campaign.code, Nomination.withdrawn_at.is_(None))
+        .group_by(Nomination.level)
+    )
+    if scope != ALL:
+        query = query.where(Submission.unit_code.in_(catalog.within(scope)))
+    return {level: int(n) for level, n in await session.execute(query)}
 
 
 def _default_target(campaign: Campaign, scope: str) -> int | None:
