@@ -22,6 +22,7 @@ from docx.table import _Cell
 from sqlalchemy import select
 
 from bot.app import App
+from bot.errors import ConfigError
 from bot.stats.export import ExportRequest, export, export_rows, header_for
 from bot.stats.views import Period
 from bot.store.models import Nomination, Submission
@@ -129,10 +130,10 @@ def _heading(document: DocumentType, request: DossierRequest, number: str) -> No
 
 
 def _title(document: DocumentType, *lines: str) -> None:
-    for index, text in enumerate(lines):
+    for text in lines:
         paragraph = document.add_paragraph()
         paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        paragraph.add_run(text).bold = index == 0 or True
+        paragraph.add_run(text).bold = True
 
 
 def _list(document: DocumentType, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
@@ -255,8 +256,6 @@ async def write_dossier(app: App, request: DossierRequest, folder: Path) -> list
     """Write the four files into `folder`; returns their paths."""
     listed = await nominees(app, request)
     if not listed:
-        from bot.errors import ConfigError
-
         raise ConfigError(
             f"{request.catalog.describe(request.top)} chưa có đề nghị nào ở cấp "
             f"“{request.level.name}”"
