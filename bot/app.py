@@ -47,8 +47,15 @@ def load_rules(settings: Settings) -> tuple[Campaign, CatalogVersion]:
     """Read and validate campaigns.yaml and the unit catalog; pick the active campaign and
     the catalog version it speaks in today."""
     campaign, catalog = load_campaign_and_catalog(settings)
+    return campaign, version_in_use(settings, campaign, catalog, make_clock(settings))
+
+
+def version_in_use(
+    settings: Settings, campaign: Campaign, catalog: Catalog, clock: Clock
+) -> CatalogVersion:
+    """The catalog version the campaign speaks in today (`auto`: the one in force)."""
     try:
-        return campaign, catalog.for_campaign(campaign.catalog, make_clock(settings).now().date())
+        return catalog.for_campaign(campaign.catalog, day_of(clock.now()))
     except CatalogError as exc:
         raise ConfigError(f"{settings.units_file}: {exc}") from exc
 
@@ -120,10 +127,7 @@ def settle_heap() -> None:
 def build_app(settings: Settings, clock: Clock | None = None) -> App:
     clock = clock or make_clock(settings)
     campaign, every_version = load_campaign_and_catalog(settings)
-    try:
-        catalog = every_version.for_campaign(campaign.catalog, day_of(clock.now()))
-    except CatalogError as exc:
-        raise ConfigError(f"{settings.units_file}: {exc}") from exc
+    catalog = version_in_use(settings, campaign, every_version, clock)
     db = make_engine(
         settings.database_url,
         settings.db_pool_size,

@@ -68,6 +68,8 @@ class CatalogVersion:
     # legacy codes that reach a unit here only through an ancestor (a dissolved district LĐLĐ)
     dissolved: frozenset[str] = frozenset()
     absorbed: dict[str, tuple[str, ...]] = field(default_factory=dict)  # here -> legacy codes
+    # lineage() per code: asked three times for every filing, the same each time
+    lineages: dict[str, list[str]] = field(default_factory=dict)
 
     def unit(self, code: str) -> Unit:
         return self.units[code]
@@ -80,11 +82,14 @@ class CatalogVersion:
     def lineage(self, code: str) -> list[str]:
         """The codes a filing at `code` counts for, the whole country last: its unit here and
         that unit's ancestors, then the units it stood under on an older map (Bắc Giang and
-        its district LĐLĐ), so roles granted there keep working."""
-        here = self.resolve(code)
-        path = [u.code for u in self.path(here)] if here in self.units else [here]
-        former = sorted(self.former_paths.get(code, frozenset()) - set(path))
-        return [*path, *former, WHOLE_COUNTRY]
+        its district LĐLĐ), so roles granted there keep working. Callers must not change it."""
+        found = self.lineages.get(code)
+        if found is None:
+            here = self.resolve(code)
+            path = [u.code for u in self.path(here)] if here in self.units else [here]
+            former = sorted(self.former_paths.get(code, frozenset()) - set(path))
+            found = self.lineages[code] = [*path, *former, WHOLE_COUNTRY]
+        return found
 
     def within(self, root: str) -> list[str]:
         """The codes filings inside a unit may carry: its subtree's, the older units' that
@@ -328,6 +333,7 @@ def _carry_imported(older: CatalogVersion, newer: CatalogVersion) -> None:
 
 def _link_version(version: CatalogVersion, others: list[CatalogVersion]) -> None:
     version.legacy, version.former_paths, version.former_names = {}, {}, {}
+    version.lineages = {}
     dissolved, absorbed = set(), defaultdict(list)
     for other in others:
         for code in other.units:
@@ -508,6 +514,7 @@ def add_units(version: CatalogVersion, new: list[NewUnit], base: set[str]) -> li
 
 
 def _place(version: CatalogVersion, new: NewUnit) -> None:
+    version.lineages.clear()  # the tree changes under them
     old = version.units.get(new.code)
     parent = version.units[new.parent]
     if old is not None and old.parent != new.parent and old.parent is not None:

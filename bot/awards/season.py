@@ -209,6 +209,21 @@ async def _refusal(
     return None
 
 
+def said(verdict: Verdict[str]) -> str:
+    """What a person is told: the result, or why not."""
+    return verdict.message if isinstance(verdict, Rejected) else verdict.value
+
+
+async def nominate_or_withdraw(
+    uow: UnitOfWork, request: Request, *, withdrawing: bool, criterion: int | None, via: str
+) -> str:
+    """The chat's two ways in (the review card, /khenthuong): `via` says which, for the
+    withdrawn row's reason."""
+    if withdrawing:
+        return said(await withdraw(uow, request, f"rút {via}"))
+    return said(await nominate(uow, request, criterion))
+
+
 async def withdraw(uow: UnitOfWork, request: Request, reason: str) -> Verdict[str]:
     """Take a nomination back (withdrawn rows stay, with who and why)."""
     level, item, actor = request.level, request.item, request.actor

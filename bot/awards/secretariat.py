@@ -5,6 +5,7 @@ exit code 2."""
 from __future__ import annotations
 
 import argparse
+from typing import TypeVar
 
 from bot.admin import unit_code_of
 from bot.app import App, ConfigError
@@ -14,20 +15,15 @@ from bot.clock import Clock
 from bot.dialogs.review_desk import submission_code
 from bot.store.models import Submission
 from bot.store.uow import UnitOfWork
-from rules.awards import AwardLevel
 from rules.units import WHOLE_COUNTRY
 from rules.verdict import Rejected, Verdict
 
 OPERATOR = season.Actor(None, None, "cli")
+T = TypeVar("T")
 
 
-def _done(verdict: Verdict[str]) -> str:
-    if isinstance(verdict, Rejected):
-        raise ConfigError(verdict.message)
-    return verdict.value
-
-
-def _ok(verdict: Verdict[AwardLevel]) -> AwardLevel:
+def _value(verdict: Verdict[T]) -> T:
+    """The result, or the refusal as the one line the command exits 2 with."""
     if isinstance(verdict, Rejected):
         raise ConfigError(verdict.message)
     return verdict.value
@@ -41,7 +37,7 @@ async def run(app: App, clock: Clock, args: argparse.Namespace) -> str:
         tops = [season.top_unit(catalog, unit_code_of(app, args.unit))] if args.unit else None
         async with UnitOfWork(app.sessions) as uow:
             return "\n".join(await season.status_lines(uow, campaign, catalog, tops, now))
-    level = _ok(season.level_named(campaign, args.level))
+    level = _value(season.level_named(campaign, args.level))
     if command == "dossier":
         unit = unit_code_of(app, args.unit)
         asked = DossierRequest(campaign, catalog, level, season.top_unit(catalog, unit), now)
@@ -55,14 +51,14 @@ async def run(app: App, clock: Clock, args: argparse.Namespace) -> str:
                 else season.top_unit(catalog, unit_code_of(app, args.unit))
             )
             asked_again = season.Reopening(campaign, catalog, level, top, args.until, args.reason)
-            said = _done(await season.reopen(uow, asked_again, OPERATOR, now))
+            said = _value(await season.reopen(uow, asked_again, OPERATOR, now))
         else:
             item = await _item(uow, args.code)
             request = season.Request(campaign, catalog, level, item, OPERATOR, now)
             if command == "propose":
-                said = _done(await season.nominate(uow, request, args.criterion))
+                said = _value(await season.nominate(uow, request, args.criterion))
             else:
-                said = _done(await season.withdraw(uow, request, "rút bằng sangkien awards"))
+                said = _value(await season.withdraw(uow, request, "rút bằng sangkien awards"))
         await uow.commit()
     return said
 

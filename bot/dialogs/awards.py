@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from bot.access import ADMIN, DENIED, OFFICER
+from bot.access import DENIED
 from bot.awards import disputes, season
 from bot.dialogs.engine import Ctx, Outcome, Step, deny, notice_here
 from bot.dialogs.officer import command_words, officer_scope
-from bot.dialogs.review_desk import CODE, submission_code
+from bot.dialogs.review_desk import after_code, submission_code
 from bot.store.models import Submission
 from rules.text import fold
-from rules.verdict import Rejected, Verdict
+from rules.verdict import Rejected
 
 HOW_TO = (
     "Cách dùng: /khenthuong xem các cấp khen thưởng; /khenthuong <cấp> <mã sáng kiến> [số "
@@ -67,21 +67,20 @@ async def awards_command(ctx: Ctx, step: Step | None) -> Outcome:
         season.Actor(ctx.person_id, scope, ctx.inbound.channel),
         ctx.now,
     )
-    if withdrawing:
-        done = await season.withdraw(ctx.uow, request, "rút bằng /khenthuong")
-    else:
-        done = await season.nominate(ctx.uow, request, _criterion(words[1:]))
-    return notice_here(step, _said(done))
+    done = await season.nominate_or_withdraw(
+        ctx.uow,
+        request,
+        withdrawing=withdrawing,
+        criterion=_criterion(words[1:]),
+        via="bằng /khenthuong",
+    )
+    return notice_here(step, done)
 
 
 def _criterion(words: list[str]) -> int | None:
     """The number after the code: “SK-2021-000123 2” -> 2."""
-    after = CODE.split(" ".join(words).upper())[-1].split()
+    after = after_code(" ".join(words)).split()
     return int(after[0]) if after and after[0].isdigit() and len(after[0]) <= 2 else None
-
-
-def _said(done: Verdict[str]) -> str:
-    return done.message if isinstance(done, Rejected) else done.value
 
 
 async def _dispute(ctx: Ctx, step: Step | None, command: str, kind: str | None) -> Outcome:
@@ -96,14 +95,13 @@ async def _dispute(ctx: Ctx, step: Step | None, command: str, kind: str | None) 
     item = await _item_in_scope(ctx, code)
     if isinstance(item, str):
         return notice_here(step, item)
-    note = CODE.split(typed.upper(), maxsplit=1)[-1]
-    note = typed[len(typed) - len(note) :].strip(" :-–")
+    note = after_code(typed).strip(" :-–")
     actor = season.Actor(ctx.person_id, scope, ctx.inbound.channel)
     if kind is None:
-        if not scope.holds(ctx.services.catalog, item.unit_code, frozenset({OFFICER, ADMIN})):
-            return deny(ctx, step, command, DENIED)
-        return notice_here(step, _said(await disputes.lift(ctx.uow, item, note, actor, ctx.now)))
-    return notice_here(step, _said(await disputes.mark(ctx.uow, item, kind, note, actor, ctx.now)))
+        done = await disputes.lift(ctx.uow, item, note, actor, ctx.now)
+    else:
+        done = await disputes.mark(ctx.uow, item, kind, note, actor, ctx.now)
+    return notice_here(step, season.said(done))
 
 
 async def complaint_command(ctx: Ctx, step: Step | None) -> Outcome:

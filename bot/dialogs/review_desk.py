@@ -44,6 +44,7 @@ NOTE_PROMPTS = {
 }
 # SK-2022-000123, also typed "sk 2022 123"
 CODE = re.compile(r"([A-Z]{1,8})[\s\-]*(\d{4})[\s\-]*(\d{1,9})")
+CODE_TYPED = re.compile(CODE.pattern, re.IGNORECASE)
 NOTHING_PENDING = "Không còn sáng kiến nào chờ duyệt trong phạm vi của bạn."
 OWN = "Đây là sáng kiến của bạn: người khác trong đơn vị sẽ duyệt, bạn không tự duyệt được."
 HOW_TO = (
@@ -84,6 +85,12 @@ def submission_code(text: str) -> str | None:
         return None
     prefix, year, number = found.groups()
     return f"{prefix}-{year}-{int(number):06d}"
+
+
+def after_code(text: str) -> str:
+    """What was typed after the first submission code: “SK-2021-000123 2” -> “ 2”."""
+    found = CODE_TYPED.search(text)  # on the text itself: its positions are the text's
+    return text[found.end() :] if found else ""
 
 
 async def _open_code(ctx: Ctx, step: Step | None, scope: Scope, code: str) -> Outcome:
@@ -275,11 +282,10 @@ async def _propose(ctx: Ctx, scope: Scope, item: Submission, value: str) -> Outc
         season.Actor(ctx.person_id, scope, ctx.inbound.channel),
         ctx.now,
     )
-    if withdrawing:
-        done = await season.withdraw(ctx.uow, request, "rút từ thẻ duyệt")
-    else:
-        done = await season.nominate(ctx.uow, request, None)
-    return Goto(ReviewDeskStep.key, done.message if isinstance(done, Rejected) else done.value)
+    done = await season.nominate_or_withdraw(
+        ctx.uow, request, withdrawing=withdrawing, criterion=None, via="từ thẻ duyệt"
+    )
+    return Goto(ReviewDeskStep.key, done)
 
 
 async def _undoable(ctx: Ctx, scope: Scope, item: Submission) -> StatusChange | None:

@@ -187,20 +187,11 @@ class Tally:
     catalog: CatalogVersion
     campaign: str
     deltas: Counter[Key] = field(default_factory=Counter)
-    _scopes: dict[str, list[str]] = field(default_factory=dict)
     _firsts: dict[tuple[int | str, str], datetime] = field(default_factory=dict)
-
-    def scopes(self, unit: str) -> list[str]:
-        found = self._scopes.get(unit)
-        return (
-            found
-            if found is not None
-            else self._scopes.setdefault(unit, scopes_of(self.catalog, unit))
-        )
 
     def add(self, unit: str, at: datetime, status: str, phase: str, group: str, kind: str) -> None:
         items = Counted(self.campaign, unit, at, status, phase, group, kind).items()
-        for scope in self.scopes(unit):
+        for scope in scopes_of(self.catalog, unit):
             for dim, value in items:
                 for day in (day_of(at), TOTAL):
                     self.deltas[(self.campaign, scope, day, dim, value)] += 1
@@ -208,7 +199,7 @@ class Tally:
     def add_first(self, person: int | str, unit: str, at: datetime) -> None:
         """A person's (or a co-author's key's) first filing at a unit: they take part from
         then on, there and above."""
-        for scope in self.scopes(unit):
+        for scope in scopes_of(self.catalog, unit):
             known = self._firsts.get((person, scope))
             if known is None or at < known:
                 self._firsts[(person, scope)] = at
