@@ -362,11 +362,9 @@ async def _poll(settings: Settings, platform: str) -> None:
     from bot.app import build_app, settle_heap
     from bot.server import poll_telegram, poll_zalo
     from bot.serving import one_bot_per_sqlite_file
-    from bot.unit_map import follow_map
 
     one_bot_per_sqlite_file(settings.database_url)
     app = build_app(settings)
-    await follow_map(app)
     settle_heap()
     await (poll_telegram(app) if platform == "telegram" else poll_zalo(app))
 

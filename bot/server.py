@@ -376,7 +376,8 @@ async def poll_telegram(app: App) -> None:
     """Long polling: for development and single-process use."""
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
-    channel = telegram_channel(app)
+    channel = telegram_channel(app)  # a malformed token is told before any other work
+    await follow_map(app)
     stop = asyncio.Event()
     outbox = OutboxDeliverer(app.sessions, app.engine.services.clock, {"telegram": channel.send})
     delivery = asyncio.gather(outbox.run(stop), escalation_loop(app, stop))
@@ -404,6 +405,7 @@ async def poll_telegram(app: App) -> None:
 async def poll_zalo(app: App) -> None:
     """Long polling on Zalo until SIGINT/SIGTERM."""
     channel = zalo_channel(app)
+    await follow_map(app)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -43,9 +43,13 @@ async def align_counters(app: App) -> int | None:
         written = await rebuild(session, services.catalog, campaign)
         locked.catalog = version
         await uow.commit()
-    log.warning(
-        "counters of campaign %s recounted in unit catalog %s: %d rows", campaign, version, written
-    )
+    if written:  # a campaign with nothing filed yet only takes note of its catalog
+        log.warning(
+            "counters of campaign %s recounted in unit catalog %s: %d rows",
+            campaign,
+            version,
+            written,
+        )
     return written
 
 

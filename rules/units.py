@@ -210,14 +210,16 @@ class CatalogVersion:
         """Units whose name matches the query, best first: the name or an alias itself; the
         words at the start of a name; the words as whole words anywhere; every word, in any
         order; words that start a name's words; anywhere inside (so “Than” lists the coal
-        union before Thanh Hóa)."""
+        union before Thanh Hóa); when nothing matches so, a name of two words or more said
+        inside a sentence (“tôi làm ở LĐLĐ Bắc Giang”)."""
         key = search_key(query)
         if not key:
             return []
         whole = re.compile(rf"\b{re.escape(key)}\b")
         starts = re.compile(rf"\b{re.escape(key)}")
         words = key.split(" ")
-        scored = []
+        said = f" {key} "
+        scored, inside = [], []
         for unit in self.units.values():
             text = unit.search_key
             if key in unit.keys or _strip_unit_words(unit.keys[0]) == key:
@@ -233,8 +235,11 @@ class CatalogVersion:
             elif key in text:
                 rank = 5
             else:
+                if any(" " in k and f" {k} " in said for k in map(_strip_unit_words, unit.keys)):
+                    inside.append((6, unit.depth, unit.name, unit))
                 continue
             scored.append((rank, unit.depth, unit.name, unit))
+        scored = scored or inside
         scored.sort(key=lambda item: item[:3])
         return [item[3] for item in scored[:limit]]
 

@@ -41,6 +41,7 @@ MERGED = [  # typed, the unit it leads to, as it is said
     ("Bắc Giang", "Bắc Ninh (gồm Bắc Giang cũ)"),
     ("LĐLĐ Bắc Giang", "Bắc Ninh (gồm Bắc Giang cũ)"),
     ("thai binh", "Hưng Yên (gồm Thái Bình cũ)"),
+    ("tôi làm ở LĐLĐ Bắc Giang", "Bắc Ninh (gồm Bắc Giang cũ)"),  # said in a sentence
 ]
 
 
