@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import App
+from bot.awards import season
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.jobs import remind_of_deadlines
@@ -23,6 +24,7 @@ from bot.review import ACCEPTED, change_status, file
 from bot.store.models import AuditLog, Nomination, Outbox
 from bot.store.uow import UnitOfWork
 from rules.campaigns import TZ
+from rules.verdict import Ok
 from tests.conftest import running_app
 from tests.fakechat import FakeChat
 from tests.flow import grant_role, login
@@ -185,8 +187,19 @@ async def test_the_secretariat_runs_the_season_from_the_command_line(
     """`sangkien awards …` as the operator: exit 0 and the result, or exit 2 and one line;
     the dossier's files re-open with python-docx and openpyxl and hold the four titles."""
     clock = FixedClock(SEASON)
-    async with six_accepted_in_thai_binh(db_url, make_settings, clock):
-        pass
+    async with six_accepted_in_thai_binh(db_url, make_settings, clock) as app:
+        services = app.engine.services
+        async with UnitOfWork(app.sessions) as uow:
+            level = services.campaign.award_levels[1]  # tld
+            for code in CODES[:3]:  # the CLI's own run of the same calls is the fourth below
+                item = await uow.submissions.by_code(code)
+                assert item is not None
+                operator = season.Actor(None, None, "cli")
+                asked = season.Request(
+                    services.campaign, services.catalog, level, item, operator, clock.now()
+                )
+                assert isinstance(await season.nominate(uow, asked, 1), Ok)
+            await uow.commit()
     env = {"SANGKIEN_CAMPAIGN": "75nghin"}
     at = ["--db", db_url]
 
@@ -196,8 +209,8 @@ async def test_the_secretariat_runs_the_season_from_the_command_line(
         said = [line for line in done.stderr.splitlines() if "cơ sở dữ liệu" not in line]
         return done.returncode, "\n".join([done.stdout.strip(), *said]).strip()
 
-    for code in CODES[:4]:
-        assert awards("propose", code, "--level", "tld", "--criterion", "1")[0] == 0
+    proposed = awards("propose", CODES[3], "--level", "tld", "--criterion", "1")
+    assert proposed[0] == 0 and f"Đã đề nghị {CODES[3]}" in proposed[1], proposed
     refused = awards("propose", CODES[4], "--level", "tld", "--criterion", "1")
     assert refused[0] == 2 and "đã đề nghị đủ 4/4 sáng kiến" in refused[1], refused
     assert len(refused[1].splitlines()) == 1

@@ -283,13 +283,19 @@ def test_check_explains_each_mistake_in_a_new_campaign(
 ) -> None:
     block = _new_campaign_block()
     path = tmp_path / "campaigns.yaml"
-    path.write_text(block, encoding="utf-8")
     env = {"SANGKIEN_CAMPAIGNS_FILE": str(path), "SANGKIEN_CAMPAIGN": "sk2026"}
-    assert run(["check"], tmp_path, **env).returncode == 0
     assert right in block
     path.write_text(block.replace(right, wrong, 1), encoding="utf-8")
     checked = run(["check"], tmp_path, **env)
     assert checked.returncode == 2 and said in checked.stderr, checked.stderr
+
+
+def test_the_new_campaign_block_passes_check(tmp_path: Path) -> None:
+    path = tmp_path / "campaigns.yaml"
+    path.write_text(_new_campaign_block(), encoding="utf-8")
+    env = {"SANGKIEN_CAMPAIGNS_FILE": str(path), "SANGKIEN_CAMPAIGN": "sk2026"}
+    checked = run(["check"], tmp_path, **env)
+    assert checked.returncode == 0 and checked.stdout.startswith("OK: chiến dịch sk2026"), checked
 
 
 def _new_campaign_block() -> str:
