@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import AsyncGenerator
+from pathlib import Path
 from typing import Any
 
 from aiogram import Bot
@@ -13,10 +14,11 @@ from aiogram.methods import (
     EditMessageText,
     GetFile,
     GetMe,
+    SendDocument,
     SendMessage,
     TelegramMethod,
 )
-from aiogram.types import Chat, File, InlineKeyboardMarkup, Message, Update, User
+from aiogram.types import Chat, File, FSInputFile, InlineKeyboardMarkup, Message, Update, User
 
 from bot.channels.telegram import TelegramChannel, retry_middleware
 from bot.dialogs.engine import Engine
@@ -33,6 +35,7 @@ class RecordingSession(BaseSession):
         self.calls = 0
         self.requests: list[TelegramMethod[Any]] = []
         self.files: dict[str, bytes] = {}
+        self.uploads: dict[str, bytes] = {}  # documents the bot sent, by file name, as received
         self.failures: list[tuple[type, Exception]] = []
         self._ids = itertools.count(1000)
 
@@ -49,6 +52,9 @@ class RecordingSession(BaseSession):
         self.calls += 1
         if self.keep:
             self.requests.append(method)
+        if isinstance(method, SendDocument) and isinstance(method.document, FSInputFile):
+            # read now, as Telegram would: a file with phone numbers is deleted once sent
+            self.uploads[str(method.document.filename)] = Path(method.document.path).read_bytes()
         if isinstance(method, GetMe):
             return User(id=123456, is_bot=True, first_name="Sáng kiến", username="sangkien_bot")
         if isinstance(method, SendMessage | EditMessageText):

@@ -2,12 +2,14 @@
 họp xét and the summary table mẫu 1 (DOCX and XLSX), laid out as Decree 30/2020/NĐ-CP sets
 administrative documents: the issuing union under its parent body at the left, the quốc hiệu
 and tiêu ngữ at the right, the number and date left to fill, the title, “Kính gửi”, the body,
-the signature and “Nơi nhận”. Made with python-docx and openpyxl in a process of its own.
+the signature and “Nơi nhận”. Made with python-docx and openpyxl, in the export process for
+/hoso (never in the chats' loop) and in its own process for `sangkien awards dossier`.
 Mẫu 2 and mẫu 03 are not in the documents we have, so none is made."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,20 +22,22 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Cm, Pt
 from docx.table import _Cell
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import App
-from bot.errors import ConfigError
-from bot.stats.export import ExportRequest, export, export_rows, header_for
+from bot.stats.export import ExportRequest, export_rows, files_from_rows, header_for, reading
 from bot.stats.views import Period
-from bot.store.models import Nomination, Submission
+from bot.store.models import Dispute, Nomination, Submission
 from rules.awards import TOP, AwardLevel
 from rules.campaigns import TZ, Campaign
 from rules.units import CatalogVersion
+from rules.verdict import Ok, Rejected, Verdict
 
 NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO = "Độc lập - Tự do - Hạnh phúc"
 FONT = "Times New Roman"
 MAU1_COLUMNS = 7  # TT … khen thưởng trong 03 năm: the form's own columns
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,14 @@ class DossierRequest:
     level: AwardLevel
     top: str  # the province or central union whose nominations it holds
     now: datetime
+    with_phones: bool = True  # mẫu 1 asks for a phone to reach each author
+
+
+@dataclass(frozen=True, slots=True)
+class DossierFile:
+    name: str
+    data: bytes
+    mime: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,30 +78,42 @@ def _place(request: DossierRequest) -> str:
     return f"{name}, ngày ..... tháng ..... năm {request.now.astimezone(TZ).year}"
 
 
-async def nominees(app: App, request: DossierRequest) -> list[Nominee]:
-    async with app.sessions() as session:
-        rows = await session.execute(
-            select(Submission, Nomination.criterion)
-            .join(Nomination, Nomination.submission_id == Submission.id)
-            .where(
-                Nomination.campaign == request.campaign.code,
-                Nomination.level == request.level.code,
-                Nomination.top_unit == request.top,
-                Nomination.withdrawn_at.is_(None),
-            )
-            .order_by(Nomination.id)
+async def nominees(session: AsyncSession, request: DossierRequest) -> list[Nominee]:
+    rows = await session.execute(
+        select(Submission, Nomination.criterion)
+        .join(Nomination, Nomination.submission_id == Submission.id)
+        .where(
+            Nomination.campaign == request.campaign.code,
+            Nomination.level == request.level.code,
+            Nomination.top_unit == request.top,
+            Nomination.withdrawn_at.is_(None),
         )
-        groups = {c.code: c.name for c in request.campaign.target_groups}
-        return [
-            Nominee(
-                item.code or "",
-                item.title,
-                f"{item.author_name} ({item.author_birth_year}), {item.author_position}",
-                request.catalog.describe(item.unit_code),
-                request.level.criterion(criterion) or groups.get(item.target_group, ""),
-            )
-            for item, criterion in rows
-        ]
+        .order_by(Nomination.id)
+    )
+    groups = {c.code: c.name for c in request.campaign.target_groups}
+    return [
+        Nominee(
+            item.code or "",
+            item.title,
+            f"{item.author_name} ({item.author_birth_year}), {item.author_position}",
+            request.catalog.describe(item.unit_code),
+            request.level.criterion(criterion) or groups.get(item.target_group, ""),
+        )
+        for item, criterion in rows
+    ]
+
+
+async def _disputed(session: AsyncSession, codes: list[str]) -> list[str]:
+    """The codes among those listed under an open complaint or dispute. Marking one ends its
+    nominations, so this finds none unless the record was changed by hand; a dossier holding
+    one would be invalid (45/HD-CĐYT 4.1), so it is refused rather than filed."""
+    found = await session.scalars(
+        select(Submission.code)
+        .join(Dispute, Dispute.submission_id == Submission.id)
+        .where(Submission.code.in_(codes), Dispute.lifted_at.is_(None))
+        .distinct()
+    )
+    return sorted(code for code in found if code)
 
 
 def _new_document(landscape: bool = False) -> DocumentType:
@@ -247,32 +271,55 @@ def _export_request(request: DossierRequest) -> ExportRequest:
         request.catalog,
         request.top,
         Period(),
-        with_phones=True,  # the form asks for a phone to reach the author
+        with_phones=request.with_phones,
         levels=(request.level.code,),
     )
 
 
-async def write_dossier(app: App, request: DossierRequest, folder: Path) -> list[Path]:
-    """Write the four files into `folder`; returns their paths."""
-    listed = await nominees(app, request)
+async def dossier_files(
+    session: AsyncSession, request: DossierRequest
+) -> Verdict[list[DossierFile]]:
+    """The four files, or why there is no dossier to make."""
+    listed = await nominees(session, request)
     if not listed:
-        raise ConfigError(
+        return Rejected(
             f"{request.catalog.describe(request.top)} chưa có đề nghị nào ở cấp "
-            f"“{request.level.name}”"
+            f"“{request.level.name}”."
         )
-    async with app.sessions() as session:
-        table = _export_request(request)
-        rows = [row async for chunk in export_rows(session, table) for row in chunk]
-        files = await export(session, table)
-    folder.mkdir(parents=True, exist_ok=True)
+    if disputed := await _disputed(session, [x.code for x in listed]):
+        return Rejected(
+            f"Chưa lập được hồ sơ: {', '.join(disputed)} đang có khiếu nại hoặc tranh chấp. "
+            "Rút đề nghị hoặc gỡ đánh dấu trước."
+        )
+    table = _export_request(request)
+    rows = [row async for chunk in export_rows(session, table) for row in chunk]
     stem = f"{request.level.code}-{request.top}"
     documents = {
-        folder / f"to-trinh-{stem}.docx": submission_letter(request, listed),
-        folder / f"bien-ban-{stem}.docx": meeting_minutes(request, listed),
-        folder / f"mau-1-{stem}.docx": summary_table(request, rows),
+        f"to-trinh-{stem}.docx": submission_letter(request, listed),
+        f"bien-ban-{stem}.docx": meeting_minutes(request, listed),
+        f"mau-1-{stem}.docx": summary_table(request, rows),
     }
-    for path, document in documents.items():
-        await asyncio.to_thread(document.save, str(path))
-    xlsx = folder / f"mau-1-{stem}.xlsx"
-    xlsx.write_bytes(files.xlsx)
-    return [*documents, xlsx]
+    made = [DossierFile(name, _docx_bytes(document), DOCX) for name, document in documents.items()]
+    spreadsheet = files_from_rows(table, rows).xlsx
+    return Ok([*made, DossierFile(f"mau-1-{stem}.xlsx", spreadsheet, XLSX)])
+
+
+def _docx_bytes(document: DocumentType) -> bytes:
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def dossier_in_process(database_url: str, request: DossierRequest) -> Verdict[list[DossierFile]]:
+    """What /hoso sends to the export process."""
+    return asyncio.run(reading(database_url, dossier_files, request))
+
+
+def write_files(files: list[DossierFile], folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for made in files:
+        path = folder / made.name
+        path.write_bytes(made.data)
+        written.append(path)
+    return written

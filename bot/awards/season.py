@@ -98,6 +98,12 @@ async def active(uow: UnitOfWork, campaign: str, submission_id: int) -> list[Nom
     return list(rows)
 
 
+def quota_lock(campaign: str, level: str, top: str) -> int:
+    """The PostgreSQL advisory lock that queues nominations at one level for one top unit."""
+    name = f"award:{campaign}:{level}:{top}".encode()
+    return int.from_bytes(hashlib.sha256(name).digest()[:8], "big", signed=True)
+
+
 async def used(uow: UnitOfWork, campaign: str, level: str, top: str) -> int:
     """The level's active nominations for a top unit, holding the count until this
     transaction ends: two officers nominating at once would otherwise both take the last
@@ -105,9 +111,8 @@ async def used(uow: UnitOfWork, campaign: str, level: str, top: str) -> int:
     named after the campaign, the level and the top unit."""
     session = uow.session
     if session.get_bind().dialect.name == "postgresql":
-        name = f"award:{campaign}:{level}:{top}".encode()
-        key = int.from_bytes(hashlib.sha256(name).digest()[:8], "big", signed=True)
-        await session.execute(select(func.pg_advisory_xact_lock(key)))
+        lock = quota_lock(campaign, level, top)
+        await session.execute(select(func.pg_advisory_xact_lock(lock)))
     found = await session.scalar(
         select(func.count())
         .select_from(Nomination)

@@ -10,7 +10,7 @@ from typing import TypeVar
 from bot.admin import unit_code_of
 from bot.app import App, ConfigError
 from bot.awards import season
-from bot.awards.dossier import DossierRequest, write_dossier
+from bot.awards.dossier import DossierRequest, dossier_files, write_files
 from bot.clock import Clock
 from bot.dialogs.review_desk import submission_code
 from bot.store.models import Submission
@@ -41,7 +41,9 @@ async def run(app: App, clock: Clock, args: argparse.Namespace) -> str:
     if command == "dossier":
         unit = unit_code_of(app, args.unit)
         asked = DossierRequest(campaign, catalog, level, season.top_unit(catalog, unit), now)
-        written = await write_dossier(app, asked, args.out)
+        async with app.sessions() as session:
+            made = _value(await dossier_files(session, asked))
+        written = write_files(made, args.out)
         return "Đã ghi hồ sơ:\n" + "\n".join(f"  {path}" for path in written)
     async with UnitOfWork(app.sessions) as uow:
         if command == "reopen":

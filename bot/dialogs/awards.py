@@ -1,16 +1,21 @@
 """The award season in chat: /khenthuong (the levels, nominating, withdrawing), /khieunai,
-/tranhchap and /gokhieunai (marking an initiative under complaint or dispute)."""
+/tranhchap and /gokhieunai (marking an initiative under complaint or dispute), /hoso (the
+dossier of a level, made in the export process)."""
 
 from __future__ import annotations
 
-from bot.access import DENIED
+from bot.access import ADMIN, DENIED, SEES_PHONES, scope_of
 from bot.awards import disputes, season
+from bot.awards.dossier import DossierFile, DossierRequest, dossier_in_process
 from bot.dialogs.engine import Ctx, Outcome, Step, deny, notice_here
-from bot.dialogs.officer import command_words, officer_scope
+from bot.dialogs.officer import command_words, officer_scope, scoped, unit_in_scope
 from bot.dialogs.review_desk import after_code, submission_code
+from bot.dialogs.types import OutgoingFile
+from bot.store.counters import ALL
 from bot.store.models import Submission
+from rules.dates import parse_date
 from rules.text import fold
-from rules.verdict import Rejected
+from rules.verdict import Ok, Rejected
 
 HOW_TO = (
     "Cách dùng: /khenthuong xem các cấp khen thưởng; /khenthuong <cấp> <mã sáng kiến> [số "
@@ -19,11 +24,13 @@ HOW_TO = (
 WITHDRAW_WORDS = ("rut", "bo")
 
 
+def _levels(ctx: Ctx) -> str:
+    levels = ctx.services.campaign.award_levels
+    return ", ".join(f"{level.code} ({level.short_name})" for level in levels) or "chưa có"
+
+
 def _how_to(ctx: Ctx) -> str:
-    levels = ", ".join(
-        f"{level.code} ({level.short_name})" for level in ctx.services.campaign.award_levels
-    )
-    return HOW_TO.format(levels=levels or "chưa có")
+    return HOW_TO.format(levels=_levels(ctx))
 
 
 async def _item_in_scope(ctx: Ctx, code: str | None) -> Submission | str:
@@ -114,3 +121,105 @@ async def authorship_command(ctx: Ctx, step: Step | None) -> Outcome:
 
 async def lift_command(ctx: Ctx, step: Step | None) -> Outcome:
     return await _dispute(ctx, step, "/gokhieunai", None)
+
+
+DOSSIER_HOW_TO = "Cách dùng: /hoso <cấp> [đơn vị], ví dụ: /hoso {code}. Cấp: {levels}."
+
+
+async def dossier_command(ctx: Ctx, step: Step | None) -> Outcome:
+    """/hoso <cấp> [đơn vị]: the Tờ trình, the Biên bản họp xét and mẫu 1 of the unit's
+    nominations at a level, made in the export process and sent as files."""
+    scope = await officer_scope(ctx)
+    if not scope:
+        return deny(ctx, step, "/hoso", DENIED)
+    campaign, catalog = ctx.services.campaign, ctx.services.catalog
+    level_word, _, rest = command_words(ctx).partition(" ")
+    level = season.level_named(campaign, fold(level_word))
+    if isinstance(level, Rejected):
+        first = campaign.award_levels[0].code if campaign.award_levels else "tinh"
+        how_to = DOSSIER_HOW_TO.format(code=first, levels=_levels(ctx))
+        return notice_here(step, how_to if not level_word else f"{level.message}\n{how_to}")
+    found = await scoped(ctx, step, "/hoso", rest)
+    if not isinstance(found, tuple):
+        return found
+    _scope, unit, _period = found
+    if unit == ALL:
+        return notice_here(step, "Cần ghi đơn vị lập hồ sơ, ví dụ: /hoso tld t01.")
+    top = season.top_unit(catalog, unit)
+    if not scope.holds(catalog, top, season.NOMINATORS):
+        return notice_here(step, f"Hồ sơ khen thưởng do cán bộ của {catalog.describe(top)} lập.")
+    asked = DossierRequest(
+        campaign,
+        catalog,
+        level.value,
+        top,
+        ctx.now,
+        with_phones=scope.holds(catalog, top, SEES_PHONES),
+    )
+    async with ctx.uow.paused():  # the files are made in the export process meanwhile
+        made = await ctx.services.exports.call(dossier_in_process, asked)
+    if isinstance(made, Rejected):
+        return notice_here(step, made.message)
+    ctx.view["files"] = [await _stored(ctx, file, asked.with_phones) for file in made.value]
+    ctx.uow.audit.record(
+        ctx.now,
+        "award.dossier",
+        person_id=ctx.person_id,
+        channel=ctx.inbound.channel,
+        subject=f"{level.value.code}@{top}",
+    )
+    late = await season.closed_for(ctx.uow, campaign, level.value, top, ctx.now)
+    return notice_here(
+        step,
+        f"Hồ sơ đề nghị khen thưởng cấp “{level.value.name}” của {catalog.describe(top)}: "
+        "Tờ trình, Biên bản họp xét, Bảng tổng hợp mẫu 1 (Word và Excel). Số văn bản, ngày "
+        "ký và kết quả biểu quyết để trống, điền trước khi ký."
+        + (f"\nLưu ý: {late}" if late else ""),
+    )
+
+
+async def _stored(ctx: Ctx, made: DossierFile, personal: bool) -> OutgoingFile:
+    extension = made.name.rpartition(".")[2]
+    path = await ctx.services.files.put_export(made.data, extension)
+    return OutgoingFile(str(path), made.name, made.mime, export=True, personal=personal)
+
+
+REOPEN_HOW_TO = (
+    "Cách dùng: /molai <cấp> [đơn vị] <đến ngày> <lý do>, ví dụ: /molai {code} 20/4/2021 "
+    "đơn vị gửi bổ sung hồ sơ. Không ghi đơn vị: đơn vị bạn quản trị."
+)
+
+
+async def reopen_command(ctx: Ctx, step: Step | None) -> Outcome:
+    """/molai <cấp> [đơn vị] <đến ngày> <lý do>: an admin reopens a level past its deadline
+    for a top unit (or for every one, with “toàn quốc”); audited with the reason."""
+    scope = await scope_of(ctx.uow, ctx.person_id, ADMIN)
+    if not scope:
+        return deny(ctx, step, "/molai", DENIED)
+    campaign, catalog = ctx.services.campaign, ctx.services.catalog
+    words = command_words(ctx).split()
+    first = campaign.award_levels[0].code if campaign.award_levels else "tinh"
+    how_to = REOPEN_HOW_TO.format(code=first)
+    level = season.level_named(campaign, fold(words[0]) if words else "")
+    if isinstance(level, Rejected):
+        return notice_here(step, f"{level.message}\n{how_to}" if words else how_to)
+    dated = next(
+        (
+            (index, day.value)
+            for index, word in enumerate(words[1:], 1)
+            if isinstance(day := parse_date(word), Ok)
+        ),
+        None,
+    )
+    if dated is None:
+        return notice_here(step, f"Thiếu ngày mở lại đến, dạng ngày/tháng/năm.\n{how_to}")
+    index, until = dated
+    unit = unit_in_scope(ctx, scope, " ".join(words[1:index]))
+    if isinstance(unit, Rejected):
+        return notice_here(step, unit.message)
+    top = unit if unit == ALL else season.top_unit(catalog, unit)
+    asked = season.Reopening(
+        campaign, catalog, level.value, top, until, " ".join(words[index + 1 :])
+    )
+    actor = season.Actor(ctx.person_id, scope, ctx.inbound.channel)
+    return notice_here(step, season.said(await season.reopen(ctx.uow, asked, actor, ctx.now)))

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.access import COLLECTOR, HELPER, OFFICER
+from bot.access import ADMIN, COLLECTOR, HELPER, OFFICER
 from bot.dialogs.account import ConsentStep, PhoneStep
 from bot.dialogs.awards import (
     authorship_command,
     awards_command,
     complaint_command,
+    dossier_command,
     lift_command,
+    reopen_command,
 )
 from bot.dialogs.engine import (
     CommandHandler,
@@ -134,6 +136,8 @@ def commands() -> dict[str, CommandHandler]:
         "/khieunai": complaint_command,
         "/tranhchap": authorship_command,
         "/gokhieunai": lift_command,
+        "/hoso": dossier_command,
+        "/molai": reopen_command,
         "/tl": answer_command,
         "/nhan": claim_command,
         "/dong": close_command,
@@ -159,8 +163,10 @@ RESTRICTED = {
             "/khieunai",
             "/tranhchap",
             "/gokhieunai",
+            "/hoso",
         )
     },
+    "/molai": frozenset({ADMIN}),
     **{c: frozenset({HELPER}) for c in ("/tl", "/nhan", "/dong", "/ve", "/mau", "/chan")},
     "/nopho": frozenset({COLLECTOR, OFFICER}),
 }

@@ -258,8 +258,10 @@ def _role_commands(roles: set[str]) -> str:
     if roles & {OFFICER, ADMIN}:
         lines.append(
             "Cán bộ: /duyet duyệt sáng kiến, /thongke số liệu, /bieudo, /xuat; khen thưởng: "
-            "/khenthuong, /khieunai, /tranhchap, /gokhieunai."
+            "/khenthuong, /khieunai, /tranhchap, /gokhieunai, /hoso."
         )
+    if ADMIN in roles:
+        lines.append("Quản trị: /molai mở lại hạn khen thưởng.")
     if roles & {COLLECTOR, OFFICER, ADMIN}:
         lines.append("Nộp hộ đoàn viên: /nopho.")
     if roles & {HELPER, ADMIN}:

@@ -81,7 +81,7 @@ def _unit_of(ctx: Ctx, query: str, scope: Scope) -> str | None:
     return found.code if found else None
 
 
-async def _scoped(
+async def scoped(
     ctx: Ctx, step: Step | None, action: str, typed: str | None = None
 ) -> tuple[Scope, str, Period] | Outcome:
     scope = await officer_scope(ctx)
@@ -96,10 +96,10 @@ async def _scoped(
 
 
 async def _figures(ctx: Ctx, step: Step | None, action: str) -> Stats | Outcome:
-    scoped = await _scoped(ctx, step, action)
-    if not isinstance(scoped, tuple):
-        return scoped
-    _scope, unit, period = scoped
+    found = await scoped(ctx, step, action)
+    if not isinstance(found, tuple):
+        return found
+    _scope, unit, period = found
     return await stats(ctx.uow.session, ctx.services.campaign, ctx.services.catalog, unit, period)
 
 
@@ -182,10 +182,10 @@ async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
     levels, typed = nominated_levels(ctx.services.campaign, typed)
     status, rest = named_status(typed)
     statuses = EVERY if status == EVERY_STATUS else (status,) if status else VALID
-    scoped = await _scoped(ctx, step, "/xuat", rest if status or levels else None)
-    if not isinstance(scoped, tuple):
-        return scoped
-    scope, unit, period = scoped
+    found = await scoped(ctx, step, "/xuat", rest if status or levels else None)
+    if not isinstance(found, tuple):
+        return found
+    scope, unit, period = found
     catalog = ctx.services.catalog
     personal = scope.holds(catalog, unit, SEES_PHONES)
     request = ExportRequest(

@@ -21,13 +21,13 @@ import signal
 import sys
 import threading
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from time import sleep
-from typing import Any
+from typing import Any, TypeVar
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -66,8 +66,9 @@ HEADER = (
     "Ngày gửi",
     "Giá trị làm lợi (đồng)",
     "Tài liệu kèm theo",
+    "Đề nghị khen thưởng",
 )
-WIDTHS = (5, 34, 30, 14, 60, 40, 30, 16, 13, 30, 24, 22, 30, 11, 16, 40)
+WIDTHS = (5, 34, 30, 14, 60, 40, 30, 16, 13, 30, 24, 22, 30, 11, 16, 40, 26)
 MONEY_COLUMN, DATE_COLUMN = 14, 13  # 0-based positions in HEADER
 TOTAL_LABEL = "Tổng cộng"
 SIGNATURES = (
@@ -81,6 +82,8 @@ CHUNK = 500
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 Row = list[Any]
+Asked = TypeVar("Asked")
+Made = TypeVar("Made")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +136,11 @@ class ExportProcess:
         self._pool: ProcessPoolExecutor | None = None
 
     async def run(self, request: ExportRequest) -> ExportFiles:
+        return await self.call(export_in_process, request)
+
+    async def call(self, job: Callable[[str, Asked], Made], asked: Asked) -> Made:
+        """`job(database_url, asked)` in the export process: a module-level function, so
+        that it can be sent there (the dossier's is one)."""
         if self._pool is None:
             # spawn, not fork: the bot's process has threads and an event loop running
             context = multiprocessing.get_context("spawn")
@@ -146,7 +154,7 @@ class ExportProcess:
             )
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._pool, _export_in_process, self._url, request)
+            return await loop.run_in_executor(self._pool, job, self._url, asked)
         except BrokenProcessPool:
             self.close()  # the process died (killed, out of memory): the next export starts one
             raise
@@ -180,26 +188,43 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _export_in_process(database_url: str, request: ExportRequest) -> ExportFiles:
-    return asyncio.run(_export_reading(database_url, request))
+def export_in_process(database_url: str, request: ExportRequest) -> ExportFiles:
+    return asyncio.run(reading(database_url, export, request))
 
 
-async def _export_reading(database_url: str, request: ExportRequest) -> ExportFiles:
+async def reading(
+    database_url: str,
+    job: Callable[[AsyncSession, Asked], Awaitable[Made]],
+    asked: Asked,
+) -> Made:
+    """`job(session, asked)` on a read-only connection of its own (in the export process)."""
     reader = make_reader(database_url)
     try:
         async with make_sessionmaker(reader)() as session:
-            return await export(session, request)
+            return await job(session, asked)
     finally:
         await reader.dispose()
 
 
-async def export(session: AsyncSession, request: ExportRequest) -> ExportFiles:
-    heading = Heading(
+def _heading(request: ExportRequest) -> Heading:
+    return Heading(
         request.scope_label,
         request.catalog.issuer_lines(request.scope_code),
         _heading_lines(request),
         header_for(request.campaign),
     )
+
+
+def files_from_rows(request: ExportRequest, rows: list[Row]) -> ExportFiles:
+    """Both files from rows already read (the dossier reads them once for all its files)."""
+    chunks: queue.Queue[list[Row] | None] = queue.Queue()
+    chunks.put(rows)
+    chunks.put(None)
+    return _build(_heading(request), chunks)
+
+
+async def export(session: AsyncSession, request: ExportRequest) -> ExportFiles:
+    heading = _heading(request)
     chunks: queue.Queue[list[Row] | None] = queue.Queue(maxsize=4)
     building = asyncio.get_running_loop().run_in_executor(None, _build, heading, chunks)
     try:
@@ -268,12 +293,19 @@ async def export_rows(session: AsyncSession, request: ExportRequest) -> AsyncIte
     result = await session.stream(query.execution_options(yield_per=CHUNK))
     number = 0
     async for part in result.partitions(CHUNK):
-        found = await _attachments(session, [submission.id for submission, _ in part])
+        ids = [submission.id for submission, _ in part]
+        found = await _attachments(session, ids)
+        levels = await _nominated(session, campaign, ids)
         rows = []
         for submission, phone in part:
             number += 1
             shown_phone = phone if request.with_phones else None
-            rows.append(names.row(number, submission, shown_phone, found[submission.id]))
+            rows.append(
+                [
+                    *names.row(number, submission, shown_phone, found[submission.id]),
+                    ", ".join(levels[submission.id]),
+                ]
+            )
         yield rows
 
 
@@ -293,6 +325,26 @@ async def _attachments(session: AsyncSession, ids: list[int]) -> dict[int, list[
     for submission_id, kind, url, filename, mime in rows:
         name = url if kind == "link" else attachment_name(filename, mime)
         found[submission_id].append(str(name))
+    return found
+
+
+async def _nominated(
+    session: AsyncSession, campaign: Campaign, ids: list[int]
+) -> dict[int, list[str]]:
+    """The award levels each submission stands nominated at, by their short names."""
+    found: dict[int, list[str]] = defaultdict(list)
+    rows = await session.execute(
+        select(Nomination.submission_id, Nomination.level)
+        .where(
+            Nomination.campaign == campaign.code,
+            Nomination.submission_id.in_(ids),
+            Nomination.withdrawn_at.is_(None),
+        )
+        .order_by(Nomination.id)
+    )
+    for submission_id, code in rows:
+        level = campaign.award_level(code)
+        found[submission_id].append(level.short_name if level else code)
     return found
 
 
