@@ -218,6 +218,11 @@ def _parser() -> argparse.ArgumentParser:
         help="which submissions (default accepted: the award file; all: every one not withdrawn)",
     )
     _award_arguments(sub.add_parser("awards", help="the award season: status, propose, dossier"))
+    outbox = sub.add_parser("outbox", help="messages waiting to be sent and those given up")
+    outbox_actions = outbox.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
+    _common(
+        outbox_actions.add_parser("status", help="waiting by kind; dead letters, newest first")
+    )
     units = sub.add_parser("units", help="the unit catalog: add sub-units from a file, list")
     units_sub = units.add_subparsers(dest="units_command", required=True, metavar="ACTION")
     units_import = units_sub.add_parser("import", help="add or update sub-units (CSV or XLSX)")
@@ -297,6 +302,11 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> str:
             from bot.awards import secretariat
 
             return await secretariat.run(app, clock, args)
+        if args.command == "outbox":
+            from bot.reach.delivery import outbox_status
+
+            async with app.sessions() as session:
+                return await outbox_status(session, clock.now())
         if args.command == "stats":
             return await admin.print_stats(app, args.unit, args.start, args.end, args.recount)
         rows = await admin.write_export(
@@ -371,7 +381,9 @@ async def _poll(settings: Settings, platform: str) -> None:
 
 # The operator's commands on what the bot has recorded (run by _admin): a mistyped --db must
 # not give them an empty answer.
-ADMIN_COMMANDS = frozenset({"grant", "grants", "revoke", "roles", "stats", "export", "awards"})
+ADMIN_COMMANDS = frozenset(
+    {"grant", "grants", "revoke", "roles", "stats", "export", "awards", "outbox"}
+)
 
 
 def _new_file(url: str) -> str | None:

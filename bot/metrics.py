@@ -46,6 +46,10 @@ class Metrics:
         self.outbox_oldest = self._gauge(
             "sangkien_outbox_oldest_seconds", "Age of the oldest message not yet sent"
         )
+        self.outbox_dead = self._gauge(
+            "sangkien_outbox_dead_letters",
+            "Messages given up (24 h of failures, refused, or in doubt after a crash)",
+        )
         self.tickets_open = self._gauge(
             "sangkien_support_tickets_open", "Support questions not closed"
         )
@@ -74,11 +78,16 @@ class Metrics:
         same figures)."""
         pending, oldest = (
             await session.execute(
-                select(func.count(), func.min(Outbox.created_at)).where(Outbox.sent_at.is_(None))
+                select(func.count(), func.min(Outbox.created_at)).where(
+                    Outbox.sent_at.is_(None), Outbox.dead_at.is_(None)
+                )
             )
         ).one()
         self.outbox_pending.set(pending)
         self.outbox_oldest.set(_age(oldest, now))
+        self.outbox_dead.set(
+            await session.scalar(select(func.count()).where(Outbox.dead_at.is_not(None))) or 0
+        )
         tickets, first = (
             await session.execute(
                 select(func.count(), func.min(SupportTicket.created_at)).where(

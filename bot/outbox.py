@@ -1,12 +1,34 @@
-"""Delivers queued messages (status changes, helper answers) on each person's channels."""
+"""Delivers queued messages (status changes, helper answers, reminders, announcements) within
+each platform's limits.
+
+Order: lower priority numbers first (answers and notices, then reminders, then
+announcements), so an announcement of 100,000 messages never holds up an answer.
+
+Pace: per channel, at most `per_second` messages for the whole bot and one every
+`per_chat_seconds` to one chat (Telegram's published 30 a second and 1 a second per chat;
+docs/architecture.md gives the sources and the share kept for direct answers).
+
+Failures: a message the platform asks to wait for (Telegram's 429 `retry_after`) or that
+failed for now is tried again later, backing off with jitter, and given up only 24 hours after
+it was queued: a dead letter, in `/metrics` and `sangkien outbox status`. One the platform
+refuses for good (the person blocked the bot) is a dead letter at once.
+
+Crashes: each message is marked as being sent, in a committed transaction, before it is
+sent, and marked sent after. One still marked when the process stopped may or may not have
+arrived; it is not sent again but becomes a dead letter. At most once, then: a duplicate
+announcement to every member of a province is worse than a few listed for the operator, and
+the window is one batch's sends (a second or two)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import random
+import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,18 +43,88 @@ log = logging.getLogger(__name__)
 # Sends one reply to one chat; returns the platform's message ids when it has them.
 Sender = Callable[[str, Reply], Awaitable[list[str] | None]]
 
+ANSWER, REMINDER, ANNOUNCEMENT = 0, 1, 2  # Outbox.priority
+GIVE_UP_AFTER = timedelta(hours=24)
+IN_DOUBT_AFTER = timedelta(minutes=10)  # far longer than any batch takes to send
+BACKOFF_FIRST_SECONDS, BACKOFF_MOST_SECONDS = 2.0, 900.0
+LONGEST_WAIT_IN_BATCH = 2.0  # a chat's next slot later than this: its message waits a round
+
+
+class RetryLater(Exception):
+    """The platform asked to wait (`seconds`, Telegram's retry_after) or failed for now."""
+
+    def __init__(self, reason: str, seconds: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.seconds = reason, seconds
+
+
+class GiveUp(Exception):
+    """The platform refuses this message for good (the person blocked the bot)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    per_second: float  # for the whole bot on this channel
+    per_chat_seconds: float  # between two messages to one chat
+
+
+# Telegram: 30/s per bot and 1/s per chat (Bot FAQ); 25/s leaves room for direct answers.
+# Zalo publishes no rate, only 429 "Quota exceeded": 10/s, and back off when told.
+LIMITS = {
+    "telegram": Limits(25.0, 1.0),
+    "zalo": Limits(10.0, 1.0),
+}
+UNLIMITED = Limits(1000.0, 0.0)
+
+
+@dataclass(slots=True)
+class Pacer:
+    """Reserves send times: one every 1/per_second for the channel, and per chat one every
+    per_chat_seconds. Reserving takes no await, so concurrent senders never share a slot."""
+
+    limits: Limits
+    clock: Callable[[], float] = time.monotonic
+    _next: float = 0.0
+    _chats: dict[str, float] = field(default_factory=dict)
+
+    def reserve(self, chat_id: str, longest: float) -> float:
+        """Seconds from now until a message to this chat may go (0: now), its slot reserved;
+        when that is more than `longest` away nothing is reserved (it waits a round)."""
+        now = self.clock()
+        slot = max(now, self._next, self._chats.get(chat_id, 0.0))
+        if slot - now > longest:
+            return slot - now
+        self._next = slot + 1.0 / self.limits.per_second
+        self._chats[chat_id] = slot + self.limits.per_chat_seconds
+        if len(self._chats) > 50_000:  # forget chats whose gap has passed
+            self._chats = {c: t for c, t in self._chats.items() if t > now}
+        return slot - now
+
 
 @dataclass(frozen=True, slots=True)
 class _Sending:
-    """One queued message and what became of it: failed, or sent (with the platform's message
-    ids, where it gives them)."""
-
     id: int
     channel: str
     chat_id: str
     payload: dict[str, Any]
+    created_at: datetime
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    item: _Sending
     ids: list[str] | None = None
-    failed: bool = False
+    retry_in: float | None = None  # seconds until the next try; with error
+    error: str | None = None  # set: failed (retry_in None and not deferred: for good)
+    deferred: bool = False  # not tried: the chat's turn comes later
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before try number attempts+1: doubling from 2 s to 15 min, with jitter so
+    that a storm's messages do not all come back at once."""
+    ceiling = min(BACKOFF_MOST_SECONDS, BACKOFF_FIRST_SECONDS * 2**attempts)
+    return float(ceiling / 2 + random.uniform(0, ceiling / 2))
 
 
 class OutboxDeliverer:
@@ -42,62 +134,82 @@ class OutboxDeliverer:
         clock: Clock,
         senders: Mapping[str, Sender],
         chat_id: str | None = None,
+        limits: Mapping[str, Limits] | None = None,
     ) -> None:
         self._chat_id = chat_id  # the console delivers only to its own user
         self._sessions = sessions
         self._clock = clock
         self._senders = dict(senders)
-        bind = sessions.kw.get("bind")
-        self._single_writer = bind is not None and bind.dialect.name == "sqlite"
+        chosen = {**LIMITS, **(limits or {})}
+        self._pacers = {name: Pacer(chosen.get(name, UNLIMITED)) for name in self._senders}
+        self._buried_at = -1e9
+        self.dead_letters = 0  # given up by this process (the gauge counts them all)
+        self.last_batch_full = False
 
-    async def flush(self, limit: int = 50) -> int:
-        """Send what is pending for the channels this process can reach; returns how many.
+    @property
+    def batch(self) -> int:
+        """One round's claim: about two seconds' worth at the fastest channel's pace."""
+        fastest = max((p.limits.per_second for p in self._pacers.values()), default=25.0)
+        return max(10, min(200, int(fastest * 2)))
 
-        On PostgreSQL the rows stay locked while they are sent (other workers skip them), and
-        what became of them is written in the same transaction. SQLite has one writer for the
-        whole file: a transaction held across the sends would hold up every answer meanwhile.
-        There the rows are read, sent with no transaction open, and the outcome written after;
-        one process serves a SQLite file (see `serve --workers`), so nobody else sends them.
-        """
+    async def flush(self, limit: int | None = None) -> int:
+        """Send what is due for the channels this process can reach; returns how many were
+        sent. The claim is committed before the sends (no transaction stays open while they
+        go, so answers are not held up), and the outcomes after."""
         if not self._senders:
             return 0
-        if self._single_writer:
-            async with UnitOfWork(self._sessions) as uow:
-                pending = await self._claim(uow, limit)
-            done = [await self._send(item) for item in pending]
-            if done:  # an idle round costs no second transaction
-                async with UnitOfWork(self._sessions) as uow:
-                    await self._record(uow, done)
-        else:
-            async with UnitOfWork(self._sessions) as uow:
-                pending = await self._claim(uow, limit)
-                done = [await self._send(item) for item in pending]
-                await self._record(uow, done)
-        return sum(1 for item in done if not item.failed)
+        now = self._clock.now()
+        async with UnitOfWork(self._sessions) as uow:
+            if time.monotonic() - self._buried_at > 60:
+                self._buried_at = time.monotonic()
+                self.dead_letters += await uow.outbox.bury_in_doubt(now - IN_DOUBT_AFTER, now)
+            rows = await uow.outbox.claim(
+                list(self._senders), limit or self.batch, now, self._chat_id
+            )
+            pending = [
+                _Sending(r.id, r.channel, r.chat_id, dict(r.payload), r.created_at, r.attempts)
+                for r in rows
+            ]
+            await uow.commit()
+        if not pending:
+            return 0
+        done = await asyncio.gather(*(self._deliver(item) for item in pending))
+        async with UnitOfWork(self._sessions) as uow:
+            await self._record(uow, list(done))
+        self.last_batch_full = len(pending) >= (limit or self.batch)
+        return sum(1 for outcome in done if outcome.error is None and not outcome.deferred)
 
-    async def _claim(self, uow: UnitOfWork, limit: int) -> list[_Sending]:
-        rows = await uow.outbox.claim(list(self._senders), limit, self._chat_id)
-        return [_Sending(row.id, row.channel, row.chat_id, dict(row.payload)) for row in rows]
-
-    async def _send(self, item: _Sending) -> _Sending:
+    async def _deliver(self, item: _Sending) -> _Outcome:
+        pacer = self._pacers[item.channel]
+        wait = pacer.reserve(item.chat_id, LONGEST_WAIT_IN_BATCH)
+        if wait > LONGEST_WAIT_IN_BATCH:
+            return _Outcome(item, retry_in=wait, deferred=True)
+        if wait > 0:
+            await asyncio.sleep(wait)
         try:
             ids = await self._senders[item.channel](item.chat_id, _reply(item.payload))
+        except RetryLater as later:
+            seconds = later.seconds if later.seconds is not None else backoff(item.attempts)
+            return _Outcome(item, retry_in=seconds, error=later.reason)
+        except GiveUp as refused:
+            return _Outcome(item, error=str(refused) or type(refused).__name__)
         except Exception as exc:  # a failed send must not lose the others
-            log.warning("outbox %d to %s failed: %s", item.id, item.channel, type(exc).__name__)
-            return replace(item, failed=True)
-        return replace(item, ids=ids)
+            return _Outcome(item, retry_in=backoff(item.attempts), error=type(exc).__name__)
+        return _Outcome(item, ids=ids)
 
-    async def _record(self, uow: UnitOfWork, done: list[_Sending]) -> None:
+    async def _record(self, uow: UnitOfWork, done: list[_Outcome]) -> None:
         """Write what became of the messages, and commit."""
-        await uow.outbox.mark(
-            sent=[item.id for item in done if not item.failed],
-            failed=[item.id for item in done if item.failed],
-            now=self._clock.now(),
-        )
-        for item in done:
-            if item.ids and item.payload.get("ticket"):
+        now = self._clock.now()
+        await uow.outbox.sent([o.item.id for o in done if o.error is None and not o.deferred], now)
+        for outcome in done:
+            item = outcome.item
+            if outcome.deferred and outcome.retry_in is not None:
+                await uow.outbox.defer(item.id, now + timedelta(seconds=outcome.retry_in))
+            elif outcome.error is not None:
+                await self._failed(uow, outcome, now)
+            elif outcome.ids and item.payload.get("ticket"):
                 # A Telegram reply to this message then answers the ticket.
-                for message_id in item.ids:
+                for message_id in outcome.ids:
                     uow.session.add(
                         RelayMessage(
                             channel=item.channel,
@@ -108,12 +220,35 @@ class OutboxDeliverer:
                     )
         await uow.commit()
 
+    async def _failed(self, uow: UnitOfWork, outcome: _Outcome, now: datetime) -> None:
+        item, error = outcome.item, outcome.error or ""
+        retry_at = None
+        if outcome.retry_in is not None:
+            retry_at = now + timedelta(seconds=outcome.retry_in)
+            if retry_at - item.created_at > GIVE_UP_AFTER:
+                retry_at = None
+        if retry_at is None:
+            self.dead_letters += 1
+            log.error("outbox %d to %s given up: %s", item.id, item.channel, error)
+        else:
+            log.warning(
+                "outbox %d to %s failed (%s), again at %s",
+                item.id,
+                item.channel,
+                error,
+                retry_at.isoformat(timespec="seconds"),
+            )
+        await uow.outbox.failed(item.id, retry_at, error, now)
+
     async def run(self, stop: asyncio.Event, interval: float = 2.0) -> None:
         while not stop.is_set():
             try:
                 await self.flush()
             except Exception as exc:  # keep delivering after a database hiccup
                 log.error("outbox flush failed: %s", type(exc).__name__)
+                self.last_batch_full = False
+            if self.last_batch_full:
+                continue  # more is due: no pause between full rounds
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
 

@@ -173,7 +173,7 @@ def _mount_telegram(app: App, web_app: web.Application) -> tuple[Hook, Hook, tup
     async def stop(_: web.Application) -> None:
         await channel.bot.session.close()
 
-    return start, stop, ("telegram", channel.send)
+    return start, stop, ("telegram", channel.send_queued)
 
 
 def _mount_zalo(app: App, web_app: web.Application) -> tuple[Hook, Hook, tuple[str, Sender]]:
@@ -210,7 +210,7 @@ def _mount_zalo(app: App, web_app: web.Application) -> tuple[Hook, Hook, tuple[s
     async def stop(_: web.Application) -> None:
         await channel.client.close()
 
-    return start, stop, ("zalo", channel.send)
+    return start, stop, ("zalo", channel.send_queued)
 
 
 def _metrics_route(app: App) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -379,7 +379,9 @@ async def poll_telegram(app: App) -> None:
     channel = telegram_channel(app)  # a malformed token is told before any other work
     await follow_map(app)
     stop = asyncio.Event()
-    outbox = OutboxDeliverer(app.sessions, app.engine.services.clock, {"telegram": channel.send})
+    outbox = OutboxDeliverer(
+        app.sessions, app.engine.services.clock, {"telegram": channel.send_queued}
+    )
     delivery = asyncio.gather(outbox.run(stop), escalation_loop(app, stop))
     try:
         try:
@@ -412,7 +414,9 @@ async def poll_zalo(app: App) -> None:
         loop.add_signal_handler(sig, stop.set)
     started = asyncio.Event()
     poller = asyncio.create_task(channel.poll(stop, started))
-    outbox = OutboxDeliverer(app.sessions, app.engine.services.clock, {"zalo": channel.send})
+    outbox = OutboxDeliverer(
+        app.sessions, app.engine.services.clock, {"zalo": channel.send_queued}
+    )
     delivery = asyncio.gather(outbox.run(stop), escalation_loop(app, stop))
     stopped = asyncio.create_task(stop.wait())
     try:

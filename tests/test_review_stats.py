@@ -430,7 +430,11 @@ async def test_outbox_delivery_marks_sent_and_counts_failures(
         raise ConnectionError("down")
 
     assert await OutboxDeliverer(app.sessions, clock, {"telegram": broken}).flush() == 0
-    assert [row.attempts for row in await rows(app, Outbox)] == [1]
+    [row] = await rows(app, Outbox)
+    assert row.attempts == 1 and row.not_before is not None and row.dead_at is None
+    # tried again once its back-off (2 s at most after a first failure) has passed
+    assert await OutboxDeliverer(app.sessions, clock, {"telegram": telegram}).flush() == 0
+    clock.set(clock.now() + timedelta(seconds=2))
     assert await OutboxDeliverer(app.sessions, clock, {"telegram": telegram}).flush() == 1
     assert delivered == [("w-9", (await pushes_to(app, "w-9"))[0])]
     assert await OutboxDeliverer(app.sessions, clock, {"telegram": telegram}).flush() == 0

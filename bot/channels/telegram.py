@@ -12,6 +12,7 @@ import io
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from aiogram.dispatcher.middlewares.user_context import EVENT_CONTEXT_KEY, Event
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
+    TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
@@ -47,6 +49,7 @@ from bot.channels.text import split_text, utf16_len
 from bot.dialogs.engine import Engine
 from bot.dialogs.flows import COMMAND_HELP
 from bot.dialogs.types import Expect, Inbound, IncomingFile, Reply
+from bot.outbox import GiveUp, RetryLater
 from rules.files import ACCEPTED_TEXT, check_size
 from rules.verdict import Rejected
 
@@ -68,6 +71,9 @@ DOWNLOAD_FAILED = "Chưa tải được tệp từ Telegram. Vui lòng gửi l�
 # About what a phone shows of a one-per-row button before it cuts the text.
 BUTTON_FITS = 40
 RETRIES = 4
+# Set while the outbox sends: a 429 is handed back to it (it paces and retries the message
+# later) in place of sleeping here with a batch waiting.
+QUEUED: ContextVar[bool] = ContextVar("queued", default=False)
 
 Sender = Callable[[Bot, TelegramMethod[Any]], Awaitable[Any]]
 
@@ -82,6 +88,8 @@ async def retry_middleware(make_request: Sender, bot: Bot, method: TelegramMetho
         try:
             return await make_request(bot, method)
         except TelegramRetryAfter as exc:
+            if QUEUED.get():
+                raise
             await asyncio.sleep(min(exc.retry_after, 60))
         except (TelegramServerError, TelegramNetworkError) as exc:
             if _maybe_delivered(method, exc):
@@ -364,6 +372,20 @@ class TelegramChannel:
             await self.send(chat_id, reply)
         except TelegramAPIError as exc:  # network errors included
             log.warning("telegram reply not sent: %s", type(exc).__name__)
+
+    async def send_queued(self, chat_id: str, reply: Reply) -> list[str]:
+        """The outbox's way to send: what the platform said, in the outbox's terms."""
+        token = QUEUED.set(True)
+        try:
+            return await self.send(chat_id, reply)
+        except TelegramRetryAfter as exc:
+            raise RetryLater("429", float(exc.retry_after)) from exc
+        except TelegramForbiddenError as exc:
+            raise GiveUp("người nhận đã chặn bot") from exc
+        except TelegramBadRequest as exc:
+            raise GiveUp(f"Telegram từ chối: {exc.message[:80]}") from exc
+        finally:
+            QUEUED.reset(token)
 
     async def send(self, chat_id: int | str, reply: Reply) -> list[str]:
         ids = []

@@ -14,9 +14,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.channels.text import split_text
-from bot.channels.zalo_client import MAX_TEXT, ZaloClient, ZaloError
+from bot.channels.zalo_client import MAX_TEXT, ZaloClient, ZaloError, ZaloTransientError
 from bot.dialogs.engine import Engine
 from bot.dialogs.types import Expect, Inbound, IncomingFile, Reply
+from bot.outbox import GiveUp, RetryLater
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,15 @@ class ZaloChannel:
     def _allowed(self, url: str) -> bool:
         host = (urlsplit(url).hostname or "").lower()
         return any(host == h or host.endswith("." + h) for h in self.media_hosts)
+
+    async def send_queued(self, chat_id: str, reply: Reply) -> list[str]:
+        """The outbox's way to send: what Zalo said, in the outbox's terms."""
+        try:
+            return await self.send(chat_id, reply)
+        except ZaloTransientError as exc:
+            raise RetryLater(str(exc)[:120]) from exc
+        except ZaloError as exc:
+            raise GiveUp(f"Zalo từ chối: {str(exc)[:80]}") from exc
 
     async def send(self, chat_id: str, reply: Reply) -> list[str]:
         sent = [

@@ -86,6 +86,8 @@ class Person(Base):
     blocked_at: Mapped[datetime | None] = mapped_column(Instant)
     # A member whose initiatives someone else files (`/nopho`): no account, never logs in.
     recorded_by: Mapped[int | None] = mapped_column(Integer)
+    # /tatthongbao: no announcements, no reminders (answers to the person still come)
+    announcements_off_at: Mapped[datetime | None] = mapped_column(Instant)
     created_at: Mapped[datetime] = mapped_column(Instant)
     updated_at: Mapped[datetime] = mapped_column(Instant)
 
@@ -285,10 +287,13 @@ class StatusChange(Base):
 
 
 class Outbox(Base):
-    """Messages to people other than the one who wrote: written in the same transaction."""
+    """Messages to people other than the one who wrote: written in the same transaction.
+    Lower `priority` goes first (answers and notices 0, reminders 1, announcements 2). A row
+    is `sending_at` from just before its send until its outcome is written; one still so
+    after a crash is not sent again (bot/outbox.py says why) but ends `dead_at`."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "sent_at", "id"),)
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "priority", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -297,6 +302,39 @@ class Outbox(Base):
     created_at: Mapped[datetime] = mapped_column(Instant)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(Instant)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime | None] = mapped_column(Instant)  # the next try, after a failure
+    sending_at: Mapped[datetime | None] = mapped_column(Instant)
+    dead_at: Mapped[datetime | None] = mapped_column(Instant)  # given up: a dead letter
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    broadcast_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+class Broadcast(Base):
+    """An announcement (/thongbao) to everyone in a unit's subtree who consented."""
+
+    __tablename__ = "broadcast"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign: Mapped[str] = mapped_column(String(32))
+    unit_code: Mapped[str] = mapped_column(String(64))  # the subtree; * for all
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(Instant)
+    recipients: Mapped[int] = mapped_column(Integer)
+    cancelled_at: Mapped[datetime | None] = mapped_column(Instant)
+
+
+class ReminderSent(Base):
+    """One reminder of one kind about one subject to one person: the row keeps it from being
+    sent again, after a restart or by another worker."""
+
+    __tablename__ = "reminder_sent"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(Instant)
 
 
 class StatCounter(Base):

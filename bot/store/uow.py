@@ -623,7 +623,9 @@ class Outgoing:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def to_person(self, person_id: int, payload: dict[str, Any], now: datetime) -> int:
+    async def to_person(
+        self, person_id: int, payload: dict[str, Any], now: datetime, priority: int = 0
+    ) -> int:
         identities = await self._session.execute(
             select(ChannelIdentity).where(ChannelIdentity.person_id == person_id)
         )
@@ -636,6 +638,7 @@ class Outgoing:
                     payload=payload,
                     created_at=now,
                     attempts=0,
+                    priority=priority,
                 )
             )
             count += 1
@@ -651,29 +654,78 @@ class Outgoing:
         await self._session.flush()
 
     async def claim(
-        self, channels: list[str], limit: int, chat_id: str | None = None
+        self, channels: list[str], limit: int, now: datetime, chat_id: str | None = None
     ) -> list[Outbox]:
-        """Pending messages for these channels; other workers skip the rows we hold."""
+        """Due messages for these channels, lowest priority number first, marked as being
+        sent; other workers skip the rows we hold until this transaction commits, and the
+        mark afterwards."""
         query = select(Outbox).where(
-            Outbox.sent_at.is_(None), Outbox.attempts < 5, Outbox.channel.in_(channels)
+            Outbox.sent_at.is_(None),
+            Outbox.dead_at.is_(None),
+            Outbox.sending_at.is_(None),
+            or_(Outbox.not_before.is_(None), Outbox.not_before <= now),
+            Outbox.channel.in_(channels),
         )
         if chat_id is not None:
             query = query.where(Outbox.chat_id == chat_id)
-        rows = await self._session.execute(
-            query.order_by(Outbox.id).limit(limit).with_for_update(skip_locked=True)
+        rows = list(
+            (
+                await self._session.execute(
+                    query.order_by(Outbox.priority, Outbox.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ).scalars()
         )
-        return list(rows.scalars())
+        if rows:
+            await self._session.execute(
+                update(Outbox).where(Outbox.id.in_([r.id for r in rows])).values(sending_at=now)
+            )
+        return rows
 
-    async def mark(self, sent: list[int], failed: list[int], now: datetime) -> None:
-        """Record what became of claimed messages: sent, or one more failed attempt."""
-        if sent:
+    async def sent(self, ids: list[int], now: datetime) -> None:
+        if ids:
             await self._session.execute(
-                update(Outbox).where(Outbox.id.in_(sent)).values(sent_at=now)
+                update(Outbox).where(Outbox.id.in_(ids)).values(sent_at=now, sending_at=None)
             )
-        if failed:
-            await self._session.execute(
-                update(Outbox).where(Outbox.id.in_(failed)).values(attempts=Outbox.attempts + 1)
+
+    async def defer(self, row_id: int, until: datetime) -> None:
+        """Not tried (the chat's turn comes later): no attempt counted."""
+        await self._session.execute(
+            update(Outbox).where(Outbox.id == row_id).values(sending_at=None, not_before=until)
+        )
+
+    async def failed(
+        self, row_id: int, retry_at: datetime | None, error: str, now: datetime
+    ) -> None:
+        """One more failed attempt: tried again at `retry_at`, or (None) given up."""
+        await self._session.execute(
+            update(Outbox)
+            .where(Outbox.id == row_id)
+            .values(
+                attempts=Outbox.attempts + 1,
+                sending_at=None,
+                not_before=retry_at,
+                dead_at=now if retry_at is None else None,
+                last_error=error[:200],
             )
+        )
+
+    async def bury_in_doubt(self, started_before: datetime, now: datetime) -> int:
+        """Messages whose send began before `started_before` and never ended (the process
+        stopped meanwhile): they may have arrived, so they are not sent again."""
+        done = await self._session.execute(
+            update(Outbox)
+            .where(
+                Outbox.sending_at < started_before,
+                Outbox.sent_at.is_(None),
+                Outbox.dead_at.is_(None),
+            )
+            .values(
+                dead_at=now, last_error="không rõ đã gửi hay chưa: tiến trình dừng khi đang gửi"
+            )
+        )
+        return int(getattr(done, "rowcount", 0) or 0)
 
 
 class Audit:
