@@ -15,7 +15,7 @@ import contextlib
 import itertools
 import json
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +52,9 @@ class FakeTelegram:
     file_status: int | None = None  # when set, file downloads answer with this HTTP status
     # called with every message the bot sends or edits (the latency benchmark's clock)
     listener: Callable[[BotAction], None] | None = None
+    # Telegram's limits, enforced as it does: past them sendMessage answers 429 retry_after
+    per_second: float | None = None  # for the whole bot (Telegram: about 30)
+    per_chat_seconds: float | None = None  # between two messages to one chat (Telegram: 1)
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -68,6 +71,9 @@ class FakeTelegram:
         self._release = asyncio.Event()
         self.stalled_calls = 0
         self.deliveries: Counter[int] = Counter()
+        self.too_many = 0  # 429s answered for going past the limits
+        self._sent_times: deque[float] = deque()
+        self._chat_times: dict[int, float] = {}
 
     # --- lifecycle ---------------------------------------------------------------------
     @property
@@ -203,11 +209,29 @@ class FakeTelegram:
                     return self._error(400, "Bad Request: BUTTON_DATA_INVALID")
         return None
 
+    def _over_limits(self, chat_id: int) -> web.Response | None:
+        now = time.monotonic()
+        if self.per_second is not None:
+            while self._sent_times and self._sent_times[0] <= now - 1.0:
+                self._sent_times.popleft()
+            if len(self._sent_times) >= self.per_second:
+                self.too_many += 1
+                return self._fault(429, 1)
+        if self.per_chat_seconds is not None:
+            if now - self._chat_times.get(chat_id, -1e9) < self.per_chat_seconds:
+                self.too_many += 1
+                return self._fault(429, 1)
+            self._chat_times[chat_id] = now
+        self._sent_times.append(now)
+        return None
+
     async def _m_sendmessage(self, params: dict[str, Any]) -> Any:
         text, markup = str(params.get("text", "")), params.get("reply_markup")
         if problem := self._check_text(text) or self._check_markup(markup):
             return problem
         chat_id = int(params["chat_id"])
+        if limited := self._over_limits(chat_id):
+            return limited
         action = BotAction("sendMessage", chat_id, next(self._message_ids), text, markup)
         self._record(action)
         return self._message_json(action)

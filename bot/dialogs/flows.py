@@ -6,6 +6,12 @@ from collections.abc import Callable
 
 from bot.access import ADMIN, COLLECTOR, HELPER, OFFICER
 from bot.dialogs.account import ConsentStep, PhoneStep
+from bot.dialogs.announcements import (
+    AnnounceConfirmStep,
+    announce_command,
+    mute_command,
+    unmute_command,
+)
 from bot.dialogs.awards import (
     authorship_command,
     awards_command,
@@ -69,6 +75,7 @@ COMMAND_HELP = {
     "/cuatoi": "Sáng kiến của tôi",
     "/dulieu": "Dữ liệu của tôi",
     "/xoa": "Rút đồng ý, xóa dữ liệu",
+    "/tatthongbao": "Không nhận thông báo, nhắc việc",
 }
 
 
@@ -86,6 +93,7 @@ def all_steps() -> dict[str, Step]:
         MyDataStep(),
         ProfileFieldStep(),
         EraseConfirmStep(),
+        AnnounceConfirmStep(),
         *submission_steps(),
     ]
     table = {step.key: step for step in steps}
@@ -137,6 +145,9 @@ def commands() -> dict[str, CommandHandler]:
         "/tranhchap": authorship_command,
         "/gokhieunai": lift_command,
         "/hoso": dossier_command,
+        "/thongbao": announce_command,
+        "/tatthongbao": mute_command,
+        "/batthongbao": unmute_command,
         "/molai": reopen_command,
         "/tl": answer_command,
         "/nhan": claim_command,
@@ -164,6 +175,7 @@ RESTRICTED = {
             "/tranhchap",
             "/gokhieunai",
             "/hoso",
+            "/thongbao",
         )
     },
     "/molai": frozenset({ADMIN}),

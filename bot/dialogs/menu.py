@@ -33,7 +33,8 @@ class MenuStep(Step):
         )
         return (
             f"Chương trình “{campaign.short_name}”.\n{status}\n\n"
-            "Dữ liệu cá nhân của bạn: /dulieu để xem, sửa; /xoa để rút đồng ý và xóa.\n"
+            "Dữ liệu cá nhân của bạn: /dulieu để xem, sửa; /xoa để rút đồng ý và xóa. "
+            "Không nhận thông báo, nhắc việc: /tatthongbao.\n"
             "Bạn muốn làm gì?"
         )
 
@@ -258,7 +259,7 @@ def _role_commands(roles: set[str]) -> str:
     if roles & {OFFICER, ADMIN}:
         lines.append(
             "Cán bộ: /duyet duyệt sáng kiến, /thongke số liệu, /bieudo, /xuat; khen thưởng: "
-            "/khenthuong, /khieunai, /tranhchap, /gokhieunai, /hoso."
+            "/khenthuong, /khieunai, /tranhchap, /gokhieunai, /hoso; /thongbao gửi thông báo."
         )
     if ADMIN in roles:
         lines.append("Quản trị: /molai mở lại hạn khen thưởng.")

@@ -1,0 +1,154 @@
+"""Announcements in chat: an officer's /thongbao (preview with the number of people, confirm,
+progress, cancel), and everyone's /tatthongbao and /batthongbao."""
+
+from __future__ import annotations
+
+from bot.access import DENIED, Scope
+from bot.dialogs.confirm import ConfirmStep, ask_to_confirm
+from bot.dialogs.engine import Ctx, Goto, Outcome, Step, deny, notice_here
+from bot.dialogs.officer import command_words, officer_scope
+from bot.reach import announcements
+from bot.reach.announcements import Audience
+from rules.text import fold
+from rules.units import WHOLE_COUNTRY
+
+DRAFT = "broadcast:text"
+HOW_TO = (
+    "Cách dùng: /thongbao <nội dung> để gửi thông báo đến đoàn viên thuộc đơn vị bạn phụ "
+    "trách (người đã đồng ý nhận tin); /thongbao hủy <số> để dừng một thông báo đang gửi."
+)
+CANCEL_WORDS = ("huy", "dung")
+MUTED = (
+    "Đã tắt thông báo và nhắc việc. Bạn vẫn nhận trả lời của tổ hỗ trợ và kết quả xét sáng "
+    "kiến. Bật lại: /batthongbao"
+)
+UNMUTED = "Đã bật lại thông báo và nhắc việc. Tắt: /tatthongbao"
+NOT_SIGNED_IN = "Bạn cần đăng nhập trước (gửi số điện thoại) để chọn nhận hay không nhận tin."
+
+
+def _audience(ctx: Ctx, scope: Scope) -> Audience:
+    catalog = ctx.services.catalog
+    return Audience(
+        ctx.services.campaign.code,
+        scope.units(catalog),
+        WHOLE_COUNTRY if scope.everything else ",".join(scope.roots),
+    )
+
+
+def _sender(ctx: Ctx, scope: Scope) -> str:
+    catalog = ctx.services.catalog
+    return catalog.union_name(WHOLE_COUNTRY if scope.everything else scope.roots[0])
+
+
+async def announce_command(ctx: Ctx, step: Step | None) -> Outcome:
+    """/thongbao [nội dung | hủy <số>]."""
+    scope = await officer_scope(ctx)
+    if not scope:
+        return deny(ctx, step, "/thongbao", DENIED)
+    typed = command_words(ctx).strip()
+    first, _, rest = typed.partition(" ")
+    if fold(first) in CANCEL_WORDS:
+        return notice_here(step, await _cancel(ctx, rest.strip()))
+    if not typed:
+        return notice_here(step, "\n".join([*await _progress_lines(ctx), HOW_TO]))
+    if len(typed) > announcements.LONGEST:
+        return notice_here(
+            step,
+            f"Thông báo dài {len(typed)} ký tự; tối đa {announcements.LONGEST} ký tự để gửi "
+            "được trên Zalo. Vui lòng rút gọn rồi gửi lại.",
+        )
+    ctx.state[DRAFT] = typed
+    return ask_to_confirm(ctx, AnnounceConfirmStep.key)
+
+
+async def _progress_lines(ctx: Ctx) -> list[str]:
+    lines = []
+    for shown in await announcements.progress(ctx.uow, ctx.person_id):
+        made = shown.broadcast
+        state = "đã dừng" if made.cancelled_at else "xong" if not shown.waiting else "đang gửi"
+        lines.append(
+            f"Thông báo số {made.id} ({made.created_at:%d/%m %H:%M}), {state}: đã gửi "
+            f"{shown.sent}/{made.recipients}, chờ {shown.waiting}, không gửi được "
+            f"{shown.given_up}."
+        )
+    return lines or ["Bạn chưa gửi thông báo nào."]
+
+
+async def _cancel(ctx: Ctx, typed: str) -> str:
+    if not typed.isdigit():
+        return "Cách dùng: /thongbao hủy <số thông báo>, ví dụ: /thongbao hủy 3."
+    dropped = await announcements.cancel(ctx.uow, int(typed), ctx.person_id, ctx.now)
+    if dropped is None:
+        return f"Không có thông báo số {typed} do bạn gửi."
+    ctx.uow.audit.record(
+        ctx.now,
+        "broadcast.cancelled",
+        person_id=ctx.person_id,
+        channel=ctx.inbound.channel,
+        subject=typed,
+        detail={"not_sent": dropped},
+    )
+    return f"Đã dừng thông báo số {typed}: {dropped} tin chưa gửi sẽ không gửi nữa."
+
+
+class AnnounceConfirmStep(ConfirmStep):
+    key = "announce_confirm"
+    yes_label = "Có, gửi thông báo"
+    no_label = "Không, chưa gửi"
+    kept = "Chưa gửi thông báo."
+
+    async def prepare(self, ctx: Ctx) -> None:
+        scope = await officer_scope(ctx)
+        ctx.view["reached"] = await announcements.count_recipients(ctx.uow, _audience(ctx, scope))
+        ctx.view["sender"] = _sender(ctx, scope) if scope else ""
+
+    def text(self, ctx: Ctx) -> str:
+        return (
+            f"Thông báo sẽ gửi đến {ctx.view.get('reached', 0)} người (đã đồng ý nhận tin, "
+            f"chưa tắt thông báo):\n\n{announcements.heading(str(ctx.view.get('sender')))}\n"
+            f"{ctx.state.get(DRAFT, '')}\n\nGửi thông báo này?"
+        )
+
+    async def confirmed(self, ctx: Ctx) -> Outcome:
+        scope = await officer_scope(ctx)
+        text = ctx.state.pop(DRAFT, None)
+        if not scope or not text:
+            return Goto("menu", "Không còn thông báo nào chờ gửi.")
+        made = await announcements.announce(
+            ctx.uow, _audience(ctx, scope), text, _sender(ctx, scope), ctx.person_id, ctx.now
+        )
+        ctx.uow.audit.record(
+            ctx.now,
+            "broadcast.created",
+            person_id=ctx.person_id,
+            channel=ctx.inbound.channel,
+            subject=str(made.id),
+            detail={"recipients": made.recipients, "scope": made.unit_code},
+        )
+        return Goto(
+            "menu",
+            f"Đã xếp gửi thông báo số {made.id} đến {made.recipients} người; tin trả lời cho "
+            f"đoàn viên luôn được gửi trước. Xem tiến độ: /thongbao; dừng: /thongbao hủy "
+            f"{made.id}.",
+        )
+
+
+async def mute_command(ctx: Ctx, step: Step | None) -> Outcome:
+    return await _set(ctx, step, on=False)
+
+
+async def unmute_command(ctx: Ctx, step: Step | None) -> Outcome:
+    return await _set(ctx, step, on=True)
+
+
+async def _set(ctx: Ctx, step: Step | None, *, on: bool) -> Outcome:
+    if ctx.person_id is None:
+        return notice_here(step, NOT_SIGNED_IN)
+    await announcements.set_announcements(ctx.uow, ctx.person_id, on, ctx.now)
+    ctx.uow.audit.record(
+        ctx.now,
+        "announcements.on" if on else "announcements.off",
+        person_id=ctx.person_id,
+        channel=ctx.inbound.channel,
+    )
+    return notice_here(step, UNMUTED if on else MUTED)
