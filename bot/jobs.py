@@ -1,6 +1,6 @@
 """Background work every runner does besides answering: escalate unanswered support tickets,
 delete exports past their retention, keep to the campaign's map (`catalog: auto`), remind
-officers of award deadlines."""
+officers of award deadlines and members of their drafts and requests (bot/reach/reminders.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from bot.app import App
 from bot.awards.reminders import remind_once
+from bot.reach.reminders import PeopleReminders, quiet
 from bot.store.uow import UnitOfWork
 from bot.support import escalate_overdue
 from bot.unit_map import follow_map
@@ -34,18 +35,31 @@ async def escalate_once(app: App) -> int:
 
 async def remind_of_deadlines(app: App) -> int:
     services = app.engine.services
+    now = services.clock.now()
+    if "award_deadlines" not in services.campaign.reminders or quiet(now):
+        return 0
     async with UnitOfWork(app.sessions) as uow:
-        told = await remind_once(uow, services.campaign, services.catalog, services.clock.now())
+        told = await remind_once(uow, services.campaign, services.catalog, now)
+        await uow.commit()
+    return told
+
+
+async def remind_people(app: App, reminders: PeopleReminders) -> int:
+    services = app.engine.services
+    async with UnitOfWork(app.sessions) as uow:
+        told = await reminders.run(uow, services.campaign, services.clock.now())
         await uow.commit()
     return told
 
 
 async def escalation_loop(app: App, stop: asyncio.Event, interval: float = 60.0) -> None:
+    reminders = PeopleReminders()
     while not stop.is_set():
         try:
             await escalate_once(app)
             await follow_map(app)
             await remind_of_deadlines(app)
+            await remind_people(app, reminders)
         except Exception as exc:  # a database hiccup must not end the loop
             log.error("escalation failed: %s", type(exc).__name__)
         try:

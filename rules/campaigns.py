@@ -94,6 +94,8 @@ class Campaign:
     groups: tuple[EmulationGroup, ...] = ()
     # the award season: levels, lowest first (rules/awards.py)
     award_levels: tuple[AwardLevel, ...] = ()
+    # the reminders the bot sends (REMINDERS); `reminders: {drafts: false}` turns one off
+    reminders: frozenset[str] = frozenset()
 
     def award_level(self, code: str) -> AwardLevel | None:
         return next((level for level in self.award_levels if level.code == code), None)
@@ -237,6 +239,38 @@ def _phase(raw: dict[str, Any], where: str) -> Phase:
     return phase
 
 
+# The reminders a campaign sends unless its `reminders:` block turns one off.
+REMINDERS = {
+    "drafts": "a draft untouched for 48 hours",
+    "phase_closing": "unfinished drafts, 7 days and 1 day before a phase closes",
+    "needs_info": "“cần bổ sung” unanswered for 3 days",
+    "award_deadlines": "the deciding officers, 7 days and 1 day before an award deadline",
+}
+
+
+def _reminders(raw: Any) -> frozenset[str]:
+    chosen = raw if isinstance(raw, dict) else {}
+    return frozenset(kind for kind in REMINDERS if chosen.get(kind, True) is not False)
+
+
+def reminder_problems(raw: Any, where: str) -> list[str]:
+    if raw is None:
+        return []
+    if not isinstance(raw, dict):
+        return [f"{where}: “reminders” cần dạng loại: true/false ({', '.join(REMINDERS)})"]
+    problems = [
+        f"{where}: reminders: không có loại nhắc “{kind}” (có: {', '.join(REMINDERS)})"
+        for kind in raw
+        if kind not in REMINDERS
+    ]
+    problems += [
+        f"{where}: reminders.{kind} cần true hoặc false"
+        for kind, value in raw.items()
+        if kind in REMINDERS and not isinstance(value, bool)
+    ]
+    return problems
+
+
 def _campaign(raw: dict[str, Any]) -> Campaign:
     code = str(raw["code"])
     phases = tuple(_phase(p, f"{code}.phases[{i}]") for i, p in enumerate(raw["phases"]))
@@ -261,6 +295,7 @@ def _campaign(raw: dict[str, Any]) -> Campaign:
         if raw.get("recognized_from")
         else None,
         award_levels=load_levels(raw.get("award_levels")),
+        reminders=_reminders(raw.get("reminders")),
         goals={
             str(unit): Goal(_optional_int(goal.get("target")), _optional_int(goal.get("members")))
             for unit, goal in (raw.get("goals") or {}).items()
@@ -319,6 +354,7 @@ def campaign_problems(raw: Any, index: int, catalogs: Iterable[str] = ()) -> lis
             elif not str(item.get("code") or "").strip():
                 problems.append(f"{where}: mục {number} của “{field}” chưa có mã (code)")
     problems += level_problems(raw.get("award_levels"), where)
+    problems += reminder_problems(raw.get("reminders"), where)
     try:
         first = _day(raw["deployment_from"], "deployment_from")
         last = _day(raw["deployment_to"], "deployment_to")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -16,12 +16,16 @@ from bot.app import App
 from bot.channels.telegram import TelegramChannel, make_bot
 from bot.clock import FixedClock
 from bot.dialogs.types import Reply
-from bot.outbox import ANNOUNCEMENT, ANSWER, Limits, OutboxDeliverer, Pacer
+from bot.outbox import ANNOUNCEMENT, ANSWER, REMINDER, Limits, OutboxDeliverer, Pacer
 from bot.reach.delivery import outbox_status
-from bot.store.models import AuditLog, ChannelIdentity, Consent, Outbox, Person
+from bot.reach.reminders import remind_people
+from bot.review import NEEDS_INFO, change_status
+from bot.store.models import AuditLog, ChannelIdentity, Consent, Outbox, Person, Submission
+from bot.store.uow import UnitOfWork
+from rules.campaigns import TZ
 from tests.fake_telegram import FakeTelegram
 from tests.fakechat import FakeChat
-from tests.flow import fill_profile, grant_role, login
+from tests.flow import fill_profile, grant_role, login, submit_new
 
 ANNOUNCED = "Hạn nộp sáng kiến đợt 1 là thứ Sáu 25/3. Đề nghị các công đoàn cơ sở nhắc đoàn viên."
 
@@ -277,3 +281,62 @@ async def test_a_send_in_doubt_at_a_crash_is_not_repeated(app: App, clock: Fixed
     async with app.sessions() as session:
         [row] = (await session.scalars(select(Outbox))).all()
     assert row.dead_at is not None and "không rõ đã gửi" in (row.last_error or "")
+
+
+async def _queued(app: App) -> list[tuple[str, str]]:
+    async with app.sessions() as session:
+        rows = (await session.scalars(select(Outbox).order_by(Outbox.id))).all()
+    return [(row.chat_id, str(row.payload["text"])) for row in rows if row.priority == REMINDER]
+
+
+async def _remind(app: App, clock: FixedClock, at: datetime) -> int:
+    clock.set(at)
+    async with UnitOfWork(app.sessions) as uow:
+        told = await remind_people(uow, app.engine.services.campaign, clock.now())
+        await uow.commit()
+    return told
+
+
+async def test_reminders_fire_on_time_once_and_never_at_night(app: App, clock: FixedClock) -> None:
+    """A draft left 48 hours; a “cần bổ sung” left 3 days; a phase closing in 7 days."""
+    start = clock.now()  # 01/03/2022 09:00; phase 1 takes filings until 31/05/2022
+    drafting = FakeChat(app.engine, user_id="301", channel="telegram")
+    await login(drafting, "0912 000 301")
+    await drafting.click("Nộp sáng kiến mới")
+    await fill_profile(drafting)
+    await drafting.click("Công nhân lao động")
+    await drafting.send("Máy cắt ống tự động")
+    resting = FakeChat(app.engine, user_id="302", channel="zalo")
+    await login(resting, "0912 000 302")
+    await resting.click("Nộp sáng kiến mới")
+    await resting.send("/tatthongbao")
+    author = FakeChat(app.engine, user_id="303", channel="zalo")
+    await login(author, "0912 000 303")
+    await submit_new(author, "Sổ tay an toàn điện tử")
+    async with UnitOfWork(app.sessions) as uow:
+        [item] = (await uow.session.scalars(select(Submission))).all()
+        services = app.engine.services
+        await change_status(
+            uow, services.catalog, item, NEEDS_INFO, "Bổ sung quyết định công nhận", None, start
+        )
+        await uow.commit()
+    base = len(await _queued(app))
+
+    assert await _remind(app, clock, start + timedelta(hours=47)) == 0
+    assert await _remind(app, clock, start + timedelta(hours=48, minutes=5)) == 1
+    assert await _remind(app, clock, start + timedelta(hours=49)) == 0  # once
+    [(chat, text)] = (await _queued(app))[base:]
+    assert chat == "301" and "“Máy cắt ống tự động” chưa gửi. Gửi /tieptuc" in text
+    assert "/tatthongbao" in text
+    at_night = datetime(2022, 3, 4, 22, 30, tzinfo=TZ)  # 3 days and 13 hours on
+    assert await _remind(app, clock, at_night) == 0
+    assert await _remind(app, clock, datetime(2022, 3, 4, 7, 0, tzinfo=TZ)) == 0  # not yet 3 days
+    assert await _remind(app, clock, datetime(2022, 3, 5, 7, 0, tzinfo=TZ)) == 1
+    chat, text = (await _queued(app))[-1]
+    assert chat == "303" and "SK-2022-000001 “Sổ tay an toàn điện tử” đang chờ bạn bổ sung" in text
+    assert await _remind(app, clock, datetime(2022, 5, 24, 10, 0, tzinfo=TZ)) == 1
+    chat, text = (await _queued(app))[-1]
+    assert chat == "301" and "nhận sáng kiến đến hết ngày 31/05/2022: còn 7 ngày" in text
+    assert await _remind(app, clock, datetime(2022, 5, 24, 16, 0, tzinfo=TZ)) == 0
+    assert await _remind(app, clock, datetime(2022, 5, 30, 8, 0, tzinfo=TZ)) == 1  # 1 day
+    assert all(chat != "302" for chat, _ in await _queued(app))  # turned them off

@@ -120,6 +120,8 @@ class Conversation(Base):
     """The JSON state of one chat; `version` makes every write a compare-and-set."""
 
     __tablename__ = "conversation"
+    # the reminders look for drafts left a given time ago
+    __table_args__ = (Index("ix_conversation_updated_at", "updated_at"),)
 
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)

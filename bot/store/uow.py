@@ -646,12 +646,47 @@ class Outgoing:
         return count
 
     async def to_chat(
-        self, channel: str, chat_id: str, payload: dict[str, Any], now: datetime
+        self,
+        channel: str,
+        chat_id: str,
+        payload: dict[str, Any],
+        now: datetime,
+        priority: int = 0,
     ) -> None:
         self._session.add(
-            Outbox(channel=channel, chat_id=chat_id, payload=payload, created_at=now, attempts=0)
+            Outbox(
+                channel=channel,
+                chat_id=chat_id,
+                payload=payload,
+                created_at=now,
+                attempts=0,
+                priority=priority,
+            )
         )
         await self._session.flush()
+
+    async def to_last_chat(
+        self, person_id: int, payload: dict[str, Any], now: datetime, priority: int
+    ) -> bool:
+        """Queue for the chat the person used last (a reminder: once, not on every app)."""
+        last_used = func.coalesce(Conversation.updated_at, ChannelIdentity.created_at)
+        found = (
+            await self._session.execute(
+                select(ChannelIdentity.channel, ChannelIdentity.external_id)
+                .outerjoin(
+                    Conversation,
+                    (Conversation.channel == ChannelIdentity.channel)
+                    & (Conversation.chat_id == ChannelIdentity.external_id),
+                )
+                .where(ChannelIdentity.person_id == person_id)
+                .order_by(last_used.desc(), ChannelIdentity.id.desc())
+                .limit(1)
+            )
+        ).first()
+        if found is None:
+            return False
+        await self.to_chat(found[0], found[1], payload, now, priority)
+        return True
 
     async def claim(
         self, channels: list[str], limit: int, now: datetime, chat_id: str | None = None

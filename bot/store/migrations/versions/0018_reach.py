@@ -1,5 +1,6 @@
 """reach: outbox priorities, retries and dead letters; announcements (broadcast); reminders
-sent once (reminder_sent); a person's choice to receive no announcements
+sent once (reminder_sent) and an index to find drafts left a given time ago; a person's choice
+to receive no announcements
 
 Revision ID: 0018
 Revises: 0017
@@ -37,6 +38,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("person") as person:
         person.add_column(sa.Column("announcements_off_at", Instant(), nullable=True))
+    op.create_index("ix_conversation_updated_at", "conversation", ["updated_at"])
     op.create_table(
         "broadcast",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -62,6 +64,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("reminder_sent")
     op.drop_table("broadcast")
+    op.drop_index("ix_conversation_updated_at", table_name="conversation")
     with op.batch_alter_table("person") as person:
         person.drop_column("announcements_off_at")
     with op.batch_alter_table("outbox") as outbox:
