@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -178,3 +181,27 @@ async def any_app(
 @pytest.fixture
 def chat(app: App) -> FakeChat:
     return FakeChat(app.engine)
+
+
+CliRun = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> CliRun:
+    """`sangkien ARGS` through the same entry point in this process (settings from the
+    environment, output and exit code as a process gives them): about a second faster per
+    call than a new interpreter, for the tests that call it a dozen times."""
+
+    def run_here(args: list[str], stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+        for name, value in {"SANGKIEN_FILES_DIR": str(tmp_path / "files"), **env}.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        from bot.cli import main
+
+        code = main(args)
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out, err)
+
+    return run_here

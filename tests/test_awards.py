@@ -36,7 +36,7 @@ from bot.store.models import AuditLog, Dispute, Nomination, Outbox, Submission
 from bot.store.uow import UnitOfWork
 from rules.campaigns import TZ
 from rules.verdict import Ok
-from tests.conftest import running_app
+from tests.conftest import CliRun, running_app
 from tests.fakechat import FakeChat
 from tests.flow import claim_code_in, grant_role, login
 from tests.records import placeholder_submission
@@ -206,7 +206,7 @@ async def test_a_level_past_its_deadline_is_closed(
 
 
 async def test_the_secretariat_runs_the_season_from_the_command_line(
-    db_url: str, make_settings: Callable[..., Settings], tmp_path: Path
+    db_url: str, make_settings: Callable[..., Settings], tmp_path: Path, cli: CliRun
 ) -> None:
     """`sangkien awards …` as the operator: exit 0 and the result, or exit 2 and one line;
     the dossier's files re-open with python-docx and openpyxl and hold the four titles."""
@@ -217,26 +217,36 @@ async def test_the_secretariat_runs_the_season_from_the_command_line(
     env = {"SANGKIEN_CAMPAIGN": "75nghin"}
     at = ["--db", db_url]
 
-    def awards(*args: str) -> tuple[int, str]:
-        done = run(["awards", *args, *at], tmp_path, **{**env, "SANGKIEN_NOW": "2021-04-01T09:00"})
+    async def awards(*args: str, process: bool = False) -> tuple[int, str]:
+        """In this process (the same entry point), or with `process` in a new one."""
+        argv, settings = ["awards", *args, *at], {**env, "SANGKIEN_NOW": "2021-04-01T09:00"}
+        done = (
+            run(argv, tmp_path, **settings)
+            if process
+            else await asyncio.to_thread(cli, argv, **settings)
+        )
         # stderr names the database first (every operator command does), then the refusal
         said = [line for line in done.stderr.splitlines() if "cơ sở dữ liệu" not in line]
         return done.returncode, "\n".join([done.stdout.strip(), *said]).strip()
 
-    proposed = awards("propose", CODES[3], "--level", "tld", "--criterion", "1")
+    proposed = await awards(
+        "propose", CODES[3], "--level", "tld", "--criterion", "1", process=True
+    )
     assert proposed[0] == 0 and f"Đã đề nghị {CODES[3]}" in proposed[1], proposed
-    refused = awards("propose", CODES[4], "--level", "tld", "--criterion", "1")
+    refused = await awards("propose", CODES[4], "--level", "tld", "--criterion", "1")
     assert refused[0] == 2 and "đã đề nghị đủ 4/4 sáng kiến" in refused[1], refused
     assert len(refused[1].splitlines()) == 1
-    assert awards("propose", "SK-2021-999999", "--level", "tld")[1].endswith(
+    assert (await awards("propose", "SK-2021-999999", "--level", "tld"))[1].endswith(
         "không có sáng kiến “SK-2021-999999”"
     )
-    assert "Không có cấp khen thưởng “tw”" in awards("propose", CODES[4], "--level", "tw")[1]
-    status = awards("status", "--unit", "t34")
+    assert (
+        "Không có cấp khen thưởng “tw”" in (await awards("propose", CODES[4], "--level", "tw"))[1]
+    )
+    status = await awards("status", "--unit", "t34")
     assert status[0] == 0 and "Thái Bình: 4/4, đang mở" in status[1]
 
     folder = tmp_path / "ho-so"
-    written = awards("dossier", "--unit", "t34", "--level", "tld", "--out", str(folder))
+    written = await awards("dossier", "--unit", "t34", "--level", "tld", "--out", str(folder))
     assert written[0] == 0, written
     titles = [f"Cải tiến dây chuyền số {n}" for n in range(1, 5)]
     letter = docx.Document(str(folder / "to-trinh-tld-t34.docx"))

@@ -12,6 +12,7 @@ import openpyxl
 from alembic.script import ScriptDirectory
 
 from bot.store.db import alembic_config
+from tests.conftest import CliRun
 from tests.flow import DESCRIPTION, PDF_BYTES, claim_code_in
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,48 +129,49 @@ def test_check_and_db_upgrade(tmp_path: Path) -> None:
     assert version == head and head is not None
 
 
-def test_operator_grants_a_role_by_claim_code_then_stats_export_revoke(tmp_path: Path) -> None:
+def test_operator_grants_a_role_by_claim_code_then_stats_export_revoke(
+    tmp_path: Path, cli: CliRun
+) -> None:
     db = f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}"
 
     def chat(*lines: str) -> str:
         argv = ["chat", "--db", db, "--now", "2022-03-01T09:00"]
-        result = run(argv, tmp_path, "\n".join([*lines, "/thoat"]) + "\n")
+        result = cli(argv, "\n".join([*lines, "/thoat"]) + "\n")
         assert result.returncode == 0, result.stderr
         return result.stdout
 
     chat("chào", "1", "0901 234 567")
-    granted = run(["grant", "officer", "--unit", "t24", "--db", db], tmp_path)
+    granted = cli(["grant", "officer", "--unit", "t24", "--db", db])
     assert granted.returncode == 0 and "Mã nhận quyền officer tại Bắc Giang" in granted.stdout
     code = claim_code_in(granted.stdout)
-    assert "chờ nhận" in run(["grants", "--db", db], tmp_path).stdout
+    assert "chờ nhận" in cli(["grants", "--db", db]).stdout
     redeemed = chat(f"/nhanquyen {code}", "/duyet")
     assert "Bạn đã nhận quyền cán bộ duyệt và thống kê tại Bắc Giang" in redeemed
     assert "Không còn sáng kiến nào chờ duyệt" in redeemed
     assert "không đúng, đã dùng hoặc đã hết hạn" in chat(f"/nhanquyen {code}")
-    assert "đã dùng bởi người #1" in run(["grants", "--all", "--db", db], tmp_path).stdout
+    assert "đã dùng bởi người #1" in cli(["grants", "--all", "--db", db]).stdout
 
     # A code meant for a number is refused to whoever only typed that number.
-    for_phone = run(["grant", "admin", "0901234567", "--unit", "*", "--db", db], tmp_path)
+    for_phone = cli(["grant", "admin", "0901234567", "--unit", "*", "--db", db])
     assert "Chỉ nhận được bằng số 0901***567 đã xác minh" in for_phone.stdout
     assert "0901234567" not in for_phone.stdout and "+84901234567" not in for_phone.stdout
     assert "đã xác minh qua Telegram" in chat(f"/nhanquyen {claim_code_in(for_phone.stdout)}")
-    cancelled = run(["grants", "--cancel", "2", "--db", db], tmp_path)
+    cancelled = cli(["grants", "--cancel", "2", "--db", db])
     assert cancelled.returncode == 0 and "Đã hủy mã #2" in cancelled.stdout
 
-    bad_unit = run(["grant", "officer", "--unit", "t99", "--db", db], tmp_path)
+    bad_unit = cli(["grant", "officer", "--unit", "t99", "--db", db])
     assert bad_unit.returncode == 2 and "không có đơn vị" in bad_unit.stderr
-    figures = run(["stats", "--unit", "t24", "--recount", "--db", db], tmp_path)
+    figures = cli(["stats", "--unit", "t24", "--recount", "--db", db])
     assert figures.returncode == 0 and "Phạm vi: Bắc Giang" in figures.stdout
     out, csv_out = tmp_path / "tong-hop.xlsx", tmp_path / "tong-hop.csv"
-    exported = run(
-        ["export", "--out", str(out), "--csv", str(csv_out), "--status", "all", "--db", db],
-        tmp_path,
+    exported = cli(
+        ["export", "--out", str(out), "--csv", str(csv_out), "--status", "all", "--db", db]
     )
     assert exported.returncode == 0 and "Đã ghi 0 sáng kiến" in exported.stdout
     assert out.read_bytes()[:2] == b"PK" and csv_out.read_text(encoding="utf-8-sig").startswith(
         "TT,"
     )
-    revoked = run(["revoke", "officer", "0901234567", "--unit", "t24", "--db", db], tmp_path)
+    revoked = cli(["revoke", "officer", "0901234567", "--unit", "t24", "--db", db])
     assert "Đã thu hồi" in revoked.stdout
     assert "chưa có quyền" in chat("/duyet")
 
@@ -193,13 +195,13 @@ def test_several_workers_need_postgresql(tmp_path: Path) -> None:
 
 
 def test_grassroots_units_are_imported_checked_listed_and_found_in_the_chat(
-    tmp_path: Path,
+    tmp_path: Path, cli: CliRun
 ) -> None:
     extra = tmp_path / "units.extra.yaml"
     env = {"SANGKIEN_UNITS_EXTRA_FILE": str(extra)}
     bad = tmp_path / "bad.csv"
     bad.write_text("mã,tên,mã cấp trên\nt24.x,Một đơn vị,t99\nT24.Y,Sai mã,t24\n", "utf-8")
-    refused = run(["units", "import", str(bad)], tmp_path, **env)
+    refused = cli(["units", "import", str(bad)], **env)
     assert refused.returncode == 2 and not extra.exists()
     assert "dòng 2 (t24.x): đơn vị cấp trên “t99” không có" in refused.stderr
     assert "dòng 3 (T24.Y): mã chỉ được gồm chữ thường" in refused.stderr
@@ -212,19 +214,19 @@ def test_grassroots_units_are_imported_checked_listed_and_found_in_the_chat(
         ["t24.hiep_hoa.may.px1", "Tổ công đoàn Phân xưởng 1", "t24.hiep_hoa.may", None]
     )
     book.save(sheet)
-    imported = run(["units", "import", str(sheet)], tmp_path, **env)
+    imported = cli(["units", "import", str(sheet)], **env)
     assert imported.returncode == 0 and "Đã thêm 2 và cập nhật 0 đơn vị" in imported.stdout
-    listed = run(["units", "list", "--under", "t24.hiep_hoa"], tmp_path, **env).stdout
+    listed = cli(["units", "list", "--under", "t24.hiep_hoa"], **env).stdout
     assert "  t24.hiep_hoa.may  CĐCS Công ty May Hiệp Hòa\n" in listed
     assert "    t24.hiep_hoa.may.px1  Tổ công đoàn Phân xưởng 1" in listed
-    found = run(["units", "list", "--search", "may hh"], tmp_path, **env).stdout
+    found = cli(["units", "list", "--search", "may hh"], **env).stdout
     assert found.startswith("t24.hiep_hoa.may  Bắc Giang › LĐLĐ huyện Hiệp Hòa › CĐCS")
 
     renamed = tmp_path / "rename.csv"
     renamed.write_text(
         "code,name,parent\nt24.hiep_hoa.may,CĐCS Công ty CP May Hiệp Hòa,t24.hiep_hoa\n", "utf-8"
     )
-    again = run(["units", "import", str(renamed)], tmp_path, **env)
+    again = cli(["units", "import", str(renamed)], **env)
     assert "Đã thêm 0 và cập nhật 1 đơn vị" in again.stdout
     assert len(list(tmp_path.glob("units.extra.yaml.*.bak"))) == 1  # the version it replaced
 
@@ -242,12 +244,10 @@ def test_grassroots_units_are_imported_checked_listed_and_found_in_the_chat(
         "1",
         "/thoat",
     ]
-    chat = run(
-        ["chat", "--db", db, "--now", "2022-03-01T09:00"], tmp_path, "\n".join(lines) + "\n", **env
-    )
+    chat = cli(["chat", "--db", db, "--now", "2022-03-01T09:00"], "\n".join(lines) + "\n", **env)
     assert "Đơn vị: Bắc Giang › LĐLĐ huyện Hiệp Hòa › CĐCS Công ty CP May Hiệp Hòa" in chat.stdout
-    granted = run(
-        ["grant", "officer", "--unit", "CĐCS Công ty CP May Hiệp Hòa", "--db", db], tmp_path, **env
+    granted = cli(
+        ["grant", "officer", "--unit", "CĐCS Công ty CP May Hiệp Hòa", "--db", db], **env
     )
     assert "tại Bắc Giang › LĐLĐ huyện Hiệp Hòa › CĐCS Công ty CP May" in granted.stdout
 
