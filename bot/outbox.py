@@ -156,6 +156,7 @@ class OutboxDeliverer:
         """Send what is due for the channels this process can reach; returns how many were
         sent. The claim is committed before the sends (no transaction stays open while they
         go, so answers are not held up), and the outcomes after."""
+        self.last_batch_full = False
         if not self._senders:
             return 0
         now = self._clock.now()
