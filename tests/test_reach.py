@@ -152,6 +152,24 @@ async def _people_on_telegram(app: App, clock: FixedClock, count: int) -> None:
             )
 
 
+async def _queue(
+    app: App, clock: FixedClock, chat_id: str, text: str, priority: int, **row: object
+) -> None:
+    """A message to a Telegram chat, queued as the bot queues them."""
+    async with app.sessions() as session, session.begin():
+        session.add(
+            Outbox(
+                channel="telegram",
+                chat_id=chat_id,
+                payload={"text": text},
+                created_at=clock.now(),
+                attempts=0,
+                priority=priority,
+                **row,
+            )
+        )
+
+
 @pytest.fixture
 async def limited_telegram() -> AsyncIterator[FakeTelegram]:
     server = FakeTelegram(per_second=30, per_chat_seconds=1.0)
@@ -171,18 +189,8 @@ async def test_a_429_storm_on_telegram_loses_nothing_and_repeats_nothing(
     await admin.send(f"/thongbao {ANNOUNCED}")
     assert "sẽ gửi đến 41 người" in admin.text  # the admin, in the whole country, too
     await admin.click("Có, gửi thông báo")
-    async with app.sessions() as session, session.begin():
-        # an answer queued after the announcement still goes first
-        session.add(
-            Outbox(
-                channel="telegram",
-                chat_id="9000",
-                payload={"text": "Trả lời của tổ hỗ trợ"},
-                created_at=clock.now(),
-                attempts=0,
-                priority=ANSWER,
-            )
-        )
+    # an answer queued after the announcement still goes first
+    await _queue(app, clock, "9000", "Trả lời của tổ hỗ trợ", ANSWER)
     bot = make_bot(server.token, server.base_url)
     channel = TelegramChannel(app.engine, bot, 20 << 20)
     deliverer = OutboxDeliverer(app.sessions, clock, {"telegram": channel.send_queued})
@@ -217,17 +225,7 @@ async def test_a_429_storm_on_telegram_loses_nothing_and_repeats_nothing(
 
 async def test_a_message_is_given_up_after_a_day_and_listed(app: App, clock: FixedClock) -> None:
     start = clock.now()
-    async with app.sessions() as session, session.begin():
-        session.add(
-            Outbox(
-                channel="telegram",
-                chat_id="555123",
-                payload={"text": "Kết quả xét sáng kiến"},
-                created_at=start,
-                attempts=0,
-                priority=ANSWER,
-            )
-        )
+    await _queue(app, clock, "555123", "Kết quả xét sáng kiến", ANSWER)
 
     async def down(chat_id: str, reply: Reply) -> None:
         raise ConnectionError("down")
@@ -256,18 +254,8 @@ async def test_a_message_is_given_up_after_a_day_and_listed(app: App, clock: Fix
 async def test_a_send_in_doubt_at_a_crash_is_not_repeated(app: App, clock: FixedClock) -> None:
     """The process stopped after marking a message as being sent: it may have arrived, so
     it is listed as given up, never sent twice."""
-    async with app.sessions() as session, session.begin():
-        session.add(
-            Outbox(
-                channel="telegram",
-                chat_id="555777",
-                payload={"text": "Thông báo"},
-                created_at=clock.now(),
-                attempts=0,
-                priority=ANNOUNCEMENT,
-                sending_at=clock.now(),  # claimed by a process that then died
-            )
-        )
+    # claimed by a process that then died
+    await _queue(app, clock, "555777", "Thông báo", ANNOUNCEMENT, sending_at=clock.now())
     delivered: list[str] = []
 
     async def telegram(chat_id: str, reply: Reply) -> None:

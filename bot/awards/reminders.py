@@ -1,6 +1,6 @@
 """Reminders of the award deadlines: the officers of each province or central union are told
 7 days and 1 day before a level's deadline how many they have nominated of their quota; one
-message each, never repeated (award_reminder), through the outbox."""
+message each, never repeated (reminder_sent, as every reminder), through the outbox."""
 
 from __future__ import annotations
 
@@ -8,14 +8,19 @@ from datetime import datetime
 
 from bot.access import ADMIN, OFFICER
 from bot.awards.season import closed_for, used
-from bot.store.counters import day_of, insert_for
-from bot.store.models import AwardReminder
+from bot.reach.reminders import first_time
+from bot.store.counters import day_of
 from bot.store.uow import UnitOfWork
 from rules.campaigns import Campaign
 from rules.dates import format_date
 from rules.units import CatalogVersion
 
 DAYS_BEFORE = (7, 1)
+AWARD_DEADLINE = "award_deadline"  # reminder_sent.kind
+
+
+def award_subject(campaign: str, level: str, top_unit: str, days_before: int) -> str:
+    return f"{campaign}:{level}:{top_unit}:{days_before}"
 
 
 async def remind_once(
@@ -42,21 +47,8 @@ async def remind_once(
         for grant in officers:
             if await closed_for(uow, campaign, level, grant.unit_code, now):
                 continue
-            row = {
-                "campaign": campaign.code,
-                "level": level.code,
-                "top_unit": grant.unit_code,
-                "person_id": grant.person_id,
-                "days_before": days,
-                "sent_at": now,
-            }
-            first = await uow.session.execute(
-                insert_for(uow.session)(AwardReminder)
-                .values(**row)
-                .on_conflict_do_nothing()
-                .returning(AwardReminder.person_id)
-            )
-            if first.first() is None:
+            subject = award_subject(campaign.code, level.code, grant.unit_code, days)
+            if not await first_time(uow, AWARD_DEADLINE, subject, grant.person_id, now):
                 continue  # told already (by this worker before a restart, or another)
             taken = await used(uow, campaign.code, level.code, grant.unit_code)
             quota = f"{taken}/{level.quota}" if level.quota is not None else str(taken)

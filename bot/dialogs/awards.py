@@ -29,6 +29,12 @@ def _levels(ctx: Ctx) -> str:
     return ", ".join(f"{level.code} ({level.short_name})" for level in levels) or "chưa có"
 
 
+def _first_level(ctx: Ctx) -> str:
+    """The level the examples in the how-to lines name."""
+    levels = ctx.services.campaign.award_levels
+    return levels[0].code if levels else "tinh"
+
+
 def _how_to(ctx: Ctx) -> str:
     return HOW_TO.format(levels=_levels(ctx))
 
@@ -136,8 +142,7 @@ async def dossier_command(ctx: Ctx, step: Step | None) -> Outcome:
     level_word, _, rest = command_words(ctx).partition(" ")
     level = season.level_named(campaign, fold(level_word))
     if isinstance(level, Rejected):
-        first = campaign.award_levels[0].code if campaign.award_levels else "tinh"
-        how_to = DOSSIER_HOW_TO.format(code=first, levels=_levels(ctx))
+        how_to = DOSSIER_HOW_TO.format(code=_first_level(ctx), levels=_levels(ctx))
         return notice_here(step, how_to if not level_word else f"{level.message}\n{how_to}")
     found = await scoped(ctx, step, "/hoso", rest)
     if not isinstance(found, tuple):
@@ -198,8 +203,7 @@ async def reopen_command(ctx: Ctx, step: Step | None) -> Outcome:
         return deny(ctx, step, "/molai", DENIED)
     campaign, catalog = ctx.services.campaign, ctx.services.catalog
     words = command_words(ctx).split()
-    first = campaign.award_levels[0].code if campaign.award_levels else "tinh"
-    how_to = REOPEN_HOW_TO.format(code=first)
+    how_to = REOPEN_HOW_TO.format(code=_first_level(ctx))
     level = season.level_named(campaign, fold(words[0]) if words else "")
     if isinstance(level, Rejected):
         return notice_here(step, f"{level.message}\n{how_to}" if words else how_to)

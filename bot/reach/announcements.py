@@ -8,30 +8,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import (
-    JSON,
-    Select,
-    and_,
-    delete,
-    exists,
-    func,
-    insert,
-    literal,
-    select,
-    update,
-)
+from sqlalchemy import JSON, Select, delete, func, insert, literal, select, update
 
 from bot.outbox import ANNOUNCEMENT
 from bot.store.models import (
     Broadcast,
     ChannelIdentity,
-    Consent,
     Conversation,
     Instant,
     Outbox,
     Person,
 )
-from bot.store.uow import UnitOfWork
+from bot.store.uow import CONSENTED, LAST_USED, OWN_CONVERSATION, UnitOfWork
 
 LONGEST = 1800  # Zalo takes 2,000 characters a message; the heading takes the rest
 
@@ -45,25 +33,15 @@ class Audience:
 
 def _recipients(audience: Audience) -> Select[tuple[str, str]]:
     """(channel, chat id) of each person reached: their most recently used chat."""
-    consented = exists().where(
-        Consent.identity_id == ChannelIdentity.id, Consent.withdrawn_at.is_(None)
-    )
-    last_used = func.coalesce(Conversation.updated_at, ChannelIdentity.created_at)
     rank = func.row_number().over(
         partition_by=ChannelIdentity.person_id,
-        order_by=(last_used.desc(), ChannelIdentity.id.desc()),
+        order_by=(LAST_USED.desc(), ChannelIdentity.id.desc()),
     )
     query = (
         select(ChannelIdentity.channel, ChannelIdentity.external_id, rank.label("rank"))
         .join(Person, Person.id == ChannelIdentity.person_id)
-        .outerjoin(
-            Conversation,
-            and_(
-                Conversation.channel == ChannelIdentity.channel,
-                Conversation.chat_id == ChannelIdentity.external_id,
-            ),
-        )
-        .where(consented, Person.blocked_at.is_(None), Person.announcements_off_at.is_(None))
+        .outerjoin(Conversation, OWN_CONVERSATION)
+        .where(CONSENTED, Person.blocked_at.is_(None), Person.announcements_off_at.is_(None))
     )
     if audience.units is not None:
         query = query.where(Person.unit_code.in_(audience.units))

@@ -12,20 +12,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
 from bot.outbox import REMINDER
 from bot.review import NEEDS_INFO
 from bot.store.counters import day_of, insert_for
 from bot.store.models import (
     ChannelIdentity,
-    Consent,
     Conversation,
     Person,
     ReminderSent,
     Submission,
 )
-from bot.store.uow import UnitOfWork
+from bot.store.uow import CONSENTED, OWN_CONVERSATION, UnitOfWork
 from rules.campaigns import TZ, Campaign, Phase
 from rules.dates import format_date
 
@@ -54,7 +53,7 @@ class PeopleReminders:
     phases_done: set[tuple[str, int, str]] = field(default_factory=set)
 
     async def run(self, uow: UnitOfWork, campaign: Campaign, now: datetime) -> int:
-        if quiet(now) or monotonic_time.monotonic() - self.last_run < EVERY_SECONDS:
+        if monotonic_time.monotonic() - self.last_run < EVERY_SECONDS:
             return 0
         self.last_run = monotonic_time.monotonic()
         return await remind_people(uow, campaign, now, self.phases_done)
@@ -95,23 +94,19 @@ def _closing(campaign: Campaign, now: datetime) -> Iterator[tuple[Phase, int]]:
 
 def _reachable() -> Any:
     """People who consented on the chat and still take reminders."""
-    consented = exists().where(
-        Consent.identity_id == ChannelIdentity.id, Consent.withdrawn_at.is_(None)
-    )
     return (
         select(Conversation.state, ChannelIdentity.person_id)
-        .join(
-            ChannelIdentity,
-            (ChannelIdentity.channel == Conversation.channel)
-            & (ChannelIdentity.external_id == Conversation.chat_id),
-        )
+        .join(ChannelIdentity, OWN_CONVERSATION)
         .join(Person, Person.id == ChannelIdentity.person_id)
-        .where(consented, Person.announcements_off_at.is_(None), Person.blocked_at.is_(None))
+        .where(CONSENTED, Person.announcements_off_at.is_(None), Person.blocked_at.is_(None))
     )
 
 
-async def _once(uow: UnitOfWork, kind: str, subject: str, person_id: int, now: datetime) -> bool:
-    """True the first time (kind, subject, person) is asked for; False ever after."""
+async def first_time(
+    uow: UnitOfWork, kind: str, subject: str, person_id: int, now: datetime
+) -> bool:
+    """True the first time (kind, subject, person) is asked for; False ever after, also in
+    another worker or after a restart: every reminder, the award deadlines' too, asks here."""
     row = {"kind": kind, "subject": subject[:64], "person_id": person_id, "sent_at": now}
     first = await uow.session.execute(
         insert_for(uow.session)(ReminderSent)
@@ -148,7 +143,7 @@ async def _idle_drafts(uow: UnitOfWork, now: datetime) -> int:
     )
     told = 0
     for person_id, draft in _drafts(rows):
-        if await _once(uow, "draft_idle", str(draft["id"]), person_id, now):
+        if await first_time(uow, "draft_idle", str(draft["id"]), person_id, now):
             told += await _tell(
                 uow,
                 person_id,
@@ -165,7 +160,7 @@ async def _phase_closing(uow: UnitOfWork, phase: Phase, days: int, now: datetime
     told = 0
     for person_id, draft in _drafts(rows):
         subject = f"{phase.code}:{days}"
-        if await _once(uow, "phase_closing", subject, person_id, now):
+        if await first_time(uow, "phase_closing", subject, person_id, now):
             told += await _tell(
                 uow,
                 person_id,
@@ -192,7 +187,9 @@ async def _needs_info(uow: UnitOfWork, campaign: Campaign, now: datetime) -> int
     told = 0
     for item in items:
         asked = item.updated_at or now
-        if await _once(uow, "needs_info", f"{item.id}:{asked:%Y%m%d%H%M}", item.person_id, now):
+        if await first_time(
+            uow, "needs_info", f"{item.id}:{asked:%Y%m%d%H%M}", item.person_id, now
+        ):
             told += await _tell(
                 uow,
                 item.person_id,

@@ -443,20 +443,6 @@ class AwardReopening(Base):
     reopened_at: Mapped[datetime] = mapped_column(Instant)
 
 
-class AwardReminder(Base):
-    """A reminder of a level's deadline sent to one officer: the row keeps it from being sent
-    again, after a restart or by another worker."""
-
-    __tablename__ = "award_reminder"
-
-    campaign: Mapped[str] = mapped_column(String(32), primary_key=True)
-    level: Mapped[str] = mapped_column(String(32), primary_key=True)
-    top_unit: Mapped[str] = mapped_column(String(64), primary_key=True)
-    person_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    days_before: Mapped[int] = mapped_column(Integer, primary_key=True)
-    sent_at: Mapped[datetime] = mapped_column(Instant)
-
-
 class CounterBasis(Base):
     """The unit catalog a campaign's counters are kept in. When the campaign moves to another
     (`catalog` in campaigns.yaml, or `auto` past a change of map), its counters are recounted

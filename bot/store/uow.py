@@ -84,14 +84,20 @@ _SAVE_CONVERSATION = (
 _NEW_CONVERSATION = insert(Base.metadata.tables[Conversation.__tablename__])
 _NEW_CONSENT = insert(Base.metadata.tables[Consent.__tablename__])
 _NEW_AUDIT_ENTRIES = insert(Base.metadata.tables[AuditLog.__tablename__])
+# The identity's consent stands: whom the bot may write to at all.
+CONSENTED = (
+    select(Consent.id)
+    .where(Consent.identity_id == ChannelIdentity.id, Consent.withdrawn_at.is_(None))
+    .exists()
+)
+# An identity's conversation, and when it last moved (its creation for one that never talked):
+# a person's messages go to the chat they used last.
+OWN_CONVERSATION = (Conversation.channel == ChannelIdentity.channel) & (
+    Conversation.chat_id == ChannelIdentity.external_id
+)
+LAST_USED = func.coalesce(Conversation.updated_at, ChannelIdentity.created_at)
 _LOGIN = (
-    select(
-        ChannelIdentity,
-        Person,
-        select(Consent.id)
-        .where(Consent.identity_id == ChannelIdentity.id, Consent.withdrawn_at.is_(None))
-        .exists(),
-    )
+    select(ChannelIdentity, Person, CONSENTED)
     .outerjoin(Person, Person.id == ChannelIdentity.person_id)
     .where(
         ChannelIdentity.channel == bindparam("channel"),
@@ -669,17 +675,12 @@ class Outgoing:
         self, person_id: int, payload: dict[str, Any], now: datetime, priority: int
     ) -> bool:
         """Queue for the chat the person used last (a reminder: once, not on every app)."""
-        last_used = func.coalesce(Conversation.updated_at, ChannelIdentity.created_at)
         found = (
             await self._session.execute(
                 select(ChannelIdentity.channel, ChannelIdentity.external_id)
-                .outerjoin(
-                    Conversation,
-                    (Conversation.channel == ChannelIdentity.channel)
-                    & (Conversation.chat_id == ChannelIdentity.external_id),
-                )
+                .outerjoin(Conversation, OWN_CONVERSATION)
                 .where(ChannelIdentity.person_id == person_id)
-                .order_by(last_used.desc(), ChannelIdentity.id.desc())
+                .order_by(LAST_USED.desc(), ChannelIdentity.id.desc())
                 .limit(1)
             )
         ).first()

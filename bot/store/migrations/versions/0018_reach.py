@@ -1,6 +1,6 @@
 """reach: outbox priorities, retries and dead letters; announcements (broadcast); reminders
-sent once (reminder_sent) and an index to find drafts left a given time ago; a person's choice
-to receive no announcements
+sent once (reminder_sent, which takes over award_reminder's rows) and an index to find drafts
+left a given time ago; a person's choice to receive no announcements
 
 Revision ID: 0018
 Revises: 0017
@@ -59,9 +59,60 @@ def upgrade() -> None:
         sa.Column("sent_at", Instant(), nullable=False),
         sa.PrimaryKeyConstraint("kind", "subject", "person_id", name=op.f("pk_reminder_sent")),
     )
+    # the award deadlines' reminders are kept as every other one now (bot/awards/reminders.py)
+    op.execute(
+        "INSERT INTO reminder_sent (kind, subject, person_id, sent_at) "
+        "SELECT 'award_deadline', campaign || ':' || level || ':' || top_unit || ':' "
+        "|| CAST(days_before AS TEXT), person_id, sent_at FROM award_reminder"
+    )
+    op.drop_table("award_reminder")
 
 
 def downgrade() -> None:
+    award_reminder = op.create_table(
+        "award_reminder",
+        sa.Column("campaign", sa.String(length=32), nullable=False),
+        sa.Column("level", sa.String(length=32), nullable=False),
+        sa.Column("top_unit", sa.String(length=64), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("days_before", sa.Integer(), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "campaign",
+            "level",
+            "top_unit",
+            "person_id",
+            "days_before",
+            name=op.f("pk_award_reminder"),
+        ),
+    )
+    reminder_sent = sa.table(
+        "reminder_sent",
+        sa.column("kind", sa.String()),
+        sa.column("subject", sa.String()),
+        sa.column("person_id", sa.Integer()),
+        sa.column("sent_at", Instant()),
+    )
+    sent = op.get_bind().execute(
+        sa.select(
+            reminder_sent.c.subject, reminder_sent.c.person_id, reminder_sent.c.sent_at
+        ).where(reminder_sent.c.kind == "award_deadline")
+    )
+    rows = []
+    for subject, person_id, sent_at in sent:
+        campaign, level, top_unit, days_before = subject.split(":")
+        rows.append(
+            {
+                "campaign": campaign,
+                "level": level,
+                "top_unit": top_unit,
+                "person_id": person_id,
+                "days_before": int(days_before),
+                "sent_at": sent_at,
+            }
+        )
+    if rows:
+        op.bulk_insert(award_reminder, rows)
     op.drop_table("reminder_sent")
     op.drop_table("broadcast")
     op.drop_index("ix_conversation_updated_at", table_name="conversation")
