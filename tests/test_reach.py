@@ -78,6 +78,11 @@ async def test_an_announcement_reaches_everyone_in_scope_once(app: App, clock: F
     await boss.send(f"/thongbao {ANNOUNCED}")
     assert "dành cho cán bộ công đoàn được phân quyền" in boss.text
     await grant_role(app, clock, boss, "officer", "t24")
+    far = FakeChat(app.engine, user_id="901", channel="telegram")
+    await login(far, "0912 000 901")
+    await grant_role(app, clock, far, "officer", "t34")  # nobody there has talked to the bot
+    await far.send(f"/thongbao {ANNOUNCED}")
+    assert "Chưa có đoàn viên nào thuộc đơn vị bạn phụ trách nhận được thông báo" in far.text
     await boss.send("/thongbao")
     assert "Bạn chưa gửi thông báo nào." in boss.text
     await boss.send("/thongbao " + "Rất dài. " * 250)
@@ -98,7 +103,7 @@ async def test_an_announcement_reaches_everyone_in_scope_once(app: App, clock: F
     ]
     assert all(ANNOUNCED in text and "/tatthongbao" in text for _, _, text in delivered)
     await boss.send("/thongbao")
-    assert "Thông báo số 1" in boss.text and "đã gửi 2/2, chờ 0" in boss.text
+    assert "Thông báo số 1 (01/03 09:00), xong: đã gửi 2/2, chờ 0" in boss.text  # Vietnam time
 
     await quiet.send("/batthongbao")
     assert "Đã bật lại thông báo" in quiet.text

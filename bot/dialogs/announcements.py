@@ -9,10 +9,11 @@ from bot.dialogs.engine import Ctx, Goto, Outcome, Step, deny, notice_here
 from bot.dialogs.officer import command_words, officer_scope
 from bot.reach import announcements
 from bot.reach.announcements import Audience
+from rules.campaigns import TZ
 from rules.text import fold
 from rules.units import WHOLE_COUNTRY
 
-DRAFT = "broadcast:text"
+DRAFT = "broadcast"  # the text waiting for “Có”, with the preview's count and sender
 HOW_TO = (
     "Cách dùng: /thongbao <nội dung> để gửi thông báo đến đoàn viên thuộc đơn vị bạn phụ "
     "trách (người đã đồng ý nhận tin); /thongbao hủy <số> để dừng một thông báo đang gửi."
@@ -23,6 +24,10 @@ MUTED = (
     "kiến. Bật lại: /batthongbao"
 )
 UNMUTED = "Đã bật lại thông báo và nhắc việc. Tắt: /tatthongbao"
+NOBODY = (
+    "Chưa có đoàn viên nào thuộc đơn vị bạn phụ trách nhận được thông báo (người đã đồng ý "
+    "nhận tin và chưa tắt thông báo). Thông báo chưa được gửi."
+)
 NOT_SIGNED_IN = "Bạn cần đăng nhập trước (gửi số điện thoại) để chọn nhận hay không nhận tin."
 
 
@@ -57,7 +62,10 @@ async def announce_command(ctx: Ctx, step: Step | None) -> Outcome:
             f"Thông báo dài {len(typed)} ký tự; tối đa {announcements.LONGEST} ký tự để gửi "
             "được trên Zalo. Vui lòng rút gọn rồi gửi lại.",
         )
-    ctx.state[DRAFT] = typed
+    reached = await announcements.count_recipients(ctx.uow, _audience(ctx, scope))
+    if not reached:
+        return notice_here(step, NOBODY)
+    ctx.state[DRAFT] = {"text": typed, "reached": reached, "sender": _sender(ctx, scope)}
     return ask_to_confirm(ctx, AnnounceConfirmStep.key)
 
 
@@ -67,7 +75,8 @@ async def _progress_lines(ctx: Ctx) -> list[str]:
         made = shown.broadcast
         state = "đã dừng" if made.cancelled_at else "xong" if not shown.waiting else "đang gửi"
         lines.append(
-            f"Thông báo số {made.id} ({made.created_at:%d/%m %H:%M}), {state}: đã gửi "
+            f"Thông báo số {made.id} ({made.created_at.astimezone(TZ):%d/%m %H:%M}), {state}: "
+            f"đã gửi "
             f"{shown.sent}/{made.recipients}, chờ {shown.waiting}, không gửi được "
             f"{shown.given_up}."
         )
@@ -97,25 +106,23 @@ class AnnounceConfirmStep(ConfirmStep):
     no_label = "Không, chưa gửi"
     kept = "Chưa gửi thông báo."
 
-    async def prepare(self, ctx: Ctx) -> None:
-        scope = await officer_scope(ctx)
-        ctx.view["reached"] = await announcements.count_recipients(ctx.uow, _audience(ctx, scope))
-        ctx.view["sender"] = _sender(ctx, scope) if scope else ""
-
     def text(self, ctx: Ctx) -> str:
+        draft = ctx.state.get(DRAFT) or {}
         return (
-            f"Thông báo sẽ gửi đến {ctx.view.get('reached', 0)} người (đã đồng ý nhận tin, "
-            f"chưa tắt thông báo):\n\n{announcements.heading(str(ctx.view.get('sender')))}\n"
-            f"{ctx.state.get(DRAFT, '')}\n\nGửi thông báo này?"
+            f"Thông báo sẽ gửi đến {draft.get('reached', 0)} người (đã đồng ý nhận tin, "
+            f"chưa tắt thông báo):\n\n{announcements.heading(str(draft.get('sender', '')))}\n"
+            f"{draft.get('text', '')}\n\nGửi thông báo này?"
         )
 
     async def confirmed(self, ctx: Ctx) -> Outcome:
         scope = await officer_scope(ctx)
-        text = ctx.state.pop(DRAFT, None)
+        draft = ctx.state.pop(DRAFT, None) or {}
+        text = draft.get("text")
         if not scope or not text:
             return Goto("menu", "Không còn thông báo nào chờ gửi.")
+        sender = str(draft.get("sender") or _sender(ctx, scope))  # as the preview showed
         made = await announcements.announce(
-            ctx.uow, _audience(ctx, scope), text, _sender(ctx, scope), ctx.person_id, ctx.now
+            ctx.uow, _audience(ctx, scope), text, sender, ctx.person_id, ctx.now
         )
         ctx.uow.audit.record(
             ctx.now,
