@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -15,6 +16,7 @@ from bot.dialogs.flows import build_engine
 from bot.errors import ConfigError, UnreachableError
 from bot.files import FileStore
 from bot.links import FileLinks
+from bot.outbox import OutboxDeliverer, Sender
 from bot.stats.export import ExportProcess
 from bot.store.committer import StateCommitter, batching_supported
 from bot.store.counters import day_of
@@ -108,6 +110,18 @@ class App:
     sessions: async_sessionmaker[AsyncSession]
     engine: Engine
     catalog: Catalog  # every version; engine.services.catalog is the one in use
+
+    def outbox(self, senders: Mapping[str, Sender], chat_id: str | None = None) -> OutboxDeliverer:
+        """The deliverer of queued messages for these channels (the console: its own chat)."""
+        services = self.engine.services
+        return OutboxDeliverer(
+            self.sessions,
+            services.clock,
+            senders,
+            chat_id=chat_id,
+            files=services.files,
+            links=services.links,
+        )
 
     async def close(self) -> None:
         await self.db.dispose()

@@ -251,15 +251,12 @@ async def _chat(settings: Settings, user: str) -> None:
     from bot.app import build_app
     from bot.channels.console import NAME as CONSOLE
     from bot.channels.console import ConsoleChannel
-    from bot.outbox import OutboxDeliverer
     from bot.unit_map import follow_map
 
     app = build_app(settings)
     await follow_map(app)
     console = ConsoleChannel(app.engine, user, sys.stdin, sys.stdout)
-    outbox = OutboxDeliverer(
-        app.sessions, app.engine.services.clock, {CONSOLE: console.deliver}, chat_id=user
-    )
+    outbox = app.outbox({CONSOLE: console.deliver}, chat_id=user)
     try:
         await console.run(outbox)
     finally:

@@ -2,6 +2,8 @@
 
 Generated exports live apart, in <files_dir>/exports/<sha256>.<ext>: they may hold personal
 data, so they are swept EXPORT_RETENTION after they were made and all of them on erasure.
+The monthly reports' files wait in the outbox, up to the day it tries a message for, so they
+are kept in <files_dir>/reports/ for REPORT_RETENTION, and swept with the exports on erasure.
 """
 
 from __future__ import annotations
@@ -18,19 +20,27 @@ from pathlib import Path
 # How long a generated export (and its download link) is kept.
 EXPORT_RETENTION = timedelta(hours=1)
 EXPORTS = "exports"  # the folder under files_dir
+# Longer than the outbox tries a message (24 hours), with the night's quiet hours besides.
+REPORT_RETENTION = timedelta(days=2)
+REPORTS = "reports"
 
 
 class FileStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.exports = root / EXPORTS
+        self.reports = root / REPORTS
 
     def path_for(self, sha256: str, extension: str) -> Path:
         return self.root / sha256[:2] / f"{sha256}.{extension}"
 
     def find(self, stored: str) -> Path | None:
         """The stored file named `<sha256>.<ext>`, an upload or an export."""
-        for path in (self.root / stored[:2] / stored, self.exports / stored):
+        for path in (
+            self.root / stored[:2] / stored,
+            self.exports / stored,
+            self.reports / stored,
+        ):
             if path.is_file():
                 return path
         return None
@@ -43,14 +53,24 @@ class FileStore:
         await asyncio.to_thread(self._write, target, data)
         return target
 
-    def sweep_exports(self, older_than: timedelta = EXPORT_RETENTION) -> int:
-        """Delete exports made more than `older_than` ago (all of them with zero)."""
-        cutoff = time.time() - older_than.total_seconds()
+    async def put_report(self, data: bytes, extension: str) -> Path:
+        """Write a generated file the outbox will send (a monthly report's table)."""
+        target = self.reports / f"{hashlib.sha256(data).hexdigest()}.{extension}"
+        await asyncio.to_thread(self._write, target, data)
+        return target
+
+    def sweep_exports(self, everything: bool = False) -> int:
+        """Delete the exports and reports past their retention (all of them: on erasure)."""
         removed = 0
-        for path in self.exports.glob("*.*") if self.exports.is_dir() else ():
-            if older_than <= timedelta(0) or path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
-                removed += 1
+        for folder, retention in (
+            (self.exports, EXPORT_RETENTION),
+            (self.reports, REPORT_RETENTION),
+        ):
+            cutoff = time.time() - retention.total_seconds()
+            for path in folder.glob("*.*") if folder.is_dir() else ():
+                if everything or path.stat().st_mtime < cutoff:
+                    path.unlink(missing_ok=True)
+                    removed += 1
         return removed
 
     def discard(self, names: Iterable[tuple[str, str]]) -> int:

@@ -1,6 +1,7 @@
 """Background work every runner does besides answering: escalate unanswered support tickets,
 delete exports past their retention, keep to the campaign's map (`catalog: auto`), remind
-officers of award deadlines and members of their drafts and requests (bot/reach/reminders.py)."""
+officers of award deadlines and members of their drafts and requests (bot/reach/reminders.py),
+send the monthly reports (bot/reach/monthly.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from datetime import timedelta
 
 from bot.app import App
 from bot.awards.reminders import remind_once
+from bot.reach.monthly import MonthlyReports
 from bot.reach.reminders import PeopleReminders, quiet
 from bot.store.uow import UnitOfWork
 from bot.support import escalate_overdue
@@ -53,13 +55,15 @@ async def remind_people(app: App, reminders: PeopleReminders) -> int:
 
 
 async def escalation_loop(app: App, stop: asyncio.Event, interval: float = 60.0) -> None:
-    reminders = PeopleReminders()
+    reminders, reports = PeopleReminders(), MonthlyReports()
     while not stop.is_set():
         try:
             await escalate_once(app)
             await follow_map(app)
             await remind_of_deadlines(app)
             await remind_people(app, reminders)
+            services = app.engine.services
+            await reports.run(app.sessions, services, services.clock.now())
         except Exception as exc:  # a database hiccup must not end the loop
             log.error("escalation failed: %s", type(exc).__name__)
         try:

@@ -29,12 +29,15 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
-from bot.dialogs.types import Reply
+from bot.dialogs.types import OutgoingFile, Reply
+from bot.files import FileStore
+from bot.links import LIFETIME, FileLinks
 from bot.store.models import RelayMessage
 from bot.store.uow import UnitOfWork
 
@@ -87,15 +90,16 @@ class Pacer:
     _next: float = 0.0
     _chats: dict[str, float] = field(default_factory=dict)
 
-    def reserve(self, chat_id: str, longest: float) -> float:
-        """Seconds from now until a message to this chat may go (0: now), its slot reserved;
-        when that is more than `longest` away nothing is reserved (it waits a round)."""
+    def reserve(self, chat_id: str, longest: float, calls: int = 1) -> float:
+        """Seconds from now until a message to this chat may go (0: now), its slots reserved
+        (`calls`: a text and its files); when that is more than `longest` away nothing is
+        reserved (it waits a round)."""
         now = self.clock()
         slot = max(now, self._next, self._chats.get(chat_id, 0.0))
         if slot - now > longest:
             return slot - now
-        self._next = slot + 1.0 / self.limits.per_second
-        self._chats[chat_id] = slot + self.limits.per_chat_seconds
+        self._next = slot + calls / self.limits.per_second
+        self._chats[chat_id] = slot + calls * self.limits.per_chat_seconds
         if len(self._chats) > 50_000:  # forget chats whose gap has passed
             self._chats = {c: t for c, t in self._chats.items() if t > now}
         return slot - now
@@ -120,6 +124,15 @@ class _Outcome:
     deferred: bool = False  # not tried: the chat's turn comes later
 
 
+def queued_file(path: Path | str, name: str, mime: str) -> dict[str, Any]:
+    """A stored file as an outbox payload names it (`files`): by its stored name, found again
+    in the file store when the message goes; a picture is shown as one."""
+    return {"stored": Path(path).name, "name": name, "mime": mime, "photo": mime[:6] == "image/"}
+
+
+MISSING_FILE = "(Tệp {name} không còn lưu trên máy chủ nên không gửi kèm được.)"
+
+
 def backoff(attempts: int) -> float:
     """Seconds before try number attempts+1: doubling from 2 s to 15 min, with jitter so
     that a storm's messages do not all come back at once."""
@@ -135,8 +148,11 @@ class OutboxDeliverer:
         senders: Mapping[str, Sender],
         chat_id: str | None = None,
         limits: Mapping[str, Limits] | None = None,
+        files: FileStore | None = None,
+        links: FileLinks | None = None,
     ) -> None:
         self._chat_id = chat_id  # the console delivers only to its own user
+        self._files, self._links = files, links
         self._sessions = sessions
         self._clock = clock
         self._senders = dict(senders)
@@ -182,13 +198,15 @@ class OutboxDeliverer:
 
     async def _deliver(self, item: _Sending) -> _Outcome:
         pacer = self._pacers[item.channel]
-        wait = pacer.reserve(item.chat_id, LONGEST_WAIT_IN_BATCH)
+        calls = 1 + len(item.payload.get("files") or ())  # at most; a caption makes it one
+        wait = pacer.reserve(item.chat_id, LONGEST_WAIT_IN_BATCH, calls)
         if wait > LONGEST_WAIT_IN_BATCH:
             return _Outcome(item, retry_in=wait, deferred=True)
         if wait > 0:
             await asyncio.sleep(wait)
         try:
-            ids = await self._senders[item.channel](item.chat_id, _reply(item.payload))
+            reply = self._reply(item.payload)
+            ids = await self._senders[item.channel](item.chat_id, reply)
         except RetryLater as later:
             seconds = later.seconds if later.seconds is not None else backoff(item.attempts)
             return _Outcome(item, retry_in=seconds, error=later.reason)
@@ -253,6 +271,19 @@ class OutboxDeliverer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
 
-
-def _reply(payload: dict[str, Any]) -> Reply:
-    return Reply(str(payload.get("text", "")))
+    def _reply(self, payload: dict[str, Any]) -> Reply:
+        """The message, with its files found in the store (a link for channels that take
+        none, signed from now); a file no longer stored is said, and the text still goes."""
+        text, files = str(payload.get("text", "")), []
+        for entry in payload.get("files") or ():
+            found = self._files.find(str(entry["stored"])) if self._files else None
+            if found is None:
+                text += "\n" + MISSING_FILE.format(name=entry["name"])
+                continue
+            url = None
+            if self._links is not None:
+                url = self._links.url_for(str(found), entry["name"], self._clock.now(), LIFETIME)
+            files.append(
+                OutgoingFile(str(found), entry["name"], entry["mime"], bool(entry["photo"]), url)
+            )
+        return Reply(text, files=tuple(files))

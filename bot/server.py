@@ -23,7 +23,7 @@ from bot.channels.zalo_client import ZaloClient, ZaloError, ZaloTransientError
 from bot.config import checked_secret
 from bot.jobs import escalation_loop
 from bot.logs import announce
-from bot.outbox import OutboxDeliverer, Sender
+from bot.outbox import Sender
 from bot.unit_map import follow_map
 
 if TYPE_CHECKING:
@@ -295,11 +295,7 @@ def build_web_app(app: App) -> web.Application:
     web_app.on_startup.append(keep_to_the_map)
     web_app.on_startup.extend(start for start, _stop, _send in hooks)
     web_app.on_cleanup.extend(stop for _start, stop, _send in hooks)
-    outbox = OutboxDeliverer(
-        app.sessions,
-        app.engine.services.clock,
-        {name: send for _start, _stop, (name, send) in hooks},
-    )
+    outbox = app.outbox({name: send for _start, _stop, (name, send) in hooks})
     stop_outbox = asyncio.Event()
 
     async def background() -> None:
@@ -379,9 +375,7 @@ async def poll_telegram(app: App) -> None:
     channel = telegram_channel(app)  # a malformed token is told before any other work
     await follow_map(app)
     stop = asyncio.Event()
-    outbox = OutboxDeliverer(
-        app.sessions, app.engine.services.clock, {"telegram": channel.send_queued}
-    )
+    outbox = app.outbox({"telegram": channel.send_queued})
     delivery = asyncio.gather(outbox.run(stop), escalation_loop(app, stop))
     try:
         try:
@@ -414,9 +408,7 @@ async def poll_zalo(app: App) -> None:
         loop.add_signal_handler(sig, stop.set)
     started = asyncio.Event()
     poller = asyncio.create_task(channel.poll(stop, started))
-    outbox = OutboxDeliverer(
-        app.sessions, app.engine.services.clock, {"zalo": channel.send_queued}
-    )
+    outbox = app.outbox({"zalo": channel.send_queued})
     delivery = asyncio.gather(outbox.run(stop), escalation_loop(app, stop))
     stopped = asyncio.create_task(stop.wait())
     try:

@@ -69,6 +69,12 @@ class EmulationGroup:
     units: tuple[str, ...]
 
 
+# `reminders: {monthly_report: 5}`: the opted-in officers get last month's report on the 5th
+# (the 28th at most, so that every month has it); false: never.
+MONTHLY_REPORT_DAY = 1
+LAST_REPORT_DAY = 28
+
+
 @dataclass(frozen=True, slots=True)
 class Campaign:
     code: str
@@ -96,6 +102,8 @@ class Campaign:
     award_levels: tuple[AwardLevel, ...] = ()
     # the reminders the bot sends (REMINDERS); `reminders: {drafts: false}` turns one off
     reminders: frozenset[str] = frozenset()
+    # the day of the month the opted-in officers get last month's report (None: never)
+    monthly_report_day: int | None = MONTHLY_REPORT_DAY
 
     def award_level(self, code: str) -> AwardLevel | None:
         return next((level for level in self.award_levels if level.code == code), None)
@@ -248,6 +256,13 @@ REMINDERS = {
 }
 
 
+def _monthly_report_day(raw: Any) -> int | None:
+    chosen = raw.get("monthly_report", True) if isinstance(raw, dict) else True
+    if chosen is False:
+        return None
+    return MONTHLY_REPORT_DAY if chosen is True else int(chosen)
+
+
 def _reminders(raw: Any) -> frozenset[str]:
     chosen = raw if isinstance(raw, dict) else {}
     return frozenset(kind for kind in REMINDERS if chosen.get(kind, True) is not False)
@@ -258,11 +273,18 @@ def reminder_problems(raw: Any, where: str) -> list[str]:
         return []
     if not isinstance(raw, dict):
         return [f"{where}: “reminders” cần dạng loại: true/false ({', '.join(REMINDERS)})"]
+    day = raw.get("monthly_report", True)
     problems = [
-        f"{where}: reminders: không có loại nhắc “{kind}” (có: {', '.join(REMINDERS)})"
+        f"{where}: reminders: không có loại nhắc “{kind}” "
+        f"(có: {', '.join(REMINDERS)}, monthly_report)"
         for kind in raw
-        if kind not in REMINDERS
+        if kind not in REMINDERS and kind != "monthly_report"
     ]
+    if not isinstance(day, bool) and not (isinstance(day, int) and 1 <= day <= LAST_REPORT_DAY):
+        problems.append(
+            f"{where}: reminders.monthly_report cần một ngày trong tháng "
+            f"(1 đến {LAST_REPORT_DAY}) hoặc false"
+        )
     problems += [
         f"{where}: reminders.{kind} cần true hoặc false"
         for kind, value in raw.items()
@@ -296,6 +318,7 @@ def _campaign(raw: dict[str, Any]) -> Campaign:
         else None,
         award_levels=load_levels(raw.get("award_levels")),
         reminders=_reminders(raw.get("reminders")),
+        monthly_report_day=_monthly_report_day(raw.get("reminders")),
         goals={
             str(unit): Goal(_optional_int(goal.get("target")), _optional_int(goal.get("members")))
             for unit, goal in (raw.get("goals") or {}).items()

@@ -1,8 +1,9 @@
 """A fake Telegram Bot API server on 127.0.0.1 that speaks the real HTTP API.
 
 Bot side: getMe, getUpdates (real long polling with offset and timeout; 409 while a webhook
-is set), sendMessage, editMessageText, editMessageReplyMarkup, answerCallbackQuery, getFile
-and /file/bot<token>/<path>, setWebhook (delivers updates one at a time with the secret
+is set), sendMessage, sendDocument and sendPhoto (uploads, or again by file_id),
+editMessageText, editMessageReplyMarkup, answerCallbackQuery, getFile and
+/file/bot<token>/<path>, setWebhook (delivers updates one at a time with the secret
 header, retrying until a 2xx, like the real server), deleteWebhook, setMyCommands.
 Error injection: `fail_next(method, status)` answers the next call with 429 or 5xx.
 Person side (Python calls from the test): text, button presses, contacts, documents, photos.
@@ -33,8 +34,9 @@ class BotAction:
     method: str
     chat_id: int
     message_id: int
-    text: str
+    text: str  # a file's caption, for a file
     reply_markup: dict[str, Any] | None
+    file_name: str | None = None  # sendDocument, sendPhoto
 
 
 @dataclass
@@ -72,6 +74,7 @@ class FakeTelegram:
         self.stalled_calls = 0
         self.deliveries: Counter[int] = Counter()
         self.too_many = 0  # 429s answered for going past the limits
+        self.uploaded_bytes = 0  # files' bytes the bot uploaded (not sent again by file_id)
         self._sent_times: deque[float] = deque()
         self._chat_times: dict[int, float] = {}
 
@@ -236,6 +239,50 @@ class FakeTelegram:
         self._record(action)
         return self._message_json(action)
 
+    async def _m_senddocument(self, params: dict[str, Any]) -> Any:
+        return await self._send_file(params, "document")
+
+    async def _m_sendphoto(self, params: dict[str, Any]) -> Any:
+        return await self._send_file(params, "photo")
+
+    async def _send_file(self, params: dict[str, Any], kind: str) -> Any:
+        """A file uploaded (multipart) or sent again by the file_id Telegram gave it."""
+        chat_id, given = int(params["chat_id"]), params.get(kind)
+        if isinstance(given, str) and given.startswith("attach://"):  # aiogram's multipart
+            given = params.get(given.removeprefix("attach://"))
+        if limited := self._over_limits(chat_id):
+            return limited
+        if isinstance(given, web.FileField):
+            data = given.file.read()
+            self.uploaded_bytes += len(data)
+            name, file_id = str(given.filename), self.add_file(data, f"{kind}s/{given.filename}")
+        elif isinstance(given, str) and given in self._files:
+            name, file_id = self._files[given][0].rsplit("/", 1)[-1], given
+        else:
+            return self._error(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        caption = str(params.get("caption") or "")
+        if caption and (problem := self._check_text(caption)):
+            return problem
+        if len(caption.encode("utf-16-le")) // 2 > 1024:
+            return self._error(400, "Bad Request: message caption is too long")
+        action = BotAction(
+            f"send{kind.title()}", chat_id, next(self._message_ids), caption, None, name
+        )
+        self._record(action)
+        made = {"file_id": file_id, "file_unique_id": file_id}
+        if kind == "photo":
+            return {
+                **self._message_json(action),
+                "text": None,
+                "caption": caption,
+                "photo": [made],
+            }
+        return {
+            **self._message_json(action),
+            "text": None,
+            "document": {**made, "file_name": name},
+        }
+
     async def _m_editmessagetext(self, params: dict[str, Any]) -> Any:
         text, markup = str(params.get("text", "")), params.get("reply_markup")
         if problem := self._check_text(text) or self._check_markup(markup):
@@ -344,6 +391,11 @@ class FakeTelegram:
             self._updates.append(original)
             self._acked = min(self._acked, update_id - 1)
             self._changed.notify_all()
+
+    def uploaded(self, name: str) -> bytes:
+        """The file the bot uploaded under this name (the last one)."""
+        found = [data for path, data in self._files.values() if path.endswith(f"/{name}")]
+        return found[-1]
 
     def add_file(self, data: bytes, path: str) -> str:
         file_id = f"file{len(self._files) + 1}"

@@ -16,9 +16,20 @@ from aiogram.methods import (
     GetMe,
     SendDocument,
     SendMessage,
+    SendPhoto,
     TelegramMethod,
 )
-from aiogram.types import Chat, File, FSInputFile, InlineKeyboardMarkup, Message, Update, User
+from aiogram.types import (
+    Chat,
+    Document,
+    File,
+    FSInputFile,
+    InlineKeyboardMarkup,
+    Message,
+    PhotoSize,
+    Update,
+    User,
+)
 
 from bot.channels.telegram import TelegramChannel, retry_middleware
 from bot.dialogs.engine import Engine
@@ -64,6 +75,8 @@ class RecordingSession(BaseSession):
                 chat=Chat(id=int(method.chat_id or 0), type="private"),
                 text=method.text,
             )
+        if isinstance(method, SendDocument | SendPhoto):
+            return self._file_sent(method)
         if isinstance(method, GetFile):
             return File(
                 file_id=method.file_id,
@@ -71,6 +84,15 @@ class RecordingSession(BaseSession):
                 file_path=f"documents/{method.file_id}",
             )
         return True
+
+    def _file_sent(self, method: SendDocument | SendPhoto) -> Message:
+        file_id = f"sent{next(self._ids)}"
+        chat = Chat(id=int(method.chat_id or 0), type="private")
+        made = {"message_id": next(self._ids), "date": int(time.time()), "chat": chat}
+        if isinstance(method, SendPhoto):
+            size = PhotoSize(file_id=file_id, file_unique_id=file_id, width=1, height=1)
+            return Message(**made, photo=[size])
+        return Message(**made, document=Document(file_id=file_id, file_unique_id=file_id))
 
     async def stream_content(
         self,

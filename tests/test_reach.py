@@ -25,7 +25,7 @@ from bot.store.uow import UnitOfWork
 from rules.campaigns import TZ
 from tests.fake_telegram import FakeTelegram
 from tests.fakechat import FakeChat
-from tests.flow import fill_profile, grant_role, login, submit_new
+from tests.flow import PDF_BYTES, fill_profile, grant_role, login, submit_new
 
 ANNOUNCED = "Hạn nộp sáng kiến đợt 1 là thứ Sáu 25/3. Đề nghị các công đoàn cơ sở nhắc đoàn viên."
 
@@ -333,3 +333,39 @@ async def test_reminders_fire_on_time_once_and_never_at_night(app: App, clock: F
     assert await _remind(app, clock, datetime(2022, 5, 24, 16, 0, tzinfo=TZ)) == 0
     assert await _remind(app, clock, datetime(2022, 5, 30, 8, 0, tzinfo=TZ)) == 1  # 1 day
     assert all(chat != "302" for chat, _ in await _queued(app))  # turned them off
+
+
+async def test_an_announcement_with_a_file_goes_as_one_message_uploaded_once(
+    app: App, clock: FixedClock, limited_telegram: FakeTelegram
+) -> None:
+    server = limited_telegram
+    await _people_on_telegram(app, clock, 12)
+    admin = FakeChat(app.engine, user_id="9000", channel="telegram")
+    await login(admin, "0912 000 999")
+    await grant_role(app, clock, admin, "admin", "*")
+    await admin.send(f"/thongbao {ANNOUNCED}")
+    assert "Muốn gửi kèm một tệp (PDF, Word (DOC, DOCX) hoặc ảnh (JPG, PNG))" in admin.text
+    await admin.send_file(b"MZ\x90\x00 not a document", "ke-hoach.exe")
+    assert "Loại tệp này không được nhận" in admin.text
+    plan = PDF_BYTES + b"% ke hoach thi dua\n"
+    await admin.send_file(plan, "Kế hoạch 2022.pdf")
+    assert "Đã nhận tệp" in admin.text and "Tệp gửi kèm:" in admin.text, admin.text
+    assert ANNOUNCED in admin.text  # the text given first is kept
+    await admin.click("Có, gửi thông báo")
+    assert "Đã xếp gửi thông báo số 1 đến 13 người" in admin.text
+
+    bot = make_bot(server.token, server.base_url)
+    channel = TelegramChannel(app.engine, bot, 20 << 20)
+    deliverer = app.outbox({"telegram": channel.send_queued})
+    try:
+        for _ in range(10):
+            if not await deliverer.flush():
+                break
+    finally:
+        await bot.session.close()
+    documents = [a for a in server.actions if a.method == "sendDocument"]
+    assert len(documents) == 13 and len({a.chat_id for a in documents}) == 13
+    assert all(ANNOUNCED in a.text and a.file_name for a in documents)  # the text: caption
+    assert not [a for a in server.actions if a.method == "sendMessage"]
+    assert server.uploaded_bytes == len(plan)  # uploaded once, then sent by Telegram's id
+    assert server.too_many == 0

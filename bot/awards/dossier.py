@@ -24,7 +24,14 @@ from docx.table import _Cell
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.stats.export import ExportRequest, export_rows, files_from_rows, header_for, reading
+from bot.stats.export import (
+    XLSX_MIME,
+    ExportRequest,
+    export_rows,
+    files_from_rows,
+    header_for,
+    reading,
+)
 from bot.stats.views import Period
 from bot.store.models import Dispute, Nomination, Submission
 from rules.awards import TOP, AwardLevel
@@ -37,7 +44,6 @@ MOTTO = "Độc lập - Tự do - Hạnh phúc"
 FONT = "Times New Roman"
 MAU1_COLUMNS = 7  # TT … khen thưởng trong 03 năm: the form's own columns
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,7 +307,7 @@ async def dossier_files(
     }
     made = [DossierFile(name, _docx_bytes(document), DOCX) for name, document in documents.items()]
     spreadsheet = files_from_rows(table, rows).xlsx
-    return Ok([*made, DossierFile(f"mau-1-{stem}.xlsx", spreadsheet, XLSX)])
+    return Ok([*made, DossierFile(f"mau-1-{stem}.xlsx", spreadsheet, XLSX_MIME)])
 
 
 def _docx_bytes(document: DocumentType) -> bytes:

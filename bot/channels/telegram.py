@@ -48,7 +48,7 @@ from aiogram.types import (
 from bot.channels.text import split_text, utf16_len
 from bot.dialogs.engine import Engine
 from bot.dialogs.flows import COMMAND_HELP
-from bot.dialogs.types import Expect, Inbound, IncomingFile, Reply
+from bot.dialogs.types import Expect, Inbound, IncomingFile, OutgoingFile, Reply
 from bot.outbox import GiveUp, RetryLater
 from rules.files import ACCEPTED_TEXT, check_size
 from rules.verdict import Rejected
@@ -71,6 +71,7 @@ DOWNLOAD_FAILED = "Chưa tải được tệp từ Telegram. Vui lòng gửi l�
 # About what a phone shows of a one-per-row button before it cuts the text.
 BUTTON_FITS = 40
 RETRIES = 4
+MAX_CAPTION = 1024  # a file's caption, in UTF-16 units (Bot API sendDocument)
 # Set while the outbox sends: a 429 is handed back to it (it paces and retries the message
 # later) in place of sleeping here with a batch waiting.
 QUEUED: ContextVar[bool] = ContextVar("queued", default=False)
@@ -163,6 +164,14 @@ def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | ReplyKeyboard
     ]
 
 
+def _caption(reply: Reply) -> str | None:
+    """The text as the caption of the reply's one file, when it fits and has no keyboard."""
+    if len(reply.files) != 1 or not reply.text or keyboard(reply) is not None:
+        return None
+    text = html.escape(reply.text, quote=False)
+    return text if utf16_len(text) <= MAX_CAPTION else None
+
+
 class InChat(Filter):
     """Messages of these chat types (with `replies`, only text replies to a message).
 
@@ -252,6 +261,10 @@ class TelegramChannel:
         self.engine = engine
         self.bot = bot
         self.max_file_bytes = min(max_file_bytes, DOWNLOAD_CAP)
+        # Telegram's file_id of a shared file already uploaded (an announcement's attachment
+        # goes to thousands of chats): it is sent again by id, not uploaded each time.
+        self.uploaded: dict[str, str] = {}
+        self._uploading: dict[str, asyncio.Lock] = {}
         router = Router(name=NAME)
         router.message.register(self.on_message, InChat("private"))
         # In a helpers' group only replies to the bot's ticket notifications are read.
@@ -388,18 +401,53 @@ class TelegramChannel:
             QUEUED.reset(token)
 
     async def send(self, chat_id: int | str, reply: Reply) -> list[str]:
+        """Send the reply: one file with a short text goes as one message, the text its
+        caption. Once a first part has gone, a 429 on the rest is waited out here: handed to
+        the outbox, the whole message would be sent again."""
+        caption = _caption(reply)
         ids = []
-        for text, markup in render(reply):
-            sent = await self.bot.send_message(
-                chat_id=chat_id, text=text, parse_mode="HTML", reply_markup=markup
-            )
-            ids.append(str(sent.message_id))
+        if caption is None:
+            for text, markup in render(reply):
+                sent = await self.bot.send_message(
+                    chat_id=chat_id, text=text, parse_mode="HTML", reply_markup=markup
+                )
+                ids.append(str(sent.message_id))
+                QUEUED.set(False)
         for file in reply.files:
-            upload = FSInputFile(file.path, filename=file.name)
-            if file.photo:
-                await self.bot.send_photo(chat_id=chat_id, photo=upload)
-            else:
-                await self.bot.send_document(chat_id=chat_id, document=upload)
-            if file.personal:
-                Path(file.path).unlink(missing_ok=True)  # Telegram holds it now; we need not
+            message_id = await self._send_file(chat_id, file, caption)
+            if caption is not None:
+                ids.append(message_id)
+                caption = None
+            QUEUED.set(False)
         return ids
+
+    async def _send_file(self, chat_id: int | str, file: OutgoingFile, caption: str | None) -> str:
+        if file.personal or file.path in self.uploaded:
+            return await self._sent_file(chat_id, file, caption)
+        # the first send of a shared file uploads it; the sends meanwhile wait for its id
+        async with self._uploading.setdefault(file.path, asyncio.Lock()):
+            sent = await self._sent_file(chat_id, file, caption)
+        self._uploading.pop(file.path, None)
+        return sent
+
+    async def _sent_file(self, chat_id: int | str, file: OutgoingFile, caption: str | None) -> str:
+        known = None if file.personal else self.uploaded.get(file.path)
+        upload = known or FSInputFile(file.path, filename=file.name)
+        mode = "HTML" if caption else None
+        if file.photo:
+            sent = await self.bot.send_photo(
+                chat_id=chat_id, photo=upload, caption=caption, parse_mode=mode
+            )
+            file_id = sent.photo[-1].file_id if sent.photo else None
+        else:
+            sent = await self.bot.send_document(
+                chat_id=chat_id, document=upload, caption=caption, parse_mode=mode
+            )
+            file_id = sent.document.file_id if sent.document else None
+        if file.personal:
+            Path(file.path).unlink(missing_ok=True)  # Telegram holds it now; we need not
+        elif file_id and known is None:
+            if len(self.uploaded) >= 1000:
+                self.uploaded.clear()
+            self.uploaded[file.path] = file_id
+        return str(sent.message_id)

@@ -1,17 +1,22 @@
-"""Announcements in chat: an officer's /thongbao (preview with the number of people, confirm,
-progress, cancel), and everyone's /tatthongbao and /batthongbao."""
+"""Reaching people, in chat: an officer's /thongbao (preview with the number of people, an
+optional file, confirm, progress, cancel) and /baocaothang (the monthly report, on or off),
+and everyone's /tatthongbao and /batthongbao."""
 
 from __future__ import annotations
 
 from bot.access import DENIED, Scope
 from bot.dialogs.confirm import ConfirmStep, ask_to_confirm
-from bot.dialogs.engine import Ctx, Goto, Outcome, Step, deny, notice_here
+from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step, deny, notice_here
 from bot.dialogs.officer import command_words, officer_scope
-from bot.reach import announcements
+from bot.dialogs.types import IncomingFile
+from bot.outbox import queued_file
+from bot.reach import announcements, monthly
 from bot.reach.announcements import Audience
 from rules.campaigns import TZ
+from rules.files import ACCEPTED_TEXT, identify_file, safe_filename
 from rules.text import fold
 from rules.units import WHOLE_COUNTRY
+from rules.verdict import Rejected
 
 DRAFT = "broadcast"  # the text waiting for “Có”, with the preview's count and sender
 HOW_TO = (
@@ -108,11 +113,33 @@ class AnnounceConfirmStep(ConfirmStep):
 
     def text(self, ctx: Ctx) -> str:
         draft = ctx.state.get(DRAFT) or {}
+        attached = draft.get("file")
+        extra = (
+            f"Tệp gửi kèm: {attached['name']} (gửi tệp khác để thay)."
+            if attached
+            else f"Muốn gửi kèm một tệp ({ACCEPTED_TEXT}): gửi tệp ngay bây giờ."
+        )
         return (
             f"Thông báo sẽ gửi đến {draft.get('reached', 0)} người (đã đồng ý nhận tin, "
             f"chưa tắt thông báo):\n\n{announcements.heading(str(draft.get('sender', '')))}\n"
-            f"{draft.get('text', '')}\n\nGửi thông báo này?"
+            f"{draft.get('text', '')}\n\n{extra}\nGửi thông báo này?"
         )
+
+    async def on_file(self, ctx: Ctx, file: IncomingFile) -> Outcome:
+        """The file to send with the announcement (one; a second replaces it)."""
+        draft = ctx.state.get(DRAFT)
+        if not draft:
+            return Goto("menu", "Không còn thông báo nào chờ gửi.")
+        verdict = identify_file(file.data, ctx.services.max_file_bytes)
+        if isinstance(verdict, Rejected):
+            return Stay(verdict.message)
+        kind = verdict.value
+        stored = ctx.services.files.path_for(
+            await ctx.services.files.put(file.data, kind.extension), kind.extension
+        )
+        name = safe_filename(file.filename, kind.extension)
+        ctx.state[DRAFT] = {**draft, "file": queued_file(stored, name, kind.mime)}
+        return Goto(self.key, f"Đã nhận tệp {name}.")
 
     async def confirmed(self, ctx: Ctx) -> Outcome:
         scope = await officer_scope(ctx)
@@ -121,8 +148,9 @@ class AnnounceConfirmStep(ConfirmStep):
         if not scope or not text:
             return Goto("menu", "Không còn thông báo nào chờ gửi.")
         sender = str(draft.get("sender") or _sender(ctx, scope))  # as the preview showed
+        attached = draft.get("file")
         made = await announcements.announce(
-            ctx.uow, _audience(ctx, scope), text, sender, ctx.person_id, ctx.now
+            ctx.uow, _audience(ctx, scope), text, sender, ctx.person_id, ctx.now, attached
         )
         ctx.uow.audit.record(
             ctx.now,
@@ -130,7 +158,11 @@ class AnnounceConfirmStep(ConfirmStep):
             person_id=ctx.person_id,
             channel=ctx.inbound.channel,
             subject=str(made.id),
-            detail={"recipients": made.recipients, "scope": made.unit_code},
+            detail={
+                "recipients": made.recipients,
+                "scope": made.unit_code,
+                "file": attached["stored"] if attached else None,
+            },
         )
         return Goto(
             "menu",
@@ -159,3 +191,41 @@ async def _set(ctx: Ctx, step: Step | None, *, on: bool) -> Outcome:
         channel=ctx.inbound.channel,
     )
     return notice_here(step, UNMUTED if on else MUTED)
+
+
+MONTHLY_WORDS = {"bat": True, "nhan": True, "co": True, "tat": False, "huy": False, "khong": False}
+
+
+async def monthly_command(ctx: Ctx, step: Step | None) -> Outcome:
+    """/baocaothang [bật | tắt]: last month's figures and table, in the chat, each month."""
+    scope = await officer_scope(ctx)
+    if not scope or ctx.person_id is None:
+        return deny(ctx, step, "/baocaothang", DENIED)
+    day = ctx.services.campaign.monthly_report_day
+    if day is None:
+        return notice_here(step, "Chương trình này không gửi báo cáo tháng.")
+    word = fold(command_words(ctx))
+    if word not in MONTHLY_WORDS:
+        on = await monthly.wants_monthly(ctx.uow, ctx.person_id)
+        now_text = "Bạn đang nhận báo cáo tháng." if on else "Bạn chưa nhận báo cáo tháng."
+        return notice_here(step, f"{now_text} {_monthly_how(ctx, scope, day)}")
+    on = MONTHLY_WORDS[word]
+    await monthly.set_monthly(ctx.uow, ctx.person_id, on, ctx.now)
+    ctx.uow.audit.record(
+        ctx.now,
+        "monthly_report.on" if on else "monthly_report.off",
+        person_id=ctx.person_id,
+        channel=ctx.inbound.channel,
+    )
+    if on:
+        return notice_here(step, f"Đã đăng ký báo cáo tháng. {_monthly_how(ctx, scope, day)}")
+    return notice_here(step, "Đã thôi nhận báo cáo tháng. Nhận lại: /baocaothang bật")
+
+
+def _monthly_how(ctx: Ctx, scope: Scope, day: int) -> str:
+    label = ctx.services.catalog.union_name(scope.default_unit)
+    return (
+        f"Ngày {day} hằng tháng (từ 7 giờ sáng), bot gửi số liệu tháng trước của {label} và "
+        "bảng tổng hợp (XLSX) vào cuộc trò chuyện này. Bật: /baocaothang bật; tắt: "
+        "/baocaothang tắt."
+    )

@@ -9,6 +9,7 @@ from bot.dialogs.account import ConsentStep, PhoneStep
 from bot.dialogs.announcements import (
     AnnounceConfirmStep,
     announce_command,
+    monthly_command,
     mute_command,
     unmute_command,
 )
@@ -148,6 +149,7 @@ def commands() -> dict[str, CommandHandler]:
         "/thongbao": announce_command,
         "/tatthongbao": mute_command,
         "/batthongbao": unmute_command,
+        "/baocaothang": monthly_command,
         "/molai": reopen_command,
         "/tl": answer_command,
         "/nhan": claim_command,
@@ -176,6 +178,7 @@ RESTRICTED = {
             "/gokhieunai",
             "/hoso",
             "/thongbao",
+            "/baocaothang",
         )
     },
     "/molai": frozenset({ADMIN}),

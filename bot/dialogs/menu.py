@@ -259,7 +259,8 @@ def _role_commands(roles: set[str]) -> str:
     if roles & {OFFICER, ADMIN}:
         lines.append(
             "Cán bộ: /duyet duyệt sáng kiến, /thongke số liệu, /bieudo, /xuat; khen thưởng: "
-            "/khenthuong, /khieunai, /tranhchap, /gokhieunai, /hoso; /thongbao gửi thông báo."
+            "/khenthuong, /khieunai, /tranhchap, /gokhieunai, /hoso; /thongbao gửi thông báo, "
+            "/baocaothang nhận báo cáo tháng."
         )
     if ADMIN in roles:
         lines.append("Quản trị: /molai mở lại hạn khen thưởng.")

@@ -8,7 +8,7 @@ from bot.access import DENIED, OFFICER, OUT_OF_SCOPE, SEES_PHONES, Scope, scope_
 from bot.dialogs.engine import Ctx, Outcome, Step, deny, notice_here
 from bot.dialogs.types import OutgoingFile
 from bot.review import EVERY_STATUS, STATUS_NAMES, named_status
-from bot.stats.export import EVERY, VALID, ExportRequest
+from bot.stats.export import EVERY, VALID, XLSX_MIME, ExportRequest
 from bot.stats.report import format_group, format_stats
 from bot.stats.views import Period, Stats, group_ranking, group_units, stats
 from bot.store.counters import ALL
@@ -219,7 +219,7 @@ async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
         OutgoingFile(
             str(xlsx),
             "tong-hop-sang-kien.xlsx",
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            XLSX_MIME,
             export=True,
             personal=personal,
         ),

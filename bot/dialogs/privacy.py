@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, tuple_, update
@@ -316,7 +315,7 @@ async def _erase_files(ctx: Ctx, uploads: set[tuple[str, str]]) -> None:
             ).scalars()
         )
         await asyncio.to_thread(files.discard, [u for u in uploads if u[0] not in kept])
-    await asyncio.to_thread(files.sweep_exports, timedelta(0))
+    await asyncio.to_thread(files.sweep_exports, True)
 
 
 async def _erase_support(ctx: Ctx, person_id: int, identities: list[ChannelIdentity]) -> None:

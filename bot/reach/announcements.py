@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Select, delete, func, insert, literal, select, update
 
@@ -61,9 +62,16 @@ def heading(sender: str) -> str:
 
 
 async def announce(
-    uow: UnitOfWork, audience: Audience, text: str, sender: str, by: int | None, now: datetime
+    uow: UnitOfWork,
+    audience: Audience,
+    text: str,
+    sender: str,
+    by: int | None,
+    now: datetime,
+    attached: dict[str, Any] | None = None,
 ) -> Broadcast:
-    """Queue the announcement for everyone in the audience; returns it with its count."""
+    """Queue the announcement for everyone in the audience, with the file attached (an outbox
+    `files` entry) if any; returns it with its count."""
     broadcast = Broadcast(
         campaign=audience.campaign,
         unit_code=audience.roots[:64],
@@ -74,7 +82,11 @@ async def announce(
     )
     uow.session.add(broadcast)
     await uow.session.flush()
-    payload = {"text": f"{heading(sender)}\n{text}\n\nKhông muốn nhận thông báo: /tatthongbao"}
+    payload: dict[str, Any] = {
+        "text": f"{heading(sender)}\n{text}\n\nKhông muốn nhận thông báo: /tatthongbao"
+    }
+    if attached:
+        payload["files"] = [attached]
     reached = _recipients(audience).subquery()
     queued = await uow.session.execute(
         insert(Outbox).from_select(

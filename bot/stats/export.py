@@ -77,6 +77,7 @@ SIGNATURES = (
 )
 VALID = (ACCEPTED,)  # what the award file lists unless asked otherwise
 EVERY = tuple(s for s in STATUS_NAMES if s != WITHDRAWN)
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CHUNK = 500
 # What a spreadsheet would start a formula with (OWASP's list for CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

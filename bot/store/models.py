@@ -88,6 +88,8 @@ class Person(Base):
     recorded_by: Mapped[int | None] = mapped_column(Integer)
     # /tatthongbao: no announcements, no reminders (answers to the person still come)
     announcements_off_at: Mapped[datetime | None] = mapped_column(Instant)
+    # /baocaothang bật: an officer receives last month's report (bot/reach/monthly.py)
+    monthly_report_at: Mapped[datetime | None] = mapped_column(Instant)
     created_at: Mapped[datetime] = mapped_column(Instant)
     updated_at: Mapped[datetime] = mapped_column(Instant)
 
