@@ -69,8 +69,25 @@ def main() -> None:
     burst = sub.add_parser("flood", help="a webhook flood on loopback: memory and answers")
     burst.add_argument("--calm-chats", type=int, default=180, help="chats sending 50 each")
     burst.add_argument("--busy-chats", type=int, default=10, help="chats sending 100 each")
+    spread = sub.add_parser(
+        "broadcast", help="an announcement to N people within a fake Telegram's limits"
+    )
+    spread.add_argument("--recipients", type=int, default=100_000)
+    spread.add_argument(
+        "--limit", type=float, default=300.0, help="messages/s the fake allows (Telegram ×10)"
+    )
+    spread.add_argument("--warmup", type=float, default=20.0, help="chat ramp before measuring")
+    spread.add_argument("--seconds", type=float, default=30.0, help="chat latency measured")
+    spread.add_argument("--engine", choices=("sqlite", "postgres"), default="sqlite")
+    spread.add_argument(
+        "--pg",
+        default=os.environ.get(
+            "SANGKIEN_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"
+        ),
+    )
     args = parser.parse_args()
     runners = {
+        "broadcast": _broadcast,
         "flood": _flood,
         "steps": _steps,
         "statements": _statements,
@@ -180,6 +197,30 @@ async def _latency(args: argparse.Namespace) -> None:
 
     await _each_engine(args, run)
     print(summary(results))
+
+
+async def _broadcast(args: argparse.Namespace) -> None:
+    from bench.broadcast import SHARE, run
+    from bench.latency import Timing
+
+    timing = Timing(think=1.5, warmup=args.warmup, seconds=args.seconds)
+    args.engines = args.engine
+    figures = []
+
+    async def one(engine: str, url: str, workdir: Path) -> str:
+        made = await run(url, workdir, args.recipients, args.limit, timing)
+        figures.append(made)
+        return "\n".join(
+            [
+                f"{engine}: {args.recipients} members; the fake allows {args.limit:.0f}/s and "
+                f"1/s a chat, the bot is set to {args.limit * SHARE:.0f}/s",
+                f"chats at 100 updates/s without the broadcast: {made.without.describe(engine)}",
+                f"chats at 100 updates/s during it:           {made.during.describe(engine)}",
+            ]
+        )
+
+    await _each_engine(args, one)
+    print(figures[0].line())
 
 
 async def _steps(args: argparse.Namespace) -> None:

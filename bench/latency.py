@@ -114,8 +114,11 @@ class Timing:
 class Server:
     """`sangkien serve` in a process of its own, its Telegram pointed at the fake server."""
 
-    def __init__(self, url: str, workdir: Path, fake: FakeTelegram) -> None:
+    def __init__(
+        self, url: str, workdir: Path, fake: FakeTelegram, extra: dict[str, str] | None = None
+    ) -> None:
         self.url, self.workdir, self.fake = url, workdir, fake
+        self.extra = extra or {}  # more settings for the process
         self.port = free_port()
         self.process: asyncio.subprocess.Process | None = None
         self._log: IO[bytes] | None = None
@@ -132,6 +135,7 @@ class Server:
             "SANGKIEN_TELEGRAM_API_BASE": self.fake.base_url,
             "SANGKIEN_TELEGRAM_WEBHOOK_SECRET": SECRET,
             "SANGKIEN_PORT": str(self.port),
+            **self.extra,
         }
         self._log = (self.workdir / f"serve-{self.port}.log").open("wb")
         self.process = await asyncio.create_subprocess_exec(

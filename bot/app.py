@@ -5,18 +5,18 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.clock import Clock, FixedClock, SystemClock, parse_now
+from bot.clock import Clock, FixedClock, RunningClock, SystemClock, parse_now
 from bot.config import Settings, checked_secret
 from bot.dialogs.engine import Engine, Services
 from bot.dialogs.flows import build_engine
 from bot.errors import ConfigError, UnreachableError
 from bot.files import FileStore
 from bot.links import FileLinks
-from bot.outbox import OutboxDeliverer, Sender
+from bot.outbox import LIMITS, Limits, OutboxDeliverer, Pacer, Sender
 from bot.stats.export import ExportProcess
 from bot.store.committer import StateCommitter, batching_supported
 from bot.store.counters import day_of
@@ -87,7 +87,10 @@ def load_campaign_and_catalog(settings: Settings) -> tuple[Campaign, Catalog]:
 
 
 def make_clock(settings: Settings) -> Clock:
-    return FixedClock(parse_now(settings.now)) if settings.now else SystemClock()
+    if not settings.now:
+        return SystemClock()
+    at = parse_now(settings.now)
+    return RunningClock(at) if settings.now_runs else FixedClock(at)
 
 
 LINK_SECRET_MIN = 32  # characters: `openssl rand -hex 32` gives 64
@@ -110,6 +113,8 @@ class App:
     sessions: async_sessionmaker[AsyncSession]
     engine: Engine
     catalog: Catalog  # every version; engine.services.catalog is the one in use
+    # each channel's sending budget, shared by the answers and the outbox (bot/outbox.py)
+    pacers: dict[str, Pacer] = field(default_factory=dict)
 
     def outbox(self, senders: Mapping[str, Sender], chat_id: str | None = None) -> OutboxDeliverer:
         """The deliverer of queued messages for these channels (the console: its own chat)."""
@@ -119,6 +124,7 @@ class App:
             services.clock,
             senders,
             chat_id=chat_id,
+            pacers=self.pacers,
             files=services.files,
             links=services.links,
         )
@@ -167,4 +173,10 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         StateCommitter(db, lock) if batching_supported(db) else None,
         settings.conversation_cache_size,
     )
-    return App(settings, db, sessions, engine, every_version)
+    pacers = {
+        "telegram": Pacer(
+            Limits(settings.telegram_per_second, LIMITS["telegram"].per_chat_seconds)
+        ),
+        "zalo": Pacer(Limits(settings.zalo_per_second, LIMITS["zalo"].per_chat_seconds)),
+    }
+    return App(settings, db, sessions, engine, every_version, pacers)

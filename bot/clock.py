@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from rules.campaigns import TZ
@@ -28,6 +29,18 @@ class FixedClock:
 
     def set(self, at: datetime) -> None:
         self._at = at if at.tzinfo else at.replace(tzinfo=TZ)
+
+
+class RunningClock:
+    """A clock that starts at a given moment and runs on: a trial in a campaign's past whose
+    retries and reminders still come due."""
+
+    def __init__(self, at: datetime) -> None:
+        self._at = at if at.tzinfo else at.replace(tzinfo=TZ)
+        self._started = time.monotonic()
+
+    def now(self) -> datetime:
+        return (self._at + timedelta(seconds=time.monotonic() - self._started)).astimezone(TZ)
 
 
 def parse_now(text: str) -> datetime:

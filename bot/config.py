@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     files_dir: Path = ROOT / "data" / "files"
     max_file_bytes: int = 20 * 1024 * 1024
     now: str | None = Field(default=None, description="Fix the clock, e.g. 2022-03-01T09:00")
+    now_runs: bool = Field(
+        default=False, description="with now: the clock starts there and runs on (trials)"
+    )
     log_level: str = "WARNING"
     log_format: Literal["text", "json"] = Field(
         default="text", description="json: one JSON object per line, for a log collector"
@@ -88,6 +91,12 @@ class Settings(BaseSettings):
     )
     telegram_webhook_secret: SecretStr | None = None
     telegram_polling_timeout: int = 30
+    telegram_per_second: float = Field(
+        default=25.0,
+        gt=0,
+        description="messages a second the bot sends on Telegram, answers and queued together "
+        "(Telegram: about 30; more with paid broadcasts)",
+    )
 
     zalo_token: SecretStr | None = None
     zalo_api_base: str = "https://bot-api.zaloplatforms.com"
@@ -95,6 +104,9 @@ class Settings(BaseSettings):
         default=None, description="public HTTPS URL Zalo posts to, ending in /zalo/webhook"
     )
     zalo_webhook_secret: SecretStr | None = None
+    zalo_per_second: float = Field(
+        default=10.0, gt=0, description="messages a second the bot sends on Zalo (none published)"
+    )
     zalo_media_hosts: str = Field(
         default="zdn.vn,zadn.vn,zalo.me,zaloapp.com",
         description="comma-separated hosts (and their subdomains) photos may be fetched from",

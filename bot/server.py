@@ -86,7 +86,9 @@ def telegram_channel(app: App) -> TelegramChannel:
         bot = make_bot(token, settings.telegram_api_base)
     except TokenValidationError:
         raise ConfigError(TOKEN_MALFORMED) from None
-    return TelegramChannel(app.engine, bot, settings.max_file_bytes)
+    channel = TelegramChannel(app.engine, bot, settings.max_file_bytes)
+    channel.pacer = app.pacers.get("telegram")
+    return channel
 
 
 def zalo_channel(app: App) -> ZaloChannel:
@@ -94,7 +96,11 @@ def zalo_channel(app: App) -> ZaloChannel:
     if settings.zalo_token is None:
         raise ConfigError("chưa đặt SANGKIEN_ZALO_TOKEN (lấy từ Zalo Bot Creator)")
     client = ZaloClient(settings.zalo_token.get_secret_value(), settings.zalo_api_base)
-    return ZaloChannel(app.engine, client, settings.max_file_bytes, settings.zalo_media_host_list)
+    channel = ZaloChannel(
+        app.engine, client, settings.max_file_bytes, settings.zalo_media_host_list
+    )
+    channel.pacer = app.pacers.get("zalo")
+    return channel
 
 
 # Telegram takes 1-256 characters A-Z, a-z, 0-9, _ and - as a webhook's secret_token.

@@ -57,6 +57,8 @@ class FakeTelegram:
     # Telegram's limits, enforced as it does: past them sendMessage answers 429 retry_after
     per_second: float | None = None  # for the whole bot (Telegram: about 30)
     per_chat_seconds: float | None = None  # between two messages to one chat (Telegram: 1)
+    # "short bursts" over it are allowed (Bot FAQ): a bucket of this many, one back per gap
+    per_chat_burst: int = 1
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -74,9 +76,10 @@ class FakeTelegram:
         self.stalled_calls = 0
         self.deliveries: Counter[int] = Counter()
         self.too_many = 0  # 429s answered for going past the limits
+        self.too_many_for_bot = 0  # of them: past the per-bot limit
         self.uploaded_bytes = 0  # files' bytes the bot uploaded (not sent again by file_id)
         self._sent_times: deque[float] = deque()
-        self._chat_times: dict[int, float] = {}
+        self._chat_buckets: dict[int, tuple[float, float]] = {}  # (messages left, at)
 
     # --- lifecycle ---------------------------------------------------------------------
     @property
@@ -219,12 +222,15 @@ class FakeTelegram:
                 self._sent_times.popleft()
             if len(self._sent_times) >= self.per_second:
                 self.too_many += 1
+                self.too_many_for_bot += 1
                 return self._fault(429, 1)
         if self.per_chat_seconds is not None:
-            if now - self._chat_times.get(chat_id, -1e9) < self.per_chat_seconds:
+            left, at = self._chat_buckets.get(chat_id, (float(self.per_chat_burst), now))
+            left = min(float(self.per_chat_burst), left + (now - at) / self.per_chat_seconds)
+            if left < 1.0:
                 self.too_many += 1
                 return self._fault(429, 1)
-            self._chat_times[chat_id] = now
+            self._chat_buckets[chat_id] = (left - 1.0, now)
         self._sent_times.append(now)
         return None
 

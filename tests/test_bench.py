@@ -42,3 +42,18 @@ async def test_other_chats_are_answered_while_an_export_is_made(
     assert "/xuat of 3,000:" in line and "sáng kiến." in line
     answered = int(re.search(r"another chat meanwhile: (\d+) answers", line)[1])  # type: ignore[index]
     assert answered >= 3, line
+
+
+async def test_the_broadcast_benchmark_reaches_everyone_once(db_url: str, tmp_path: Path) -> None:
+    """A small broadcast on a real serve process, within a fake Telegram's limits, with people
+    filing meanwhile: everyone once, and the line the issue asks for."""
+    from bench.broadcast import run
+    from bench.latency import Timing
+
+    timing = Timing(think=0.05, warmup=0.5, seconds=2)  # people far faster than one a second:
+    figures = await run(  # their chats may burst
+        db_url, tmp_path, 300, 300.0, timing, lead=0.0, settle=1.0, chat_burst=1000
+    )
+    assert figures.delivered == 300 and figures.duplicates == 0, figures.line()
+    assert figures.during.latencies_ms and figures.during.errors == 0, figures.line()
+    assert figures.line().startswith("broadcast: 300 delivered, 0 duplicates, ")

@@ -122,16 +122,35 @@ async def test_an_announcement_reaches_everyone_in_scope_once(app: App, clock: F
     assert {"broadcast.created", "broadcast.cancelled", "announcements.off"} <= audited
 
 
-def test_the_pace_keeps_to_the_bot_and_the_chat_limits() -> None:
+async def test_the_pace_keeps_to_the_bot_and_the_chat_limits() -> None:
     now = [0.0]
-    pacer = Pacer(Limits(per_second=25.0, per_chat_seconds=1.0), clock=lambda: now[0])
-    slots = [pacer.reserve(str(chat), 10.0) for chat in range(50)]
-    assert slots[0] == 0.0 and slots[-1] == pytest.approx(49 / 25)
-    assert max(Counter(int(s) for s in slots).values()) <= 25  # no second holds more than 25
-    assert pacer.reserve("0", 10.0) == pytest.approx(2.0)  # after the others, and 1 s apart
-    assert pacer.reserve("0", 10.0) == pytest.approx(3.0)
-    assert pacer.reserve("0", 0.5) == pytest.approx(4.0)  # too far: nothing reserved
-    assert pacer.reserve("1", 10.0) == pytest.approx(3.0 + 1 / 25)
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    pacer = Pacer(Limits(per_second=25.0, per_chat_seconds=1.0), lambda: now[0], sleep)
+    taken = []
+    for chat in range(50):
+        await pacer.take_turn(str(chat))
+        taken.append(now[0])
+    assert taken[0] == 0.0 and taken[-1] == pytest.approx(49 / 25)
+    assert max(Counter(int(t) for t in taken).values()) <= 25  # no second holds more than 25
+    assert pacer.chat_wait("49") == pytest.approx(1.0)  # a chat: one a second
+    assert pacer.chat_wait("0") == 0.0
+    # answers sent directly meanwhile take their share: the queued ones wait for them
+    for chat in range(100, 110):
+        pacer.note_direct(str(chat))
+    await pacer.take_turn("50")
+    assert now[0] == pytest.approx(60 / 25)
+    await pacer.take_turn("51", calls=2)  # a text and its file: two places
+    await pacer.take_turn("52")
+    assert now[0] == pytest.approx(63 / 25)
+    assert pacer.chat_wait("51") == pytest.approx(2.0 - 2 / 25)  # two seconds from its turn
+    for chat in range(1000, 1100):  # answers past the budget: the queue waits a second, no more
+        pacer.note_direct(str(chat))
+    began = now[0]
+    await pacer.take_turn("53")
+    assert now[0] == pytest.approx(began + 1.0)
 
 
 async def _people_on_telegram(app: App, clock: FixedClock, count: int) -> None:

@@ -49,7 +49,7 @@ from bot.channels.text import split_text, utf16_len
 from bot.dialogs.engine import Engine
 from bot.dialogs.flows import COMMAND_HELP
 from bot.dialogs.types import Expect, Inbound, IncomingFile, OutgoingFile, Reply
-from bot.outbox import GiveUp, RetryLater
+from bot.outbox import GiveUp, Pacer, RetryLater
 from rules.files import ACCEPTED_TEXT, check_size
 from rules.verdict import Rejected
 
@@ -265,6 +265,7 @@ class TelegramChannel:
         # goes to thousands of chats): it is sent again by id, not uploaded each time.
         self.uploaded: dict[str, str] = {}
         self._uploading: dict[str, asyncio.Lock] = {}
+        self.pacer: Pacer | None = None  # the sending budget the outbox shares
         router = Router(name=NAME)
         router.message.register(self.on_message, InChat("private"))
         # In a helpers' group only replies to the bot's ticket notifications are read.
@@ -381,6 +382,8 @@ class TelegramChannel:
     async def _answer(self, chat_id: int | str, reply: Reply) -> None:
         """Reply to the person who wrote. The update is already saved, so a reply that cannot
         be sent is logged, not raised: raising would make Telegram send the update again."""
+        if self.pacer is not None:
+            self.pacer.note_direct(str(chat_id), 1 + len(reply.files))
         try:
             await self.send(chat_id, reply)
         except TelegramAPIError as exc:  # network errors included

@@ -17,7 +17,7 @@ from bot.channels.text import split_text
 from bot.channels.zalo_client import MAX_TEXT, ZaloClient, ZaloError, ZaloTransientError
 from bot.dialogs.engine import Engine
 from bot.dialogs.types import Expect, Inbound, IncomingFile, Reply
-from bot.outbox import GiveUp, RetryLater
+from bot.outbox import GiveUp, Pacer, RetryLater
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,7 @@ class ZaloChannel:
         self.client = client
         self.max_file_bytes = max_file_bytes
         self.media_hosts = media_hosts
+        self.pacer: Pacer | None = None  # the sending budget the outbox shares
 
     async def handle(self, body: Any) -> None:
         update = parse_update(body)
@@ -135,10 +136,12 @@ class ZaloChannel:
         if (update.chat_type or "PRIVATE").upper() != "PRIVATE":
             return  # the submission conversation is one-to-one only
         inbound = await self.to_inbound(update)
-        if isinstance(inbound, str):
-            await self.send(update.chat_id, Reply(inbound))
-            return
-        for reply in await self.engine.handle(inbound):
+        replies = (
+            [Reply(inbound)] if isinstance(inbound, str) else await self.engine.handle(inbound)
+        )
+        for reply in replies:
+            if self.pacer is not None:
+                self.pacer.note_direct(update.chat_id, 1 + len(reply.files))
             await self.send(update.chat_id, reply)
 
     async def to_inbound(self, update: ZaloUpdate) -> Inbound | str:
