@@ -170,6 +170,7 @@ async def run(
         per_second=limit,
         per_chat_seconds=1.0,
         per_chat_burst=chat_burst,
+        keep_actions=False,
     )
     await fake.start()
     # the clock runs from the campaign's day: a message told to wait by a 429 comes due again
