@@ -96,34 +96,40 @@ class Pacer:
     _chats: dict[str, float] = field(default_factory=dict)
     _line: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def chat_wait(self, chat_id: str) -> float:
-        """Seconds until this chat may have its next message (0: now)."""
-        return max(0.0, self._chats.get(chat_id, 0.0) - self.clock())
+    def reserve_chat(self, chat_id: str, longest: float, calls: int = 1) -> float:
+        """Seconds from now until this chat may have a message of `calls` parts (0: now), its
+        place reserved (two messages to one chat in a batch never go together); when that is
+        more than `longest` away nothing is reserved (it waits a round)."""
+        now = self.clock()
+        free = max(now, self._chats.get(chat_id, 0.0))
+        if free - now <= longest:
+            self._chats[chat_id] = free + calls * self.limits.per_chat_seconds
+        return free - now
 
-    async def take_turn(self, chat_id: str, calls: int = 1) -> None:
+    async def take_turn(self, calls: int = 1) -> None:
         """Wait for room for `calls` messages (a text and its files), first come first
         served, and take it."""
         async with self._line:
             while (wait := self._next - self.clock()) > 0:
                 await self.sleep(wait)  # answers sent meanwhile push it further
-            self._take(chat_id, calls)
+            self._take(calls)
 
     def note_direct(self, chat_id: str, calls: int = 1) -> None:
-        """Count an answer sent outside the outbox against the budget. Answers beyond the
-        budget hold the queue back by a second at most, not by all they overspent."""
-        self._take(chat_id, calls)
-        self._next = min(self._next, self.clock() + 1.0)
-
-    def _take(self, chat_id: str, calls: int) -> None:
+        """Count an answer sent outside the outbox against the budget and its chat. Answers
+        beyond the budget hold the queue back by a second at most, not by all they
+        overspent."""
         now = self.clock()
-        # a turn taken a little late (the event loop wakes a millisecond or two after the
-        # slot) keeps its place: at 285 a second that lateness alone lost a fifth of the pace
-        self._next = max(self._next, now - CATCH_UP) + calls / self.limits.per_second
-        self._chats[chat_id] = max(now, self._chats.get(chat_id, 0.0)) + (
-            calls * self.limits.per_chat_seconds
-        )
+        self._take(calls)
+        self._next = min(self._next, now + 1.0)
+        gap = calls * self.limits.per_chat_seconds
+        self._chats[chat_id] = max(now, self._chats.get(chat_id, 0.0)) + gap
         if len(self._chats) > 50_000:  # forget chats whose gap has passed
             self._chats = {c: t for c, t in self._chats.items() if t > now}
+
+    def _take(self, calls: int) -> None:
+        # a turn taken a little late (the event loop wakes a millisecond or two after the
+        # slot) keeps its place: at 285 a second that lateness alone lost a fifth of the pace
+        self._next = max(self._next, self.clock() - CATCH_UP) + calls / self.limits.per_second
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,12 +233,13 @@ class OutboxDeliverer:
 
     async def _deliver(self, item: _Sending) -> _Outcome:
         pacer = self._pacers[item.channel]
-        wait = pacer.chat_wait(item.chat_id)
+        calls = 1 + len(item.payload.get("files") or ())  # at most: a caption makes it one
+        wait = pacer.reserve_chat(item.chat_id, LONGEST_WAIT_IN_BATCH, calls)
         if wait > LONGEST_WAIT_IN_BATCH:
             return _Outcome(item, retry_in=wait, deferred=True)
         if wait > 0:
             await asyncio.sleep(wait)
-        await pacer.take_turn(item.chat_id, 1 + len(item.payload.get("files") or ()))
+        await pacer.take_turn(calls)
         try:
             reply = self._reply(item.payload)
             ids = await self._senders[item.channel](item.chat_id, reply)

@@ -130,26 +130,29 @@ async def test_the_pace_keeps_to_the_bot_and_the_chat_limits() -> None:
 
     pacer = Pacer(Limits(per_second=25.0, per_chat_seconds=1.0), lambda: now[0], sleep)
     taken = []
-    for chat in range(50):
-        await pacer.take_turn(str(chat))
+    for _ in range(50):
+        await pacer.take_turn()
         taken.append(now[0])
     assert taken[0] == 0.0 and taken[-1] == pytest.approx(49 / 25)
     assert max(Counter(int(t) for t in taken).values()) <= 25  # no second holds more than 25
-    assert pacer.chat_wait("49") == pytest.approx(1.0)  # a chat: one a second
-    assert pacer.chat_wait("0") == 0.0
+    # a chat: one a second; a second message to it in the same batch waits its turn
+    assert pacer.reserve_chat("7", longest=2.0) == 0.0
+    assert pacer.reserve_chat("7", longest=2.0) == pytest.approx(1.0)
+    assert pacer.reserve_chat("7", longest=0.5) == pytest.approx(2.0)  # too far: not reserved
+    assert pacer.reserve_chat("7", longest=2.0) == pytest.approx(2.0)
     # answers sent directly meanwhile take their share: the queued ones wait for them
     for chat in range(100, 110):
         pacer.note_direct(str(chat))
-    await pacer.take_turn("50")
+    await pacer.take_turn()
     assert now[0] == pytest.approx(60 / 25)
-    await pacer.take_turn("51", calls=2)  # a text and its file: two places
-    await pacer.take_turn("52")
+    assert pacer.reserve_chat("100", longest=2.0) == pytest.approx(0.56)  # told at 1.96
+    await pacer.take_turn(calls=2)  # a text and its file: two places
+    await pacer.take_turn()
     assert now[0] == pytest.approx(63 / 25)
-    assert pacer.chat_wait("51") == pytest.approx(2.0 - 2 / 25)  # two seconds from its turn
     for chat in range(1000, 1100):  # answers past the budget: the queue waits a second, no more
         pacer.note_direct(str(chat))
     began = now[0]
-    await pacer.take_turn("53")
+    await pacer.take_turn()
     assert now[0] == pytest.approx(began + 1.0)
 
 
