@@ -174,7 +174,6 @@ class OutboxDeliverer:
         clock: Clock,
         senders: Mapping[str, Sender],
         chat_id: str | None = None,
-        limits: Mapping[str, Limits] | None = None,
         pacers: Mapping[str, Pacer] | None = None,
         files: FileStore | None = None,
         links: FileLinks | None = None,
@@ -184,10 +183,9 @@ class OutboxDeliverer:
         self._sessions = sessions
         self._clock = clock
         self._senders = dict(senders)
-        chosen = {**LIMITS, **(limits or {})}
+        given = pacers or {}
         self._pacers = {
-            name: (pacers or {}).get(name) or Pacer(chosen.get(name, UNLIMITED))
-            for name in self._senders
+            name: given.get(name) or Pacer(LIMITS.get(name, UNLIMITED)) for name in self._senders
         }
         self._buried_at = -1e9
         self._claiming = asyncio.Lock()  # the lanes claim one at a time

@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.store.db import upgrade
 from bot.store.models import Base
 from rules.campaigns import TZ
+from tests.fake_telegram import FakeTelegram
 from tests.fakechat import FakeChat
 
 PG_ADMIN_DSN = os.environ.get("SANGKIEN_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
@@ -205,3 +206,12 @@ def cli(
         return subprocess.CompletedProcess(args, code, out, err)
 
     return run_here
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    """A fake Bot API server on 127.0.0.1, without limits."""
+    server = FakeTelegram()
+    await server.start()
+    yield server
+    await server.stop()

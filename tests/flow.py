@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot import admin
 from bot.app import App
 from bot.clock import Clock
+from tests.fake_telegram import FakeTelegram
 from tests.fakechat import FakeChat
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -105,3 +106,17 @@ async def grant_role(app: App, clock: Clock, chat: FakeChat, role: str, unit: st
 
 def claim_code_in(text: str) -> str:
     return text.split("\n", 1)[0].rsplit(": ", 1)[1]
+
+
+async def deliver_on_telegram(app: App, server: FakeTelegram) -> None:
+    """What the outbox holds, sent through the real Telegram channel to the fake server until
+    nothing more goes (the delivery loop of `serve`, round by round)."""
+    from bot.channels.telegram import TelegramChannel, make_bot  # aiogram: only when used
+
+    bot = make_bot(server.token, server.base_url)
+    deliverer = app.outbox({"telegram": TelegramChannel(app.engine, bot, 20 << 20).send_queued})
+    try:
+        while await deliverer.flush():
+            pass
+    finally:
+        await bot.session.close()

@@ -7,23 +7,12 @@ import asyncio
 import json
 import signal
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bot.store.db import make_engine
 from tests.fake_telegram import FakePerson, FakeTelegram
 from tests.test_telegram_e2e import start_telegram_bot
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def conversation(tmp_path: Path) -> tuple[int, dict[str, Any]]:

@@ -5,7 +5,6 @@ chat on the campaign's day, once, never at night; one who did not ask, or stoppe
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -14,25 +13,16 @@ import openpyxl
 import pytest
 
 from bot.app import App
-from bot.channels.telegram import TelegramChannel, make_bot
 from bot.clock import FixedClock
 from bot.reach.monthly import send_monthly_reports
 from rules.campaigns import TZ, reminder_problems
 from tests.fake_telegram import FakeTelegram
 from tests.fakechat import FakeChat
-from tests.flow import grant_role, login, submit_new
+from tests.flow import deliver_on_telegram, grant_role, login, submit_new
 
 
 def _at(*moment: int) -> datetime:
     return datetime(*moment, tzinfo=TZ)  # type: ignore[misc]
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def _officer(app: App, clock: FixedClock, user_id: str, unit: str = "t24") -> FakeChat:
@@ -40,16 +30,6 @@ async def _officer(app: App, clock: FixedClock, user_id: str, unit: str = "t24")
     await login(chat, f"0912 000 {user_id}")
     await grant_role(app, clock, chat, "officer", unit)
     return chat
-
-
-async def _deliver(app: App, server: FakeTelegram) -> None:
-    bot = make_bot(server.token, server.base_url)
-    deliverer = app.outbox({"telegram": TelegramChannel(app.engine, bot, 20 << 20).send_queued})
-    try:
-        while await deliverer.flush():
-            pass
-    finally:
-        await bot.session.close()
 
 
 async def test_an_officer_who_asked_gets_last_months_report_once(
@@ -80,7 +60,7 @@ async def test_an_officer_who_asked_gets_last_months_report_once(
     assert await send_monthly_reports(app.sessions, services, _at(2022, 4, 1, 6, 30)) == 0
     assert await send_monthly_reports(app.sessions, services, _at(2022, 4, 1, 8)) == 1
     assert await send_monthly_reports(app.sessions, services, _at(2022, 4, 2, 8)) == 0  # once
-    await _deliver(app, telegram)
+    await deliver_on_telegram(app, telegram)
 
     to_officer = [
         a for a in telegram.actions if a.chat_id == 500 and a.method != "editMessageText"

@@ -25,7 +25,14 @@ from bot.store.uow import UnitOfWork
 from rules.campaigns import TZ
 from tests.fake_telegram import FakeTelegram
 from tests.fakechat import FakeChat
-from tests.flow import PDF_BYTES, fill_profile, grant_role, login, submit_new
+from tests.flow import (
+    PDF_BYTES,
+    deliver_on_telegram,
+    fill_profile,
+    grant_role,
+    login,
+    submit_new,
+)
 
 ANNOUNCED = "Hạn nộp sáng kiến đợt 1 là thứ Sáu 25/3. Đề nghị các công đoàn cơ sở nhắc đoàn viên."
 
@@ -179,6 +186,14 @@ async def _people_on_telegram(app: App, clock: FixedClock, count: int) -> None:
             )
 
 
+async def _admin(app: App, clock: FixedClock) -> FakeChat:
+    """A whole-country admin on Telegram (chat 9000)."""
+    admin = FakeChat(app.engine, user_id="9000", channel="telegram")
+    await login(admin, "0912 000 999")
+    await grant_role(app, clock, admin, "admin", "*")
+    return admin
+
+
 async def _queue(
     app: App, clock: FixedClock, chat_id: str, text: str, priority: int, **row: object
 ) -> None:
@@ -210,9 +225,7 @@ async def test_a_429_storm_on_telegram_loses_nothing_and_repeats_nothing(
 ) -> None:
     server = limited_telegram
     await _people_on_telegram(app, clock, 40)
-    admin = FakeChat(app.engine, user_id="9000", channel="telegram")
-    await login(admin, "0912 000 999")
-    await grant_role(app, clock, admin, "admin", "*")
+    admin = await _admin(app, clock)
     await admin.send(f"/thongbao {ANNOUNCED}")
     assert "sẽ gửi đến 41 người" in admin.text  # the admin, in the whole country, too
     await admin.click("Có, gửi thông báo")
@@ -259,7 +272,7 @@ async def test_a_message_is_given_up_after_a_day_and_listed(app: App, clock: Fix
 
     # no pace: the test's clock jumps a quarter of an hour between rounds
     deliverer = OutboxDeliverer(
-        app.sessions, clock, {"telegram": down}, limits={"telegram": Limits(1000.0, 0.0)}
+        app.sessions, clock, {"telegram": down}, pacers={"telegram": Pacer(Limits(1000.0, 0.0))}
     )
     tries = 0
     while clock.now() - start < timedelta(hours=25):
@@ -362,9 +375,7 @@ async def test_an_announcement_with_a_file_goes_as_one_message_uploaded_once(
 ) -> None:
     server = limited_telegram
     await _people_on_telegram(app, clock, 12)
-    admin = FakeChat(app.engine, user_id="9000", channel="telegram")
-    await login(admin, "0912 000 999")
-    await grant_role(app, clock, admin, "admin", "*")
+    admin = await _admin(app, clock)
     await admin.send(f"/thongbao {ANNOUNCED}")
     assert "Muốn gửi kèm một tệp (PDF, Word (DOC, DOCX) hoặc ảnh (JPG, PNG))" in admin.text
     await admin.send_file(b"MZ\x90\x00 not a document", "ke-hoach.exe")
@@ -376,15 +387,7 @@ async def test_an_announcement_with_a_file_goes_as_one_message_uploaded_once(
     await admin.click("Có, gửi thông báo")
     assert "Đã xếp gửi thông báo số 1 đến 13 người" in admin.text
 
-    bot = make_bot(server.token, server.base_url)
-    channel = TelegramChannel(app.engine, bot, 20 << 20)
-    deliverer = app.outbox({"telegram": channel.send_queued})
-    try:
-        for _ in range(10):
-            if not await deliverer.flush():
-                break
-    finally:
-        await bot.session.close()
+    await deliver_on_telegram(app, server)
     documents = [a for a in server.actions if a.method == "sendDocument"]
     assert len(documents) == 13 and len({a.chat_id for a in documents}) == 13
     assert all(ANNOUNCED in a.text and a.file_name for a in documents)  # the text: caption

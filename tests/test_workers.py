@@ -6,7 +6,6 @@ import asyncio
 import itertools
 import random
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -22,14 +21,6 @@ from tests.test_telegram_e2e import SECRET, start_telegram_bot
 
 pytestmark = pytest.mark.postgres
 CHATS = 6
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def test_two_workers_share_chats_exactly_once(
