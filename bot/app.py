@@ -16,7 +16,7 @@ from bot.dialogs.flows import build_engine
 from bot.errors import ConfigError, UnreachableError
 from bot.files import FileStore
 from bot.links import FileLinks
-from bot.outbox import LIMITS, Limits, OutboxDeliverer, Pacer, Sender
+from bot.outbox import LIMITS, Ledger, Limits, OutboxDeliverer, Pacer, Sender
 from bot.stats.export import ExportProcess
 from bot.store.committer import StateCommitter, batching_supported
 from bot.store.counters import day_of
@@ -144,7 +144,11 @@ def settle_heap() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
-def build_app(settings: Settings, clock: Clock | None = None) -> App:
+def build_app(
+    settings: Settings, clock: Clock | None = None, ledgers: Mapping[str, Ledger] | None = None
+) -> App:
+    """`ledgers`: the channels' sending budgets when processes share them (bot/reach/sender.py);
+    otherwise this process keeps its own."""
     clock = clock or make_clock(settings)
     campaign, every_version = load_campaign_and_catalog(settings)
     catalog = version_in_use(settings, campaign, every_version, clock)
@@ -173,10 +177,14 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         StateCommitter(db, lock) if batching_supported(db) else None,
         settings.conversation_cache_size,
     )
+    shared = ledgers or {}
     pacers = {
-        "telegram": Pacer(
-            Limits(settings.telegram_per_second, LIMITS["telegram"].per_chat_seconds)
-        ),
-        "zalo": Pacer(Limits(settings.zalo_per_second, LIMITS["zalo"].per_chat_seconds)),
+        name: Pacer(
+            Limits(per_second, LIMITS[name].per_chat_seconds), ledger=shared.get(name) or Ledger()
+        )
+        for name, per_second in (
+            ("telegram", settings.telegram_per_second),
+            ("zalo", settings.zalo_per_second),
+        )
     }
     return App(settings, db, sessions, engine, every_version, pacers)

@@ -84,6 +84,12 @@ class Settings(BaseSettings):
         default=None, description="serve: when set, GET /metrics wants 'Bearer <token>'"
     )
 
+    sender_process: bool = Field(
+        default=True,
+        description="serve: deliver the outbox and run the reminders in a process of their own "
+        "(false: in the serving process, as `run` does)",
+    )
+
     telegram_token: SecretStr | None = None
     telegram_api_base: str = "https://api.telegram.org"
     telegram_webhook_url: str | None = Field(

@@ -1,7 +1,7 @@
-"""Background work every runner does besides answering: escalate unanswered support tickets,
-delete exports past their retention, keep to the campaign's map (`catalog: auto`), remind
-officers of award deadlines and members of their drafts and requests (bot/reach/reminders.py),
-send the monthly reports (bot/reach/monthly.py)."""
+"""Background work besides answering, in the sender process under `serve` (else in the runner's
+own): escalate unanswered support tickets, delete exports past their retention, keep to the
+campaign's map (`catalog: auto`), remind officers of award deadlines and members of their
+drafts and requests (bot/reach/reminders.py), send the monthly reports (bot/reach/monthly.py)."""
 
 from __future__ import annotations
 
@@ -70,5 +70,17 @@ async def escalation_loop(app: App, stop: asyncio.Event, interval: float = 60.0)
             await asyncio.to_thread(app.engine.services.files.sweep_exports)
         except OSError as exc:
             log.error("export sweep failed: %s", type(exc).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+
+
+async def map_loop(app: App, stop: asyncio.Event, interval: float = 60.0) -> None:
+    """What a serving process does in the background when the sender process runs the jobs:
+    keep to the campaign's map, so that its answers speak in the units in force."""
+    while not stop.is_set():
+        try:
+            await follow_map(app)
+        except Exception as exc:  # a database hiccup must not end the loop
+            log.error("following the map failed: %s", type(exc).__name__)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval)

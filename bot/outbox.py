@@ -24,8 +24,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import random
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -81,55 +83,105 @@ LIMITS = {
 UNLIMITED = Limits(1000.0, 0.0)
 
 
+CHAT_SLOTS = 16_384  # chats a ledger remembers at once (two doubles each: 256 KiB)
+
+
+def _chat_key(chat_id: str) -> int:
+    # a hash that is the same in every process (str's hash is salted per process), never 0
+    return zlib.crc32(chat_id.encode()) + 1
+
+
+class Ledger:
+    """A channel's sending budget as numbers in shared memory, so that the serving processes
+    (which answer) and the sender process (which delivers the outbox) spend one budget: the
+    next moment the bot may send, and per chat the next moment that chat may have a message.
+    Chats sit in a fixed table by a stable hash; two chats on one place forget the older's
+    gap, which only lets a message go a little early (the platform's 429 is the backstop).
+    Made before the processes start, which inherit it; time is `time.monotonic`, one clock
+    for every process on the machine."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._cells = context.RawArray("d", 1 + 2 * CHAT_SLOTS)
+        self.lock = context.Lock()  # held for a read and a write, never across an await
+
+    @property
+    def next_free(self) -> float:
+        return float(self._cells[0])
+
+    @next_free.setter
+    def next_free(self, at: float) -> None:
+        self._cells[0] = at
+
+    def chat_free(self, chat_id: str) -> float:
+        key = _chat_key(chat_id)
+        place = 1 + 2 * (key % CHAT_SLOTS)
+        return float(self._cells[place + 1]) if self._cells[place] == key else 0.0
+
+    def set_chat_free(self, chat_id: str, at: float) -> None:
+        key = _chat_key(chat_id)
+        place = 1 + 2 * (key % CHAT_SLOTS)
+        self._cells[place], self._cells[place + 1] = key, at
+
+
 @dataclass(slots=True)
 class Pacer:
     """One budget per channel for everything the bot sends there: at most `per_second` for
     the whole bot, and per chat one every `per_chat_seconds`. Answers to the person who
     wrote go at once and are only counted (`note_direct`); the outbox's messages take turns
     in order (`take_turn`), each when the budget has room, so that a broadcast yields to the
-    chats instead of pushing them past the platform's limit."""
+    chats instead of pushing them past the platform's limit. The budget is kept in a
+    `Ledger`, which processes can share."""
 
     limits: Limits
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    _next: float = 0.0
-    _chats: dict[str, float] = field(default_factory=dict)
+    ledger: Ledger = field(default_factory=Ledger)
     _line: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def reserve_chat(self, chat_id: str, longest: float, calls: int = 1) -> float:
         """Seconds from now until this chat may have a message of `calls` parts (0: now), its
         place reserved (two messages to one chat in a batch never go together); when that is
         more than `longest` away nothing is reserved (it waits a round)."""
-        now = self.clock()
-        free = max(now, self._chats.get(chat_id, 0.0))
-        if free - now <= longest:
-            self._chats[chat_id] = free + calls * self.limits.per_chat_seconds
+        ledger = self.ledger
+        with ledger.lock:
+            now = self.clock()
+            free = max(now, ledger.chat_free(chat_id))
+            if free - now <= longest:
+                ledger.set_chat_free(chat_id, free + calls * self.limits.per_chat_seconds)
         return free - now
 
     async def take_turn(self, calls: int = 1) -> None:
         """Wait for room for `calls` messages (a text and its files), first come first
-        served, and take it."""
+        served in this process, and take it."""
         async with self._line:
-            while (wait := self._next - self.clock()) > 0:
+            while True:
+                with self.ledger.lock:
+                    wait = self.ledger.next_free - self.clock()
+                    if wait <= 0:
+                        self._take(calls)
+                        return
                 await self.sleep(wait)  # answers sent meanwhile push it further
-            self._take(calls)
 
     def note_direct(self, chat_id: str, calls: int = 1) -> None:
         """Count an answer sent outside the outbox against the budget and its chat. Answers
         beyond the budget hold the queue back by a second at most, not by all they
         overspent."""
-        now = self.clock()
-        self._take(calls)
-        self._next = min(self._next, now + 1.0)
-        gap = calls * self.limits.per_chat_seconds
-        self._chats[chat_id] = max(now, self._chats.get(chat_id, 0.0)) + gap
-        if len(self._chats) > 50_000:  # forget chats whose gap has passed
-            self._chats = {c: t for c, t in self._chats.items() if t > now}
+        ledger = self.ledger
+        with ledger.lock:
+            now = self.clock()
+            self._take(calls)
+            ledger.next_free = min(ledger.next_free, now + 1.0)
+            gap = calls * self.limits.per_chat_seconds
+            ledger.set_chat_free(chat_id, max(now, ledger.chat_free(chat_id)) + gap)
 
     def _take(self, calls: int) -> None:
         # a turn taken a little late (the event loop wakes a millisecond or two after the
         # slot) keeps its place: at 285 a second that lateness alone lost a fifth of the pace
-        self._next = max(self._next, self.clock() - CATCH_UP) + calls / self.limits.per_second
+        ledger = self.ledger
+        ledger.next_free = (
+            max(ledger.next_free, self.clock() - CATCH_UP) + calls / self.limits.per_second
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from bot.app import App, ConfigError, UnreachableError
 from bot.channels.zalo import REFUSED, ZaloChannel
 from bot.channels.zalo_client import ZaloClient, ZaloError, ZaloTransientError
 from bot.config import checked_secret
-from bot.jobs import escalation_loop
+from bot.jobs import escalation_loop, map_loop
 from bot.logs import announce
 from bot.outbox import Sender
 from bot.unit_map import follow_map
@@ -29,6 +29,7 @@ from bot.unit_map import follow_map
 if TYPE_CHECKING:
     from bot.channels.telegram import TelegramChannel
     from bot.config import Settings
+    from bot.reach.sender import SenderProcess
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +220,22 @@ def _mount_zalo(app: App, web_app: web.Application) -> tuple[Hook, Hook, tuple[s
     return start, stop, ("zalo", channel.send_queued)
 
 
+def sending_channels(app: App) -> tuple[dict[str, Sender], list[Callable[[], Awaitable[None]]]]:
+    """The configured platforms' ways to send queued messages, and how to close them: for the
+    sender process, which answers nobody (bot/reach/sender.py)."""
+    senders: dict[str, Sender] = {}
+    closers: list[Callable[[], Awaitable[None]]] = []
+    if app.settings.telegram_token is not None:
+        telegram = telegram_channel(app)
+        senders["telegram"] = telegram.send_queued
+        closers.append(telegram.bot.session.close)
+    if app.settings.zalo_token is not None:
+        zalo = zalo_channel(app)
+        senders["zalo"] = zalo.send_queued
+        closers.append(zalo.client.close)
+    return senders, closers
+
+
 def _metrics_route(app: App) -> Callable[[web.Request], Awaitable[web.Response]]:
     """GET /metrics in Prometheus's text format; with SANGKIEN_METRICS_TOKEN set, only for
     `Authorization: Bearer <token>`."""
@@ -245,8 +262,12 @@ def _metrics_route(app: App) -> Callable[[web.Request], Awaitable[web.Response]]
     return serve_metrics
 
 
-def build_web_app(app: App) -> web.Application:
-    """Routes for every configured platform; at least one must be configured."""
+def build_web_app(
+    app: App, *, deliver_here: bool = True, sender: SenderProcess | None = None
+) -> web.Application:
+    """Routes for every configured platform; at least one must be configured. The outbox is
+    delivered, and the jobs run, by `sender` (started once the platforms are set up), by a
+    sender another process runs (`deliver_here` False), or else in this process."""
     settings = app.settings
     web_app = web.Application(client_max_size=1024 * 1024)
 
@@ -301,23 +322,32 @@ def build_web_app(app: App) -> web.Application:
     web_app.on_startup.append(keep_to_the_map)
     web_app.on_startup.extend(start for start, _stop, _send in hooks)
     web_app.on_cleanup.extend(stop for _start, stop, _send in hooks)
-    outbox = app.outbox({name: send for _start, _stop, (name, send) in hooks})
-    stop_outbox = asyncio.Event()
+    stop_background = asyncio.Event()
 
     async def background() -> None:
-        await asyncio.gather(outbox.run(stop_outbox), escalation_loop(app, stop_outbox))
+        if deliver_here and sender is None:
+            outbox = app.outbox({name: send for _start, _stop, (name, send) in hooks})
+            await asyncio.gather(
+                outbox.run(stop_background), escalation_loop(app, stop_background)
+            )
+        else:
+            await map_loop(app, stop_background)
 
-    async def start_outbox(server: web.Application) -> None:
+    async def start_background(server: web.Application) -> None:
         server[OUTBOX_TASK] = asyncio.create_task(background())
+        if sender is not None:
+            await asyncio.to_thread(sender.start)
 
-    async def stop_outbox_task(server: web.Application) -> None:
-        stop_outbox.set()
+    async def stop_background_task(server: web.Application) -> None:
+        stop_background.set()
+        if sender is not None:
+            await asyncio.to_thread(sender.stop)
         await server[OUTBOX_TASK]
 
-    web_app.on_startup.append(start_outbox)
+    web_app.on_startup.append(start_background)
 
     web_app.on_startup.append(_say_ready(settings))
-    web_app.on_shutdown.append(stop_outbox_task)
+    web_app.on_shutdown.append(stop_background_task)
 
     async def close_app(_: web.Application) -> None:
         await app.close()

@@ -9,8 +9,9 @@ import fcntl
 import logging
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
@@ -19,6 +20,11 @@ from bot.config import Settings
 from bot.errors import ConfigError
 from bot.explain import explain
 from bot.store.db import is_sqlite
+
+if TYPE_CHECKING:
+    from bot.clock import Clock
+    from bot.outbox import Ledger
+    from bot.reach.sender import SenderProcess
 
 log = logging.getLogger(__name__)
 
@@ -92,18 +98,33 @@ def bind(host: str, port: int, *, reuse_port: bool) -> socket.socket:
 
 def serve(settings: Settings, host: str, port: int, workers: int) -> int:
     """The exit code: 0 when stopped by a signal, else the first failing worker's."""
+    from bot.app import make_clock
+    from bot.reach.sender import SenderProcess, sending_ledgers
+
+    # one clock and one sending budget per channel for every process of this serve
+    shared = Shared(make_clock(settings), sending_ledgers())
+    sender = (
+        SenderProcess(settings, shared.clock, shared.ledgers) if settings.sender_process else None
+    )
     if workers <= 1:
         one_bot_per_sqlite_file(settings.database_url)
-        run_server(settings, host, port, reuse_port=False)
+        run_server(settings, host, port, reuse_port=False, shared=shared, sender=sender)
         return 0
     import multiprocessing
     import signal
 
     bind(host, port, reuse_port=False).close()  # is the port free? Say so before spawning.
     spawn = multiprocessing.get_context("spawn")
-    processes = [spawn.Process(target=worker, args=(settings, host, port)) for _ in range(workers)]
+    # with a sender process, the workers only answer; without, each delivers too
+    deliver_here = sender is None
+    processes = [
+        spawn.Process(target=worker, args=(settings, host, port, shared, deliver_here))
+        for _ in range(workers)
+    ]
     for process in processes:
         process.start()
+    if sender is not None:
+        sender.start()
 
     def stop(signum: int, _frame: object) -> None:
         for process in processes:
@@ -113,14 +134,25 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
     signal.signal(signal.SIGINT, stop)
     for process in processes:
         process.join()
+    if sender is not None:
+        sender.stop()
     failed = [p.exitcode for p in processes if p.exitcode not in (0, -signal.SIGTERM, None)]
     return int(failed[0]) if failed else 0
 
 
-def worker(settings: Settings, host: str, port: int) -> None:
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """What the processes of one `serve` hold in common: the clock (a trial's running clock
+    starts once, not once per process) and the channels' sending budgets."""
+
+    clock: Clock
+    ledgers: dict[str, Ledger]
+
+
+def worker(settings: Settings, host: str, port: int, shared: Shared, deliver_here: bool) -> None:
     """One of `--workers N`: a failure is one line and an exit code, as in the parent."""
     try:
-        run_server(settings, host, port, reuse_port=True)
+        run_server(settings, host, port, reuse_port=True, shared=shared, deliver_here=deliver_here)
     except KeyboardInterrupt:
         sys.exit(0)
     except Exception as exc:
@@ -132,9 +164,18 @@ def worker(settings: Settings, host: str, port: int) -> None:
         sys.exit(code)
 
 
-def run_server(settings: Settings, host: str, port: int, *, reuse_port: bool) -> None:
+def run_server(
+    settings: Settings,
+    host: str,
+    port: int,
+    *,
+    reuse_port: bool,
+    shared: Shared,
+    sender: SenderProcess | None = None,
+    deliver_here: bool = True,
+) -> None:
     """One server process; with `reuse_port` several share the port and the kernel spreads
-    the connections over them."""
+    the connections over them. `sender`: the sender process this one starts and stops."""
     from aiohttp import web
 
     from bot.app import build_app, settle_heap
@@ -142,7 +183,8 @@ def run_server(settings: Settings, host: str, port: int, *, reuse_port: bool) ->
 
     logs.configure(settings.log_level, settings.log_format)
     sock = bind(host, port, reuse_port=reuse_port)
-    web_app = build_web_app(build_app(settings))
+    app = build_app(settings, shared.clock, shared.ledgers)
+    web_app = build_web_app(app, deliver_here=deliver_here, sender=sender)
     settle_heap()
 
     def listening(_message: str) -> None:  # aiohttp calls it once the server is up
