@@ -127,6 +127,24 @@ def _award_arguments(awards: argparse.ArgumentParser) -> None:
         _common(action)
 
 
+def _intake_arguments(intake: argparse.ArgumentParser) -> None:
+    _common(intake)
+    intake.add_argument("file", type=Path, help="XLSX, CSV or DOCX in the columns of mẫu 1")
+    intake.add_argument("--unit", required=True, help="unit code the rows are filed at")
+    intake.add_argument(
+        "--apply", action="store_true", help="file the valid rows (default: only check)"
+    )
+    intake.add_argument("--by", metavar="PHONE", help="the collector or officer filing them")
+    intake.add_argument("--nhom", dest="group", help="target group of rows that name none")
+    intake.add_argument("--loai", dest="kind", help="solution type of rows that name none")
+    intake.add_argument(
+        "--cong-nhan",
+        dest="recognition",
+        help="recognition of rows that give none: “Hội đồng …, số 12/QĐ-CT ngày 15/03/2021”",
+    )
+    intake.add_argument("--errors", type=Path, help="write the failing rows to this .xlsx")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sangkien", description="sangkien-bot")
     parser.add_argument(
@@ -218,6 +236,9 @@ def _parser() -> argparse.ArgumentParser:
         help="which submissions (default accepted: the award file; all: every one not withdrawn)",
     )
     _award_arguments(sub.add_parser("awards", help="the award season: status, propose, dossier"))
+    _intake_arguments(
+        sub.add_parser("intake", help="check (and with --apply file) a mẫu 1 XLSX, CSV or DOCX")
+    )
     outbox = sub.add_parser("outbox", help="messages waiting to be sent and those given up")
     outbox_actions = outbox.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
     _common(
@@ -304,6 +325,10 @@ async def _admin(settings: Settings, args: argparse.Namespace) -> str:
 
             async with app.sessions() as session:
                 return await outbox_status(session, clock.now())
+        if args.command == "intake":
+            from bot.intake.run import run_intake
+
+            return await run_intake(app, clock, args)
         if args.command == "stats":
             return await admin.print_stats(app, args.unit, args.start, args.end, args.recount)
         rows = await admin.write_export(
@@ -379,7 +404,7 @@ async def _poll(settings: Settings, platform: str) -> None:
 # The operator's commands on what the bot has recorded (run by _admin): a mistyped --db must
 # not give them an empty answer.
 ADMIN_COMMANDS = frozenset(
-    {"grant", "grants", "revoke", "roles", "stats", "export", "awards", "outbox"}
+    {"grant", "grants", "revoke", "roles", "stats", "export", "awards", "outbox", "intake"}
 )
 
 

@@ -61,20 +61,30 @@ def attachment_name(filename: str | None, mime: str | None) -> str:
     return safe_filename(filename, extension_for(mime))
 
 
-def _docx(data: bytes) -> Verdict[FileKind]:
-    limit = min(_MAX_UNZIPPED, _MAX_RATIO * max(len(data), 1))
+def zip_names(data: bytes, what: str, most: int = _MAX_UNZIPPED) -> Verdict[set[str]]:
+    """The names inside a zip (DOCX, XLSX), once it is known to inflate to at most `most`
+    bytes and a hundred times its own size: the sizes a zip declares can lie, so it is
+    inflated, and stopped at the limit."""
+    limit = min(most, _MAX_RATIO * max(len(data), 1))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
-            names = {info.filename for info in infos}
-            # The sizes a zip declares can lie: inflate it, and stop at the limit.
             unzipped = sum(info.file_size for info in infos)
             within = unzipped <= limit and _inflates_within(archive, infos, limit)
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, zlib.error):
-        return Rejected("Tệp Word bị hỏng, không mở được. Vui lòng lưu lại tệp rồi gửi lại.")
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, zlib.error, NotImplementedError):
+        return Rejected(f"Tệp {what} bị hỏng, không mở được. Vui lòng lưu lại tệp rồi gửi lại.")
     if not within:
         return Rejected("Tệp nén bất thường (giải nén quá lớn) nên không được nhận.")
-    if "[Content_Types].xml" not in names or not any(n.startswith("word/") for n in names):
+    return Ok({info.filename for info in infos})
+
+
+def _docx(data: bytes) -> Verdict[FileKind]:
+    names = zip_names(data, "Word")
+    if isinstance(names, Rejected):
+        return names
+    if "[Content_Types].xml" not in names.value or not any(
+        n.startswith("word/") for n in names.value
+    ):
         return Rejected(f"Tệp nén này không phải tài liệu Word. Chỉ nhận {ACCEPTED_TEXT}.")
     return Ok(DOCX)
 

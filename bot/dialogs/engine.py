@@ -563,9 +563,9 @@ class Engine:
             if match_key(label) == key:
                 return value
         options = step.options(ctx)
-        for option in options:
-            if match_key(option.label) == key or key in option.keys:
-                return option.value
+        named = option_named(options, key)
+        if named is not None:
+            return named.value
         if step.expects is Expect.CHOICE and step.matches_parts:
             return _part_of_one_label(ctx, options, key)
         return None
@@ -666,12 +666,23 @@ class Engine:
         return Reply(text, buttons, step.expects, ctx.view.get("alert"), yes_no, files)
 
 
+def option_named(options: list[Option], key: str) -> Option | None:
+    """The option a typed answer (as `match_key` folds it) names by its label or a key."""
+    return next((o for o in options if match_key(o.label) == key or key in o.keys), None)
+
+
+def labels_holding(options: list[Option], key: str) -> list[Option]:
+    """The options whose labels hold the typed words (“kỹ thuật”, “công nhân”); none for
+    fewer than three letters."""
+    if len(key) < 3:
+        return []
+    return [o for o in options if f" {key} " in f" {match_key(o.label)} "]
+
+
 def _part_of_one_label(ctx: Ctx, options: list[Option], key: str) -> str | Stay | None:
     """Words typed from the middle of a label (“kỹ thuật”, “công nhân”): the one option whose
     label holds them; with several, ask back listing those, by their numbers on the screen."""
-    if len(key) < 3:
-        return None
-    found = [o for o in options if f" {key} " in f" {match_key(o.label)} "]
+    found = labels_holding(options, key)
     if len(found) == 1:
         return found[0].value
     if not found:

@@ -80,7 +80,7 @@ class TextField(Step):
         verdict = self.parse(ctx, text)
         if isinstance(verdict, Rejected):
             return Stay(verdict.message)
-        ctx.draft[self.field] = _jsonable(verdict.value)
+        ctx.draft[self.field] = jsonable(verdict.value)
         return Goto(self.next)
 
 
@@ -110,7 +110,7 @@ class ChoiceField(Step):
         return Goto(self.next)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 

@@ -39,6 +39,14 @@ from bot.dialogs.helpdesk import (
     close_command,
     queue_command,
 )
+from bot.dialogs.intake import (
+    IntakeConfirmStep,
+    IntakeFileStep,
+    IntakeGroupStep,
+    IntakeKindStep,
+    IntakeRecognitionStep,
+    intake_command,
+)
 from bot.dialogs.linking import link_command
 from bot.dialogs.menu import (
     CancelConfirmStep,
@@ -95,6 +103,11 @@ def all_steps() -> dict[str, Step]:
         ProfileFieldStep(),
         EraseConfirmStep(),
         AnnounceConfirmStep(),
+        IntakeFileStep(),
+        IntakeGroupStep(),
+        IntakeKindStep(),
+        IntakeRecognitionStep(),
+        IntakeConfirmStep(),
         *submission_steps(),
     ]
     table = {step.key: step for step in steps}
@@ -134,6 +147,7 @@ def commands() -> dict[str, CommandHandler]:
         "/quaylai": _back,
         "/lienket": link_command,
         "/nopho": file_for_member_command,
+        "/nhaptep": intake_command,
         "/nhanquyen": claim_role_command,
         "/cuatoi": _mine,
         "/duyet": review_command,
@@ -183,7 +197,7 @@ RESTRICTED = {
     },
     "/molai": frozenset({ADMIN}),
     **{c: frozenset({HELPER}) for c in ("/tl", "/nhan", "/dong", "/ve", "/mau", "/chan")},
-    "/nopho": frozenset({COLLECTOR, OFFICER}),
+    **{c: frozenset({COLLECTOR, OFFICER}) for c in ("/nopho", "/nhaptep")},
 }
 
 

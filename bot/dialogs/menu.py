@@ -265,7 +265,7 @@ def _role_commands(roles: set[str]) -> str:
     if ADMIN in roles:
         lines.append("Quản trị: /molai mở lại hạn khen thưởng.")
     if roles & {COLLECTOR, OFFICER, ADMIN}:
-        lines.append("Nộp hộ đoàn viên: /nopho.")
+        lines.append("Nộp hộ đoàn viên: /nopho; nhiều sáng kiến từ tệp Excel, Word: /nhaptep.")
     if roles & {HELPER, ADMIN}:
         lines.append("Tổ hỗ trợ: /ve, /tl, /nhan, /dong, /mau, /chan.")
     if not lines:

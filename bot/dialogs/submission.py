@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from bot import review
 from bot.dialogs.account import ProfileCardStep
 from bot.dialogs.confirm import ask_to_confirm
-from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step
+from bot.dialogs.engine import Ctx, Goto, Outcome, Services, Stay, Step
 from bot.dialogs.fields import ChoiceField, TextField
 from bot.dialogs.types import NO_KEYS, YES_KEYS, Expect, IncomingFile, Option
 from bot.dialogs.units import UnitStep
 from bot.store.counters import Counted
 from bot.store.models import Attachment, Submission
+from bot.store.uow import UnitOfWork
 from rules import fields as rf
 from rules.campaigns import Phase, check_end, recognition_warning
 from rules.dates import check_not_future, format_date, parse_date
@@ -508,9 +509,8 @@ def _confirmation(ctx: Ctx, submission: Submission) -> str:
     return text
 
 
-def _apply_draft(ctx: Ctx, submission: Submission) -> list[Attachment]:
-    """Copy the draft's fields onto a submission; returns its attachments as rows."""
-    d = ctx.draft
+def copy_draft(d: dict[str, Any], submission: Submission, now: datetime) -> list[Attachment]:
+    """Copy a draft's fields onto a submission; returns its attachments as rows."""
     submission.unit_code = d["unit_code"]
     submission.target_group = d["target_group"]
     submission.solution_type = d["solution_type"]
@@ -540,14 +540,14 @@ def _apply_draft(ctx: Ctx, submission: Submission) -> list[Attachment]:
             mime=a.get("mime"),
             size=a.get("size"),
             sha256=a.get("sha256"),
-            created_at=ctx.now,
+            created_at=now,
         )
         for a in d.get("attachments", [])
     ]
 
 
 async def _file(ctx: Ctx, phase: Phase) -> Submission:
-    d, person, services = ctx.draft, ctx.person, ctx.services
+    d, person = ctx.draft, ctx.person
     assert person is not None
     author, filer = person, None
     if d.get("for_member"):
@@ -555,24 +555,8 @@ async def _file(ctx: Ctx, phase: Phase) -> Submission:
             d["author_name"], d["birth_year"], d["unit_code"], person.id, ctx.now
         )
         filer = person.id
-    submission = Submission(
-        draft_id=d["id"],
-        person_id=author.id,
-        filed_by=filer,
-        channel=ctx.inbound.channel,
-        campaign=services.campaign.code,
-        phase=phase.code,
-        catalog=services.catalog.code,
-        declared_no_ip=True,
-        declared_public_order=True,
-        status=review.SUBMITTED,
-        submitted_at=ctx.now,
-    )
-    attachments = _apply_draft(ctx, submission)
-    similar = await review.find_similar(ctx.uow, submission)
-    submission.similar_to = similar.code if similar else None
-    await review.file(
-        ctx.uow, services.catalog, submission, attachments, services.campaign.code_prefix
+    submission = await file_draft(
+        ctx.uow, ctx.services, d, Filing(author.id, filer, ctx.inbound.channel, phase, ctx.now)
     )
     ctx.uow.audit.record(
         ctx.now,
@@ -581,6 +565,44 @@ async def _file(ctx: Ctx, phase: Phase) -> Submission:
         channel=ctx.inbound.channel,
         subject=submission.code,
         detail={"for_member": author.id} if filer else None,
+    )
+    return submission
+
+
+@dataclass(frozen=True, slots=True)
+class Filing:
+    """Who a draft is filed for and by, from where, in which phase, when."""
+
+    author_id: int
+    filer_id: int | None  # the collector or officer who filed it for the author
+    channel: str
+    phase: Phase
+    now: datetime
+
+
+async def file_draft(
+    uow: UnitOfWork, services: Services, d: dict[str, Any], filing: Filing
+) -> Submission:
+    """A checked draft filed as a submission (its code given, its counters moved), from the
+    chat's review card or from a row of a file (bot/intake)."""
+    submission = Submission(
+        draft_id=d["id"],
+        person_id=filing.author_id,
+        filed_by=filing.filer_id,
+        channel=filing.channel,
+        campaign=services.campaign.code,
+        phase=filing.phase.code,
+        catalog=services.catalog.code,
+        declared_no_ip=True,
+        declared_public_order=True,
+        status=review.SUBMITTED,
+        submitted_at=filing.now,
+    )
+    attachments = copy_draft(d, submission, filing.now)
+    similar = await review.find_similar(uow, submission)
+    submission.similar_to = similar.code if similar else None
+    await review.file(
+        uow, services.catalog, submission, attachments, services.campaign.code_prefix
     )
     return submission
 
@@ -599,7 +621,7 @@ async def _amend(ctx: Ctx, submission_id: int) -> Outcome:
         return Goto("menu", "Sáng kiến này không còn ở trạng thái cần bổ sung.")
     before = Counted.of(submission)
     returned = await review.last_change(ctx.uow, submission)
-    attachments = _apply_draft(ctx, submission)
+    attachments = copy_draft(ctx.draft, submission, ctx.now)
     await ctx.uow.submissions.replace_attachments(submission.id, attachments)
     await review.change_status(
         ctx.uow,

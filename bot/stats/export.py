@@ -415,10 +415,10 @@ def _build(heading: Heading, chunks: queue.Queue[list[Row] | None]) -> ExportFil
     for index, width in enumerate(WIDTHS, 1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     for number, line in enumerate(heading.issuer, 1):
-        sheet.append([_styled(sheet, line, bold=number == len(heading.issuer))])
+        sheet.append([text_cell(sheet, line, bold=number == len(heading.issuer))])
     for line in heading.lines:
-        sheet.append([_styled(sheet, line, bold=line == heading.lines[0])])
-    sheet.append([_styled(sheet, title, bold=True, wrap=True) for title in heading.header])
+        sheet.append([text_cell(sheet, line, bold=line == heading.lines[0])])
+    sheet.append([text_cell(sheet, title, bold=True, wrap=True) for title in heading.header])
     text = io.StringIO()
     writer = csv.writer(text)
     writer.writerow(heading.header)
@@ -442,8 +442,8 @@ def _build(heading: Heading, chunks: queue.Queue[list[Row] | None]) -> ExportFil
 def _signatures(sheet: Any) -> None:
     sheet.append([])
     sheet.append(["", "......, ngày ...... tháng ...... năm 20......"])
-    sheet.append(["", _styled(sheet, SIGNATURES[0], bold=True), "", "", ""])
-    sheet.append(["", "(Ký tên, đóng dấu)", "", "", _styled(sheet, SIGNATURES[1], bold=True)])
+    sheet.append(["", text_cell(sheet, SIGNATURES[0], bold=True), "", "", ""])
+    sheet.append(["", "(Ký tên, đóng dấu)", "", "", text_cell(sheet, SIGNATURES[1], bold=True)])
     sheet.append(["", "", "", "", "(Ký tên, đóng dấu)"])
 
 
@@ -472,7 +472,9 @@ def _csv_value(value: Any) -> str:
     return f"'{text}" if text.startswith(FORMULA_START) else text
 
 
-def _styled(sheet: Any, value: str, *, bold: bool = False, wrap: bool = False) -> Any:
+def text_cell(sheet: Any, value: str, *, bold: bool = False, wrap: bool = False) -> Any:
+    """A cell of a write-only sheet that holds text as text: “=…” typed by a person stays
+    words, never a formula (intake's file of errors writes people's cells back too)."""
     cell = WriteOnlyCell(sheet, value=value)
     cell.data_type = "s"
     if bold:

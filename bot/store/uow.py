@@ -829,6 +829,11 @@ class UnitOfWork:
                 self._lock.release()  # the pool's reset of the idle connection needs no lock
             await self.session.close()
 
+    def sibling(self) -> UnitOfWork:
+        """Another unit of work on the same database, queued on the same writer lock: for
+        work done in transactions of its own while this one is `paused`."""
+        return UnitOfWork(self._sessions, self._lock)
+
     @property
     def factory(self) -> async_sessionmaker[AsyncSession]:
         return self._sessions

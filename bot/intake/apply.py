@@ -1,0 +1,90 @@
+"""The rows that passed, filed: each for its author (recorded as a member of their unit, as
+/nopho records them) with the officer as the filer, in transactions of BATCH rows, so that
+other chats are answered and other writers let in between them. A row already filed (the same
+author and initiative, bot.intake.check.mark_filed) is skipped and counted: applying a file
+twice, or again after a crash half-way, files each initiative once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.dialogs.engine import Services
+from bot.dialogs.submission import Filing, file_draft
+from bot.intake.check import Checked, Row, mark_filed
+from bot.store.uow import UnitOfWork
+from rules.campaigns import Phase
+
+BATCH = 100
+
+
+@dataclass(slots=True)
+class Applied:
+    filed: list[str] = field(default_factory=list)  # the codes given, in the file's order
+    skipped: int = 0  # filed before (by this file or otherwise)
+
+
+@dataclass(frozen=True, slots=True)
+class Filer:
+    person_id: int
+    channel: str  # where the filing was asked from: a chat's channel, or "cli"
+    name: str  # the file's name, for the audit
+
+
+async def apply(
+    new_uow: Callable[[], UnitOfWork],
+    services: Services,
+    checked: Checked,
+    filer: Filer,
+    now: datetime,
+) -> Applied:
+    """File the valid rows of a checked file; the campaign must be open (`checked.closed`)."""
+    phase = services.campaign.phase_at(now)
+    assert phase is not None and checked.closed is None, "apply only while the campaign is open"
+    applied = Applied(skipped=len(checked.already))
+    rows = checked.valid
+    for start in range(0, len(rows), BATCH):
+        async with new_uow() as uow:
+            batch = rows[start : start + BATCH]
+            await mark_filed(uow.session, services.campaign.code, batch)  # since the check
+            for row in batch:
+                if row.filed_as is not None:
+                    applied.skipped += 1
+                    continue
+                applied.filed.append(await _file(uow, services, row, filer, phase, now))
+            await uow.commit()
+        await asyncio.sleep(0)
+    async with new_uow() as uow:
+        uow.audit.record(
+            now,
+            "intake.applied",
+            person_id=filer.person_id,
+            channel=filer.channel,
+            subject=filer.name[:200],
+            detail={"filed": len(applied.filed), "skipped": applied.skipped},
+        )
+        await uow.commit()
+    return applied
+
+
+async def _file(
+    uow: UnitOfWork, services: Services, row: Row, filer: Filer, phase: Phase, now: datetime
+) -> str:
+    d = row.draft
+    author = await uow.people.member(
+        d["author_name"], d["birth_year"], d["unit_code"], filer.person_id, now
+    )
+    submission = await file_draft(
+        uow, services, d, Filing(author.id, filer.person_id, filer.channel, phase, now)
+    )
+    uow.audit.record(
+        now,
+        "submission.created",
+        person_id=filer.person_id,
+        channel=filer.channel,
+        subject=submission.code,
+        detail={"for_member": author.id, "intake_row": row.number},
+    )
+    return submission.code or ""

@@ -1,0 +1,99 @@
+"""`sangkien intake FILE --unit CODE [--apply --by PHONE]`: the chat's /nhaptep on the command
+line. Without --apply nothing is written; every failing row is listed."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.access import COLLECTOR, OFFICER, scope_of
+from bot.dialogs.engine import Services
+from bot.dialogs.types import Option
+from bot.errors import ConfigError
+from bot.intake import report
+from bot.intake.apply import Filer, apply
+from bot.intake.check import Defaults, check_table, pick
+from bot.intake.columns import RECOGNITION_EXAMPLE, recognition_parts
+from bot.intake.read import MAX_BYTES, read_table
+from bot.store.uow import UnitOfWork
+from rules.campaigns import Choice
+from rules.phone import parse_phone
+from rules.verdict import Rejected
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.clock import Clock
+
+FILER_ROLES = (COLLECTOR, OFFICER)
+
+
+def file_defaults(services: Services, args: argparse.Namespace) -> Defaults:
+    """--nhom, --loai and --cong-nhan, checked as a row's cells are."""
+    campaign = services.campaign
+    group = kind = None
+    if args.group:
+        found = pick([_option(c) for c in campaign.target_groups], args.group)
+        if found is None:
+            names = "; ".join(f"{c.code} ({c.name})" for c in campaign.target_groups)
+            raise ConfigError(f"--nhom “{args.group}” không khớp nhóm nào: {names}")
+        group = found.value
+    if args.kind:
+        found = pick([_option(c) for c in campaign.solution_types], args.kind)
+        if found is None:
+            names = "; ".join(f"{c.code} ({c.name})" for c in campaign.solution_types)
+            raise ConfigError(f"--loai “{args.kind}” không khớp loại nào: {names}")
+        kind = found.value
+    if args.recognition and recognition_parts(args.recognition) is None:
+        raise ConfigError(f"--cong-nhan cần ghi như: “{RECOGNITION_EXAMPLE}”")
+    return Defaults(args.unit, group, kind, args.recognition)
+
+
+async def run_intake(app: App, clock: Clock, args: argparse.Namespace) -> str:
+    services, path = app.engine.services, Path(args.file)
+    if path.stat().st_size > MAX_BYTES:
+        raise ConfigError(f"{path}: tệp nặng hơn {MAX_BYTES // 1048576} MB; chia thành nhiều tệp")
+    if not services.catalog.knows(args.unit):
+        raise ConfigError(f"không có đơn vị mã “{args.unit}” (xem `sangkien units list`)")
+    read = read_table(path.read_bytes())
+    if isinstance(read, Rejected):
+        raise ConfigError(f"{path.name}: {read.message}")
+    table = read.value
+    defaults, now = file_defaults(services, args), clock.now()
+    async with UnitOfWork(app.sessions) as uow:
+        filer = await _filer(uow, services, args) if args.apply else None
+        allowed = set(services.catalog.within(args.unit))
+        checked = await check_table(
+            uow.session, services, table, defaults, allowed.__contains__, now
+        )
+    lines = [report.summary(checked, path.name, shown=None)]
+    if args.errors and checked.failed:
+        args.errors.write_bytes(report.errors_xlsx(checked))
+        lines.append(f"Các dòng cần sửa đã ghi vào {args.errors}.")
+    if filer is None:
+        lines.append("Chưa ghi gì (chạy lại với --apply --by SỐ_ĐIỆN_THOẠI để nộp).")
+        return "\n".join(lines)
+    if checked.closed:
+        raise ConfigError(f"chưa nộp được: {checked.closed}")
+    applied = await apply(lambda: UnitOfWork(app.sessions), services, checked, filer, now)
+    return "\n".join([*lines, report.applied_text(applied)])
+
+
+async def _filer(uow: UnitOfWork, services: Services, args: argparse.Namespace) -> Filer:
+    if not args.by:
+        raise ConfigError("--apply cần --by SỐ_ĐIỆN_THOẠI của cán bộ nộp hộ")
+    phone = parse_phone(args.by)
+    if isinstance(phone, Rejected):
+        raise ConfigError(f"--by: {phone.message}")
+    for person in await uow.people.holding(phone.value):
+        scope = await scope_of(uow, person.id, *FILER_ROLES)
+        if scope.covers(services.catalog, args.unit):
+            return Filer(person.id, "cli", Path(args.file).name)
+    raise ConfigError(
+        f"số {args.by} không có quyền nộp hộ (người thu nhận hoặc cán bộ) tại đơn vị "
+        f"“{args.unit}”; cấp bằng `sangkien grant collector …`"
+    )
+
+
+def _option(choice: Choice) -> Option:
+    return Option(choice.name, choice.code, choice.keys)
