@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app import App
 from bot.clock import FixedClock
 from bot.store.models import AuditLog, Person, Submission
+from tests.conftest import CliRun
 from tests.fakechat import FakeChat
 from tests.flow import grant_role, login
-from tests.conftest import CliRun
 from tests.intake_files import csv_bytes, docx, member_rows, xlsx
 
 CDCS = "t24.hiep_hoa"

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from rules.fields import parse_money_vnd
-from rules.text import clean, fold, fold_words
+from rules.text import clean, fold_words
 from rules.verdict import Ok
 
 NUMBER, AUTHOR, TITLE, PERIOD, DESCRIPTION, EFFECT, AWARDS = (
