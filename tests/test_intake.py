@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import shutil
+import unicodedata
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -13,11 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from bot.clock import FixedClock
+from bot.config import Settings
+from bot.stats.export import TOTAL_LABEL
 from bot.store.models import AuditLog, Person, Submission
-from tests.conftest import CliRun
+from tests.conftest import CliRun, running_app
 from tests.fakechat import FakeChat
-from tests.flow import grant_role, login
-from tests.intake_files import csv_bytes, docx, member_rows, xlsx
+from tests.flow import PDF_BYTES, grant_role, login, submit_new
+from tests.intake_files import HEADER, csv_bytes, docx, member_rows, xlsx
+from tests.records import export_of_the_country
 
 CDCS = "t24.hiep_hoa"
 
@@ -194,3 +201,172 @@ async def test_word_and_csv_tables_read_as_the_spreadsheet_does(
         if "Có, nộp các sáng kiến hợp lệ" in officer.labels:
             await officer.click("Có, nộp các sáng kiến hợp lệ")
     assert len(await filed(app)) == 4  # the CSV held the same four: nothing twice
+
+
+async def officer_of(app: App, clock: FixedClock, unit: str) -> FakeChat:
+    officer = FakeChat(app.engine, user_id=f"officer-{unit}")
+    await login(officer, "0977 111 222")
+    await grant_role(app, clock, officer, "officer", unit)
+    return officer
+
+
+async def take_in(officer: FakeChat, data: bytes, name: str) -> str:
+    """/nhaptep with a file, confirmed when anything is there to file; what was said."""
+    await officer.send("/nhaptep")
+    await officer.send_file(data, name)
+    said = officer.text
+    if "Có, nộp các sáng kiến hợp lệ" in officer.labels:
+        await officer.click("Có, nộp các sáng kiến hợp lệ")
+        said += "\n" + officer.text
+    return said
+
+
+SAME_COLUMNS = (1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 14)  # what a row says, not how it stands
+
+
+async def test_a_file_from_xuat_comes_back_in_unchanged(
+    app: App,
+    clock: FixedClock,
+    sqlite_template: Path,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+) -> None:
+    worker = FakeChat(app.engine, user_id="worker")
+    await login(worker)
+    await submit_new(worker)  # with a PDF and a Drive link, in Bắc Giang
+    rows = member_rows(3)
+    rows[1][7] = "cnld"  # a target group by one of its short names
+    rows[1][1] = (
+        "Hồ Thị Oanh, 1988, Kỹ thuật viên, Phòng Kỹ thuật – Công ty May Hiệp Hòa (đóng góp "
+        "60%). Đồng tác giả: Lê Văn Ba, 1980, 25%; Vũ Thu Hà, 1990, 15%"
+    )
+    officer = await officer_of(app, clock, "t24")
+    said = await take_in(officer, xlsx(rows), "mau1.xlsx")
+    assert "Đã nộp 3 sáng kiến" in said, said
+    exported = await export_of_the_country(app)
+
+    said = await take_in(officer, exported.xlsx, "tong-hop-sang-kien.xlsx")
+    assert "4 dòng sáng kiến" in said and "Có lỗi: 0" in said, said
+    assert "Đã nộp từ trước, sẽ bỏ qua: 4" in said
+
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(sqlite_template, other / "sangkien.db")
+    settings = make_settings(f"sqlite+aiosqlite:///{other / 'sangkien.db'}")
+    async with running_app(settings, clock) as elsewhere:
+        officer_there = await officer_of(elsewhere, clock, "t24")
+        said = await take_in(officer_there, exported.xlsx, "tong-hop-sang-kien.xlsx")
+        assert "Đã nộp 4 sáng kiến" in said, said
+        said = await take_in(officer_there, exported.csv, "tong-hop-sang-kien.csv")
+        assert "Đã nộp từ trước, sẽ bỏ qua: 4" in said and "Có lỗi: 0" in said, said
+        again = await export_of_the_country(elsewhere)
+    before, after = export_rows(exported.xlsx), export_rows(again.xlsx)
+    assert [[r[i] for i in SAME_COLUMNS] for r in after] == [
+        [r[i] for i in SAME_COLUMNS] for r in before
+    ]
+    links = [r[15] for r in after]
+    assert links[0] == "https://drive.google.com/file/d/1AbCdEfGhIjKlMnOpQrStUv/view?usp=sharing"
+    assert "Công nhận cho: Hồ Thị Oanh" in str(after[2][1])
+
+
+def export_rows(data: bytes) -> list[list[object]]:
+    rows = sheet_rows(data)
+    start = next(i for i, row in enumerate(rows) if row[0] == "TT") + 1
+    end = next(i for i, row in enumerate(rows) if row[0] == TOTAL_LABEL)
+    return rows[start:end]
+
+
+def macro_workbook() -> bytes:
+    data = io.BytesIO(xlsx(member_rows(1)))
+    with zipfile.ZipFile(data, "a") as archive:
+        archive.writestr("xl/vbaProject.bin", b"\x00" * 64)
+    return data.getvalue()
+
+
+def zip_bomb() -> bytes:
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", b"\x00" * (80 << 20))
+    return data.getvalue()
+
+
+def merged_heading() -> bytes:
+    book = openpyxl.load_workbook(io.BytesIO(xlsx(member_rows(2))))
+    sheet = book.active
+    assert sheet is not None
+    sheet.merge_cells("C5:D5")  # “Tên sáng kiến” over two columns
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def with_formula() -> bytes:
+    rows = member_rows(2)
+    rows[0][2] = "=B7&B8"  # a formula openpyxl saves without a value: never evaluated
+    rows[1][7] = "Công nhân lao động"
+    return xlsx(rows)
+
+
+BAD_FILES = [
+    (b"", "Tệp rỗng"),
+    (PDF_BYTES, "Đây là tệp PDF hoặc ảnh, không phải bảng"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "lưu lại thành .xlsx hoặc .docx"),
+    (macro_workbook(), "Tệp có chứa macro nên không được nhận"),
+    (zip_bomb(), "giải nén quá lớn"),
+    (merged_heading(), "Dòng tiêu đề của bảng có ô gộp"),
+    (xlsx(member_rows(2), HEADER[:3] + HEADER[4:]), "Bảng thiếu cột: “Thời gian áp dụng”"),
+    (b"PK\x03\x04" + b"\x01" * 300, "bị hỏng, không mở được"),
+    (csv_bytes(member_rows(1) * 2001), "mỗi lần nhận tối đa 2.000 dòng"),
+    (b"ten,tuoi\nAn,30\n", "Không thấy dòng tiêu đề của mẫu 1"),
+    (b"\x00\x01\x02" * 400, "Loại tệp này không được nhận"),
+    ("Họ và tên;Tên sáng kiến\nAn;Một".encode("utf-16"), "Không thấy dòng tiêu đề"),
+]
+
+
+async def test_bad_files_get_one_line_and_the_next_file_is_still_taken(
+    app: App, clock: FixedClock
+) -> None:
+    officer = await officer_of_cdcs(app, clock)
+    await officer.send("/nhaptep")
+    for data, said in BAD_FILES:
+        await officer.send_file(data, "bang.xlsx")
+        assert said in officer.text, (said, officer.text)
+        assert "Gửi tệp khác, hoặc gõ /huy." in officer.text
+        assert officer.last.files == ()
+    await officer.send_file(b"\x00" * (10 * 1024 * 1024 + 1), "lon.xlsx")
+    assert "vượt giới hạn 10 MB" in officer.text, officer.text
+    await officer.send("đây là chữ, không phải tệp")
+    assert "Vui lòng gửi tệp" in officer.text
+    await officer.send_file(with_formula(), "cong-thuc.xlsx")
+    assert "Dòng 7 – Tên sáng kiến: chưa có." in officer.text, officer.text
+    await officer.click("Có, nộp các sáng kiến hợp lệ")
+    assert "Đã nộp 1 sáng kiến" in officer.text
+    (only,) = await filed(app)
+    assert only.title == "Cải tiến kho nguyên liệu số 2"
+
+
+async def test_answers_as_people_write_them_in_the_cells(app: App, clock: FixedClock) -> None:
+    """Cells typed by hand: NFD accents, a phone in the author's cell, a period “đến nay”,
+    an effect in sentences, a recognition written with “Quyết định số”, an amount column."""
+    rows = member_rows(4)
+    rows[0][1] = unicodedata.normalize("NFD", "Đặng Thu Hương, 1991, Điều dưỡng, Khoa Nội")
+    rows[1][3] = "Từ 01/10/2021 đến nay"
+    rows[2][5] = "Giảm thời gian chờ của người bệnh; phạm vi ứng dụng: toàn bệnh viện"
+    rows[3][9] = "Giám đốc Công ty; Quyết định số 45/QĐ-CT, ngày 10/02/2022"
+    officer = await officer_of_cdcs(app, clock)
+    await officer.send("/nhaptep")
+    await officer.send_file(csv_bytes(rows), "tay.csv")
+    await officer.send("Công nhân lao động")
+    said = officer.text
+    assert "Hợp lệ, sẵn sàng nộp: 3" in said and "Có lỗi: 1 (dòng 3)" in said, said
+    assert "Dòng 3 – Ngày kết thúc triển khai: Nếu sáng kiến vẫn đang áp dụng" in said
+    await officer.click("Có")
+    by_title = {s.title: s for s in await filed(app)}
+    first = by_title["Cải tiến dây chuyền may số 1"]
+    assert first.author_name == "Đặng Thu Hương" and first.author_workplace == "Khoa Nội"
+    third = by_title["Cải tiến quy trình kiểm hàng số 3"]
+    assert third.benefit_vnd is None and third.applied_scope == "toàn bệnh viện"
+    assert third.benefit_social == "Giảm thời gian chờ của người bệnh"
+    fourth = by_title["Cải tiến bàn là hơi số 4"]
+    assert (fourth.recognized_by, fourth.recognition_doc) == ("Giám đốc Công ty", "45/QĐ-CT")

@@ -113,24 +113,19 @@ def _xlsx(data: bytes) -> Verdict[Table]:
             if sheet is None:
                 continue
             grid = [[_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-            found = _table("xlsx", grid, first_row=1)
+            merged = {
+                row
+                for cells in sheet.merged_cells.ranges
+                if cells.max_col > cells.min_col
+                for row in range(cells.min_row, cells.max_row + 1)
+            }
+            found = _table("xlsx", grid, first_row=1, merged=merged)
             if isinstance(found, Ok):
-                return _merged_heading(sheet, found.value) or found
+                return found
             problem = problem or found
         return problem or Rejected(_no_heading())
     finally:
         book.close()
-
-
-def _merged_heading(sheet: Any, table: Table) -> Rejected | None:
-    row = table.heading_row
-    for cells in sheet.merged_cells.ranges:
-        if cells.min_row <= row <= cells.max_row and cells.max_col > cells.min_col:
-            return Rejected(
-                "Dòng tiêu đề của bảng có ô gộp. Vui lòng bỏ gộp ô để mỗi cột có một tiêu đề "
-                "riêng (như bảng tải từ /xuat) rồi gửi lại."
-            )
-    return None
 
 
 def _docx(data: bytes) -> Verdict[Table]:
@@ -152,7 +147,10 @@ def _docx(data: bytes) -> Verdict[Table]:
 
 
 def _csv(data: bytes) -> Verdict[Table]:
-    for encoding in ("utf-8-sig", "cp1258"):
+    # Excel saves “CSV UTF-8”, “CSV” in the Windows code page (Vietnamese: 1258), and
+    # “Unicode Text”: UTF-16 with its byte-order mark, by tabs.
+    utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    for encoding in ("utf-16",) if utf16 else ("utf-8-sig", "cp1258"):
         try:
             text = data.decode(encoding)
             break
@@ -182,11 +180,23 @@ def _unguarded(value: str) -> str:
     return value
 
 
-def _table(kind: str, grid: list[list[str]], first_row: int) -> Verdict[Table]:
+def _table(
+    kind: str,
+    grid: list[list[str]],
+    first_row: int,
+    merged: frozenset[int] | set[int] = frozenset(),
+) -> Verdict[Table]:
+    """The table under the first row that heads at least three of mẫu 1's columns; `merged`:
+    the rows (numbered from `first_row`) holding cells merged across columns."""
     for index, cells in enumerate(grid[:HEADER_SEARCH]):
         columns = tuple(column_of(c) for c in cells)
         if sum(1 for c in set(columns) if c in REQUIRED) < 3:
             continue
+        if first_row + index in merged:
+            return Rejected(
+                "Dòng tiêu đề của bảng có ô gộp. Vui lòng bỏ gộp ô để mỗi cột có một tiêu đề "
+                "riêng (như bảng tải từ /xuat) rồi gửi lại."
+            )
         missing = [COLUMN_NAMES[c] for c in REQUIRED if c not in columns]
         if missing:
             return Rejected(
