@@ -15,14 +15,17 @@ import openpyxl
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import admin
 from bot.app import App
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.stats.export import TOTAL_LABEL
+from bot.server import telegram_channel
+from bot.stats.export import TOTAL_LABEL, XLSX_MIME
 from bot.store.models import AuditLog, Person, Submission
 from tests.conftest import CliRun, running_app
+from tests.fake_telegram import FakePerson, FakeTelegram
 from tests.fakechat import FakeChat
-from tests.flow import PDF_BYTES, grant_role, login, submit_new
+from tests.flow import PDF_BYTES, claim_code_in, grant_role, login, submit_new
 from tests.intake_files import HEADER, csv_bytes, docx, member_rows, xlsx
 from tests.records import export_of_the_country
 
@@ -56,8 +59,9 @@ def sheet_rows(data: bytes) -> list[list[object]]:
 
 
 async def test_an_officer_files_thirty_rows_two_come_back_and_the_same_file_files_nothing(
-    app: App, clock: FixedClock
+    any_app: App, clock: FixedClock
 ) -> None:
+    app = any_app
     officer = await officer_of_cdcs(app, clock)
     await officer.send("/nhaptep")
     assert "theo mẫu 1" in officer.text
@@ -370,3 +374,55 @@ async def test_answers_as_people_write_them_in_the_cells(app: App, clock: FixedC
     assert third.benefit_social == "Giảm thời gian chờ của người bệnh"
     fourth = by_title["Cải tiến bàn là hơi số 4"]
     assert (fourth.recognized_by, fourth.recognition_doc) == ("Giám đốc Công ty", "45/QĐ-CT")
+
+
+async def test_on_telegram_the_file_goes_in_and_the_failing_rows_come_back(
+    db_url: str,
+    make_settings: Callable[..., Settings],
+    clock: FixedClock,
+    telegram: FakeTelegram,
+) -> None:
+    """Through aiogram and the fake Bot API over HTTP: the document downloaded with getFile,
+    the rows to correct uploaded back, the confirmation pressed."""
+    settings = make_settings(
+        db_url, telegram_token=telegram.token, telegram_api_base=telegram.base_url
+    )
+    async with running_app(settings, clock) as app:
+        channel = telegram_channel(app)
+        polling = asyncio.create_task(
+            channel.dispatcher.start_polling(
+                channel.bot, polling_timeout=1, handle_signals=False, handle_as_tasks=False
+            )
+        )
+        try:
+            officer = FakePerson(telegram, 4242, "Hương")
+            await officer.say("/start")
+            await officer.press("Tôi đồng ý")
+            await officer.share_contact("+84987000321")
+            code = claim_code_in(await admin.grant(app, clock, "officer", CDCS, None))
+            assert "Bạn đã nhận quyền" in (await officer.say(f"/nhanquyen {code}")).text
+            await officer.say("/nhaptep")
+            await officer.send_document(xlsx(thirty_rows_two_bad()), "mau1.xlsx", XLSX_MIME)
+            await officer.press("Công nhân lao động")
+            said = "\n".join(a.text or "" for a in telegram.actions if a.chat_id == 4242)
+            assert "Có lỗi: 2 (dòng 13, 25)" in said, said
+            back = sheet_rows(telegram.uploaded("dong-can-sua.xlsx"))
+            assert [row[-2] for row in back[1:]] == [13, 25]
+            done = await officer.press("Có, nộp các sáng kiến hợp lệ")
+            assert "Đã nộp 28 sáng kiến" in (done.text or ""), done
+        finally:
+            await channel.dispatcher.stop_polling()
+            await polling
+            await channel.bot.session.close()
+        assert len(await filed(app)) == 28
+        assert {s.channel for s in await filed(app)} == {"telegram"}
+
+
+async def test_zalo_says_where_files_can_be_sent(app: App, clock: FixedClock) -> None:
+    officer = await officer_of_cdcs(app, clock, channel="zalo")
+    await officer.send("/nhaptep")
+    assert "Zalo chỉ cho gửi ảnh" in officer.text and "Telegram" in officer.text
+    worker = FakeChat(app.engine, user_id="worker")
+    await login(worker, "0903 333 444")
+    await worker.send("/nhaptep")
+    assert "Có, nộp" not in worker.text and "theo mẫu 1" not in worker.text
