@@ -1,5 +1,5 @@
-"""`python -m bench latency|export|stats|steps|statements|similar|flood ...`: prints figures and
-ratios (see --help)."""
+"""`python -m bench latency|export|intake|stats|steps|statements|similar|flood|broadcast ...`:
+prints figures and ratios (see --help)."""
 
 from __future__ import annotations
 
@@ -69,6 +69,9 @@ def main() -> None:
     burst = sub.add_parser("flood", help="a webhook flood on loopback: memory and answers")
     burst.add_argument("--calm-chats", type=int, default=180, help="chats sending 50 each")
     burst.add_argument("--busy-chats", type=int, default=10, help="chats sending 100 each")
+    taking = sub.add_parser("intake", help="/nhaptep of an N-row mẫu 1 XLSX: check, then file")
+    taking.add_argument("--rows", type=int, default=2000)
+    _engine_arguments(taking)
     spread = sub.add_parser(
         "broadcast", help="an announcement to N people within a fake Telegram's limits"
     )
@@ -93,6 +96,7 @@ def main() -> None:
         "statements": _statements,
         "similar": _similar,
         "export": _export,
+        "intake": _intake,
         "latency": _latency,
     }
     if args.which in runners:
@@ -166,6 +170,19 @@ async def _export(args: argparse.Namespace) -> None:
         return await measure(engine, url, args.rows, workdir)
 
     await _each_engine(args, run)
+
+
+async def _intake(args: argparse.Namespace) -> None:
+    from bench.intake_bench import Measured, line, measure, summary
+
+    results: list[Measured] = []
+
+    async def run(engine: str, url: str, workdir: Path) -> str:
+        results.append(await measure(engine, url, args.rows, workdir))
+        return line(results[-1])
+
+    await _each_engine(args, run)
+    print(summary(results, args.rows))
 
 
 async def _latency(args: argparse.Namespace) -> None:

@@ -15,6 +15,7 @@ import openpyxl
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bench.mau1 import HEADER, csv_bytes, docx, member_rows, xlsx
 from bot import admin
 from bot.app import App
 from bot.clock import FixedClock
@@ -26,7 +27,6 @@ from tests.conftest import CliRun, running_app
 from tests.fake_telegram import FakePerson, FakeTelegram
 from tests.fakechat import FakeChat
 from tests.flow import PDF_BYTES, claim_code_in, grant_role, login, submit_new
-from tests.intake_files import HEADER, csv_bytes, docx, member_rows, xlsx
 from tests.records import export_of_the_country
 
 CDCS = "t24.hiep_hoa"

@@ -17,7 +17,7 @@ from bot.intake.check import Checked, Row, mark_filed
 from bot.store.uow import UnitOfWork
 from rules.campaigns import Phase
 
-BATCH = 100
+BATCH = 25  # rows per transaction: on SQLite other chats wait for one batch at most
 
 
 @dataclass(slots=True)
@@ -49,11 +49,12 @@ async def apply(
         async with new_uow() as uow:
             batch = rows[start : start + BATCH]
             await mark_filed(uow.session, services.campaign.code, batch)  # since the check
-            for row in batch:
-                if row.filed_as is not None:
-                    applied.skipped += 1
-                    continue
-                applied.filed.append(await _file(uow, services, row, filer, phase, now))
+            fresh = [row for row in batch if row.filed_as is None]
+            applied.skipped += len(batch) - len(fresh)
+            authors = await uow.people.members([_author(r) for r in fresh], filer.person_id, now)
+            for row in fresh:
+                author = authors[_author(row)]
+                applied.filed.append(await _file(uow, services, row, author.id, filer, phase, now))
             await uow.commit()
         await asyncio.sleep(0)
     async with new_uow() as uow:
@@ -69,15 +70,22 @@ async def apply(
     return applied
 
 
-async def _file(
-    uow: UnitOfWork, services: Services, row: Row, filer: Filer, phase: Phase, now: datetime
-) -> str:
+def _author(row: Row) -> tuple[str, int, str]:
     d = row.draft
-    author = await uow.people.member(
-        d["author_name"], d["birth_year"], d["unit_code"], filer.person_id, now
-    )
+    return d["author_name"], int(d["birth_year"]), d["unit_code"]
+
+
+async def _file(
+    uow: UnitOfWork,
+    services: Services,
+    row: Row,
+    author_id: int,
+    filer: Filer,
+    phase: Phase,
+    now: datetime,
+) -> str:
     submission = await file_draft(
-        uow, services, d, Filing(author.id, filer.person_id, filer.channel, phase, now)
+        uow, services, row.draft, Filing(author_id, filer.person_id, filer.channel, phase, now)
     )
     uow.audit.record(
         now,
@@ -85,6 +93,6 @@ async def _file(
         person_id=filer.person_id,
         channel=filer.channel,
         subject=submission.code,
-        detail={"for_member": author.id, "intake_row": row.number},
+        detail={"for_member": author_id, "intake_row": row.number},
     )
     return submission.code or ""

@@ -238,30 +238,43 @@ class People:
     ) -> Person:
         """The member a collector files for: the one already recorded with this name, birth
         year and unit (so that they count once as a participant), or a new one."""
-        found = await self._session.scalar(
+        key = (name, birth_year, unit_code)
+        return (await self.members([key], recorded_by, now))[key]
+
+    async def members(
+        self, wanted: list[tuple[str, int, str]], recorded_by: int, now: datetime
+    ) -> dict[tuple[str, int, str], Person]:
+        """`member` of many (name, birth year, unit) at once: one query, one insert of
+        those not recorded yet (a file of a union's members, bot/intake)."""
+        found: dict[tuple[str, int, str], Person] = {}
+        names = sorted({name for name, _year, _unit in wanted})
+        rows = await self._session.scalars(
             select(Person)
-            .where(
-                Person.recorded_by.is_not(None),
-                Person.full_name == name,
-                Person.birth_year == birth_year,
-                Person.unit_code == unit_code,
-            )
+            .where(Person.recorded_by.is_not(None), Person.full_name.in_(names))
             .order_by(Person.id)
-            .limit(1)
         )
-        if found is not None:
-            return found
-        person = Person(
-            full_name=name,
-            birth_year=birth_year,
-            unit_code=unit_code,
-            recorded_by=recorded_by,
-            created_at=now,
-            updated_at=now,
-        )
-        self._session.add(person)
-        await self._session.flush()
-        return person
+        for person in rows:
+            key = (person.full_name or "", person.birth_year or 0, person.unit_code or "")
+            found.setdefault(key, person)
+        new = [
+            Person(
+                full_name=name,
+                birth_year=year,
+                unit_code=unit,
+                recorded_by=recorded_by,
+                created_at=now,
+                updated_at=now,
+            )
+            for name, year, unit in dict.fromkeys(wanted)
+            if (name, year, unit) not in found
+        ]
+        if new:
+            self._session.add_all(new)
+            await self._session.flush()
+            found.update(
+                {(p.full_name or "", p.birth_year or 0, p.unit_code or ""): p for p in new}
+            )
+        return found
 
     async def holding(self, phone: str, but: int | None = None) -> list[Person]:
         """Everyone who holds this number, by claim or verified, but the person `but`."""

@@ -1,4 +1,4 @@
-"""Mẫu 1 tables as unions make them, for the intake tests and `python -m bench intake`: the
+"""Mẫu 1 tables as unions make them, for `python -m bench intake` and the intake tests: the
 seed's seven columns under the union's lines, with the columns the form also needs, in XLSX,
 CSV or DOCX. Names and numbers are invented."""
 
