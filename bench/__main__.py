@@ -1,4 +1,4 @@
-"""`python -m bench latency|export|intake|stats|steps|statements|similar|flood|broadcast ...`:
+"""`python -m bench latency|export|intake|ocr|stats|steps|statements|similar|flood|broadcast`:
 prints figures and ratios (see --help)."""
 
 from __future__ import annotations
@@ -72,6 +72,8 @@ def main() -> None:
     taking = sub.add_parser("intake", help="/nhaptep of an N-row mẫu 1 XLSX: check, then file")
     taking.add_argument("--rows", type=int, default=2000)
     _engine_arguments(taking)
+    reading = sub.add_parser("ocr", help="photos of the printed form read back by Tesseract")
+    reading.add_argument("--forms", type=int, default=20)
     spread = sub.add_parser(
         "broadcast", help="an announcement to N people within a fake Telegram's limits"
     )
@@ -89,6 +91,12 @@ def main() -> None:
         ),
     )
     args = parser.parse_args()
+    if args.which == "ocr":
+        from bench.ocr_bench import measure, report
+
+        print(report(*measure(args.forms)))
+        print(f"machine: {_machine()}")
+        return
     runners = {
         "broadcast": _broadcast,
         "flood": _flood,

@@ -461,6 +461,16 @@ def _say_what_is_used(settings: Settings, command: str) -> None:
         logs.announce(f"Cảnh báo: không có thiết lập {name}; biến này bị bỏ qua.", logging.WARNING)
     if command in SAYS_DATABASE or command in ADMIN_COMMANDS:
         logs.announce(f"sangkien: cơ sở dữ liệu {database_shown(settings.database_url)}")
+    if command in ("chat", "run", "serve"):
+        from bot.intake.ocr import INSTALL, missing
+
+        problem = missing()
+        if problem is not None:
+            logs.announce(
+                f"sangkien: {problem} Ảnh phiếu sáng kiến gửi vào /nhaptep sẽ không đọc được; "
+                f"cài bằng: {INSTALL}",
+                logging.WARNING,
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

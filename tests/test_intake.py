@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import shutil
 import unicodedata
 import zipfile
@@ -12,21 +13,24 @@ from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bench.mau1 import HEADER, csv_bytes, docx, member_rows, xlsx
+from bench.ocr_bench import form_values, render
 from bot import admin
 from bot.app import App
 from bot.clock import FixedClock
 from bot.config import Settings
+from bot.intake import ocr
 from bot.server import telegram_channel
 from bot.stats.export import TOTAL_LABEL, XLSX_MIME
 from bot.store.models import AuditLog, Person, Submission
 from tests.conftest import CliRun, running_app
 from tests.fake_telegram import FakePerson, FakeTelegram
 from tests.fakechat import FakeChat
-from tests.flow import PDF_BYTES, claim_code_in, grant_role, login, submit_new
+from tests.flow import claim_code_in, grant_role, login, submit_new
 from tests.records import export_of_the_country
 
 CDCS = "t24.hiep_hoa"
@@ -314,7 +318,6 @@ def with_formula() -> bytes:
 
 BAD_FILES = [
     (b"", "Tệp rỗng"),
-    (PDF_BYTES, "Đây là tệp PDF hoặc ảnh, không phải bảng"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "lưu lại thành .xlsx hoặc .docx"),
     (macro_workbook(), "Tệp có chứa macro nên không được nhận"),
     (zip_bomb(), "giải nén quá lớn"),
@@ -426,3 +429,88 @@ async def test_zalo_says_where_files_can_be_sent(app: App, clock: FixedClock) ->
     await login(worker, "0903 333 444")
     await worker.send("/nhaptep")
     assert "Có, nộp" not in worker.text and "theo mẫu 1" not in worker.text
+
+
+def need_tesseract() -> None:
+    problem = ocr.missing()
+    if problem is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{problem} .ci/run installs tesseract-ocr and tesseract-ocr-vie")
+    pytest.skip(f"{problem} ({ocr.INSTALL})")
+
+
+async def test_a_photo_of_a_printed_form_fills_a_draft_confirmed_field_by_field(
+    app: App, clock: FixedClock
+) -> None:
+    need_tesseract()
+    values = form_values(3)
+    officer = await officer_of_cdcs(app, clock, channel="zalo")
+    await officer.send("/nhaptep")
+    assert "Gửi ảnh chụp" in officer.text and "bấm" not in officer.text
+    await officer.send_file(render(values, noisy=True, seed=3), "phieu.jpg")
+    assert "Đã đọc ảnh phiếu: 14/14 mục." in officer.text, officer.text
+    assert f"Đang lưu: {values['name']}" in officer.text
+    assert await filed(app) == []  # nothing saved unseen
+    kept = []
+    for _ in range(40):
+        if "TÓM TẮT SÁNG KIẾN" in officer.text:
+            break
+        text = officer.text
+        if "Đang lưu:" in text:
+            kept.append(text.split("Đang lưu: ", 1)[1].split("\n", 1)[0])
+            await officer.send("giữ nguyên")
+        elif "sinh hoạt công đoàn ở đơn vị nào" in text or "Tìm “" in text:
+            await officer.send("hiep hoa")
+        elif "nhóm đối tượng" in text.lower() or "Nhóm đối tượng" in text:
+            await officer.send("công nhân lao động")
+        elif "loại giải pháp" in text:
+            await officer.send(values["solution_type"])
+        elif "tài liệu kèm theo" in text:
+            assert "phieu.jpg" in text  # the photo goes with it
+            await officer.send("xong")
+        elif "có đang được bảo hộ" in text or "trái với trật tự" in text:
+            await officer.send("không")
+        else:
+            raise AssertionError(text)
+    assert values["title"] in officer.text and "(bạn nộp hộ)" in officer.text, officer.text
+    assert values["description"] in kept
+    await officer.send("gửi sáng kiến")
+    assert "Mã hồ sơ" in officer.text, officer.text
+    (submission,) = await filed(app)
+    assert submission.author_name == values["name"] and submission.title == values["title"]
+    assert submission.recognition_doc == "3/QĐ-HĐSK"
+    assert submission.benefit_vnd == int(values["value"].split()[0].replace(".", ""))
+
+
+async def test_the_command_line_prints_what_a_photo_says(
+    app: App, clock: FixedClock, db_url: str, cli: CliRun, tmp_path: Path
+) -> None:
+    need_tesseract()
+    photo = tmp_path / "phieu.png"
+    photo.write_bytes(render(form_values(5), noisy=False, seed=5))
+    argv = ["intake", str(photo), "--unit", CDCS, "--db", db_url]
+    shown = await asyncio.to_thread(cli, argv, **NOW)
+    assert shown.returncode == 0, shown.stderr
+    assert f"Tên sáng kiến: {form_values(5)['title']}" in shown.stdout
+    assert "Các mục đọc được đều hợp lệ." in shown.stdout, shown.stdout
+    refused = await asyncio.to_thread(cli, [*argv, "--apply", "--by", "0912345678"], **NOW)
+    assert refused.returncode != 0 and "/nhaptep" in refused.stderr
+    assert await filed(app) == []
+
+
+async def test_without_tesseract_a_photo_gets_a_line_and_the_way_to_type(
+    app: App, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")  # as on a server without Debian's package
+    ocr.missing.cache_clear()
+    try:
+        officer = await officer_of_cdcs(app, clock, channel="zalo")
+        await officer.send("/nhaptep")
+        await officer.send_file(render(form_values(1), noisy=False, seed=1), "phieu.png")
+        assert "Máy chủ chưa cài chương trình đọc ảnh (Tesseract)." in officer.text
+        assert "/nopho" in officer.text
+        await officer.send("/nopho")
+        assert "Họ và tên của tác giả" in officer.text
+    finally:
+        ocr.missing.cache_clear()

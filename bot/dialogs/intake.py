@@ -12,21 +12,23 @@ from typing import Any
 from bot.access import COLLECTOR, DENIED, OFFICER, Scope, scope_of
 from bot.dialogs.confirm import ConfirmStep
 from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step, deny
+from bot.dialogs.submission import new_draft
 from bot.dialogs.types import Expect, IncomingFile, Option, OutgoingFile
 from bot.intake import columns as col
-from bot.intake import report
+from bot.intake import ocr, report
 from bot.intake.apply import Filer, apply
-from bot.intake.check import Checked, Defaults, check_table, needs, pick
+from bot.intake.check import Checked, Checker, Defaults, Row, check_table, needs, pick
 from bot.intake.read import ACCEPTED, MAX_BYTES, MAX_ROWS, Table, read_in_process
 from bot.stats.export import XLSX_MIME
-from rules.files import check_size
+from rules.files import check_size, identify_file, safe_filename
 from rules.verdict import Rejected
 
 STATE = "intake"  # the file waiting: where it is stored, its name, the values for all rows
 ZALO = "zalo"
 ON_ZALO = (
-    "Zalo chỉ cho gửi ảnh, chưa gửi được tệp Excel hay Word. Vui lòng dùng bot trên Telegram "
-    "để gửi tệp, hoặc nhờ quản trị viên chạy lệnh `sangkien intake`."
+    "Gửi ảnh chụp (hoặc bản quét) phiếu thông tin sáng kiến in sẵn của một đoàn viên: bot đọc "
+    "ảnh rồi hỏi lại từng mục để bạn xác nhận. Zalo chỉ cho gửi ảnh; bảng Excel, Word nhiều "
+    "sáng kiến thì gửi qua bot trên Telegram."
 )
 READ_HERE_BYTES = 256 * 1024  # bench/README.md, “intake”: a 30-row XLSX is 12 KB
 EXPIRED = "Tệp đã gửi không còn (quá 1 giờ hoặc đã xử lý). Vui lòng gửi /nhaptep và gửi lại tệp."
@@ -37,8 +39,6 @@ async def intake_command(ctx: Ctx, step: Step | None) -> Outcome:
     scope = await _filer_scope(ctx)
     if not scope:
         return deny(ctx, step, "/nhaptep", DENIED)
-    if ctx.inbound.channel == ZALO:
-        return Goto(step.key, ON_ZALO) if step else Stay(ON_ZALO)
     ctx.state.pop(STATE, None)
     return Goto(IntakeFileStep.key)
 
@@ -53,11 +53,14 @@ class IntakeFileStep(Step):
     expects = Expect.FILE
 
     def text(self, ctx: Ctx) -> str:
+        if ctx.inbound.channel == ZALO:
+            return ON_ZALO
         return (
             f"Gửi tệp {ACCEPTED} có bảng tổng hợp tóm tắt sáng kiến theo mẫu 1, hoặc bảng tải "
             f"từ /xuat đã điền thêm (tối đa {MAX_ROWS:,} dòng, {MAX_BYTES // 1048576} MB)."
             "\nMỗi dòng được kiểm tra như khi nộp trong cuộc trò chuyện; chưa có gì được nộp "
-            "cho đến khi bạn xác nhận.".replace(",", ".", 1)
+            "cho đến khi bạn xác nhận.\nCó phiếu in của một sáng kiến: gửi ảnh chụp phiếu, bot "
+            "đọc rồi hỏi lại từng mục.".replace(",", ".", 1)
         )
 
     async def on_text(self, ctx: Ctx, text: str) -> Outcome:
@@ -70,6 +73,8 @@ class IntakeFileStep(Step):
         scope = await _filer_scope(ctx)
         if not scope:
             return Goto("menu", DENIED)
+        if file.data.startswith(ocr.PHOTO_STARTS):
+            return await _from_photo(ctx, file)
         path = await ctx.services.files.put_export(file.data, "bin")
         table = await _read(ctx, path.name)
         if isinstance(table, Rejected):
@@ -85,6 +90,79 @@ class IntakeFileStep(Step):
             )
         ctx.state[STATE]["lacking"] = needs(table)
         return await _next(ctx, table)
+
+
+async def _from_photo(ctx: Ctx, file: IncomingFile) -> Outcome:
+    """A photo of the printed form: its fields read into a draft for a member, then the
+    form's questions one by one, each showing what was read (“Giữ nguyên” keeps it)."""
+    problem = ocr.missing()
+    if problem is not None:
+        return Stay(f"{problem} Vui lòng nhập sáng kiến bằng /nopho, hoặc gửi bảng Excel, Word.")
+    if ctx.has_draft:
+        return Stay(
+            "Bạn đang có một bản nháp. Hãy gửi hoặc hủy bản nháp đó trước (/tieptuc, /huy)."
+        )
+    window = ctx.services.campaign.window(ctx.now)
+    if isinstance(window, Rejected):
+        return Stay(window.message)
+    kind = identify_file(file.data, ctx.services.max_file_bytes)
+    if isinstance(kind, Rejected):
+        return Stay(kind.message)
+    text = await asyncio.to_thread(ocr.read_photo, file.data)  # Tesseract's own process
+    if isinstance(text, Rejected):
+        return Stay(text.message)
+    fields = ocr.fields_of(text.value)
+    if not fields:
+        return Stay(
+            "Không đọc được mục nào của phiếu trên ảnh. Vui lòng chụp thẳng, đủ sáng, cả trang; "
+            "hoặc nhập bằng /nopho."
+        )
+    checker = Checker(ctx.services, Defaults(None), lambda code: True, ctx.now)
+    row = checker.answered(Row(0, ()), ocr.answers_of(fields), fields.get("recognition", ""))
+    draft = new_draft(for_member=True)
+    draft.update({k: row.draft[k] for k in READ_INTO_DRAFT if row.draft.get(k) is not None})
+    sha256 = await ctx.services.files.put(file.data, kind.value.extension)
+    name = safe_filename(file.filename or "phieu-sang-kien", kind.value.extension)
+    draft["attachments"] = [
+        {
+            "kind": "file",
+            "filename": name,
+            "mime": kind.value.mime,
+            "size": len(file.data),
+            "sha256": sha256,
+        }
+    ]
+    ctx.state["draft"], ctx.state["edit_until"] = draft, LAST_QUESTION
+    return Goto(
+        "name",
+        f"Đã đọc ảnh phiếu: {len(fields)}/{len(ocr.FORM_LABELS)} mục. Bot hỏi lần lượt từng mục, mục đã đọc hiện ở "
+        "“Đang lưu”: chọn “Giữ nguyên” nếu đúng, hoặc gõ lại cho đúng. Ảnh phiếu được đính "
+        "kèm; chưa có gì được nộp.",
+    )
+
+
+# What a photo may fill in: the answers of the form's questions; the unit, the attachments
+# and the two declarations are always asked.
+READ_INTO_DRAFT = (
+    "author_name",
+    "birth_year",
+    "position",
+    "workplace",
+    "target_group",
+    "title",
+    "solution_type",
+    "started_on",
+    "ended_on",
+    "description",
+    "benefit_vnd",
+    "benefit_social",
+    "applied_scope",
+    "recognized_by",
+    "recognition_doc",
+    "recognized_on",
+    "awards",
+)
+LAST_QUESTION = "declare_order"  # after it, the review card
 
 
 async def _read(ctx: Ctx, stored: str) -> Table | Rejected:

@@ -151,17 +151,25 @@ class Checker:
         return Checked(table, rows, closed)
 
     def row(self, table: Table, number: int, cells: tuple[str, ...]) -> Row:
-        row = Row(number, cells, {"id": str(uuid.uuid4()), "for_member": True})
-        answers = self._answers(table, cells, row)
+        answers = self._answers(table, cells)
+        said = table.cell(cells, col.RECOGNITION) or self.defaults.recognition or ""
+        row = self.answered(Row(number, cells), answers, said, table.cell(cells, col.UNIT))
+        row.draft["attachments"] = _links(table.cell(cells, col.ATTACHMENTS))
+        return row
+
+    def answered(self, row: Row, answers: dict[str, str], recognition: str, unit: str = "") -> Row:
+        """A row whose answers are known, question by question (a table's cells, a form read
+        from a photo): each checked by its step's rule, the good ones in `row.draft`."""
+        row.draft.update(id=str(uuid.uuid4()), for_member=True)
+        self._recognition(recognition, answers, row)
         ctx = Ctx(Inbound("intake", "-", "-"), self.services, {"draft": row.draft}, self.now)
         for step in self.choices:
             self._choose(ctx, step, answers.get(step.key, ""), row)
         for step in self.texts:
             self._parse(ctx, step, answers.get(step.key, ""), row)
-        self._unit(table.cell(cells, col.UNIT), row)
+        self._unit(unit, row)
         self._co_authors(answers, row)
         self._benefit(row)
-        row.draft["attachments"] = _links(table.cell(cells, col.ATTACHMENTS))
         row.draft.update(declared_no_ip=True, declared_public_order=True)
         recognized = row.draft.get("recognized_on")
         if recognized and not row.problems:
@@ -170,7 +178,7 @@ class Checker:
             )
         return row
 
-    def _answers(self, table: Table, cells: tuple[str, ...], row: Row) -> dict[str, str]:
+    def _answers(self, table: Table, cells: tuple[str, ...]) -> dict[str, str]:
         """The texts each question of the form would have been answered with."""
         author = col.author_parts(table.cell(cells, col.AUTHOR))
         start, end = col.period_parts(table.cell(cells, col.PERIOD))
@@ -193,9 +201,19 @@ class Checker:
             "author_share": author.share,
         }
         answers.update({f"co_author_{i}": a for i, a in enumerate(author.co_authors)})
-        said = table.cell(cells, col.RECOGNITION) or self.defaults.recognition or ""
+        return answers
+
+    @staticmethod
+    def _recognition(said: str, answers: dict[str, str], row: Row) -> None:
+        """“…, số … ngày …” split into the three questions it answers."""
         recognition = col.recognition_parts(said) if said else None
-        if said and recognition is None:
+        if recognition is not None:
+            answers.update(
+                recognized_by=recognition.by,
+                recognition_doc=recognition.doc,
+                recognized_on=recognition.day,
+            )
+        elif said:
             row.problems.append(
                 Problem(
                     col.COLUMN_NAMES[col.RECOGNITION],
@@ -203,13 +221,6 @@ class Checker:
                     f"{col.RECOGNITION_EXAMPLE}.",
                 )
             )
-        elif recognition is not None:
-            answers.update(
-                recognized_by=recognition.by,
-                recognition_doc=recognition.doc,
-                recognized_on=recognition.day,
-            )
-        return answers
 
     def _parse(self, ctx: Ctx, step: TextField, text: str, row: Row) -> None:
         name = STEP_NAMES[step.key]

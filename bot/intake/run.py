@@ -11,9 +11,9 @@ from bot.access import COLLECTOR, OFFICER, scope_of
 from bot.dialogs.engine import Services
 from bot.dialogs.types import Option
 from bot.errors import ConfigError
-from bot.intake import report
+from bot.intake import ocr, report
 from bot.intake.apply import Filer, apply
-from bot.intake.check import Defaults, check_table, pick
+from bot.intake.check import Checker, Defaults, Row, check_table, pick
 from bot.intake.columns import RECOGNITION_EXAMPLE, recognition_parts
 from bot.intake.read import MAX_BYTES, read_table
 from bot.store.uow import UnitOfWork
@@ -55,7 +55,10 @@ async def run_intake(app: App, clock: Clock, args: argparse.Namespace) -> str:
         raise ConfigError(f"{path}: tệp nặng hơn {MAX_BYTES // 1048576} MB; chia thành nhiều tệp")
     if not services.catalog.knows(args.unit):
         raise ConfigError(f"không có đơn vị mã “{args.unit}” (xem `sangkien units list`)")
-    read = read_table(path.read_bytes())
+    data = path.read_bytes()
+    if data.startswith(ocr.PHOTO_STARTS):
+        return _photo(services, data, args, clock)
+    read = read_table(data)
     if isinstance(read, Rejected):
         raise ConfigError(f"{path.name}: {read.message}")
     table = read.value
@@ -97,3 +100,23 @@ async def _filer(uow: UnitOfWork, services: Services, args: argparse.Namespace) 
 
 def _option(choice: Choice) -> Option:
     return Option(choice.name, choice.code, choice.keys)
+
+
+def _photo(services: Services, data: bytes, args: argparse.Namespace, clock: Clock) -> str:
+    """A photo of the printed form: the fields read and how the form's rules take them. It is
+    never filed from here: in chat (/nhaptep) each field is confirmed first."""
+    if args.apply:
+        raise ConfigError(
+            "ảnh phiếu không nộp thẳng được: gửi ảnh trong /nhaptep để xác nhận từng mục"
+        )
+    text = ocr.read_photo(data)
+    if isinstance(text, Rejected):
+        raise ConfigError(f"{Path(args.file).name}: {text.message} ({ocr.INSTALL})")
+    fields = ocr.fields_of(text.value)
+    labels = dict(ocr.FORM_LABELS)
+    lines = [f"{labels[key]}: {fields.get(key, '(không đọc được)')}" for key in labels]
+    checker = Checker(services, Defaults(args.unit), lambda code: True, clock.now())
+    row = checker.answered(Row(0, ()), ocr.answers_of(fields), fields.get("recognition", ""))
+    problems = [str(p) for p in row.problems if p.field != "Đơn vị"]
+    lines += ["Cần sửa khi xác nhận:", *problems] if problems else ["Các mục đọc được đều hợp lệ."]
+    return "\n".join(lines)
