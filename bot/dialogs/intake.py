@@ -135,9 +135,9 @@ async def _from_photo(ctx: Ctx, file: IncomingFile) -> Outcome:
     ctx.state["draft"], ctx.state["edit_until"] = draft, LAST_QUESTION
     return Goto(
         "name",
-        f"Đã đọc ảnh phiếu: {len(fields)}/{len(ocr.FORM_LABELS)} mục. Bot hỏi lần lượt từng mục, mục đã đọc hiện ở "
-        "“Đang lưu”: chọn “Giữ nguyên” nếu đúng, hoặc gõ lại cho đúng. Ảnh phiếu được đính "
-        "kèm; chưa có gì được nộp.",
+        f"Đã đọc ảnh phiếu: {len(fields)}/{len(ocr.FORM_LABELS)} mục. Bot hỏi lần lượt "
+        "từng mục, mục đã đọc hiện ở “Đang lưu”: chọn “Giữ nguyên” nếu đúng, hoặc gõ lại cho "
+        "đúng. Ảnh phiếu được đính kèm; chưa có gì được nộp.",
     )
 
 
