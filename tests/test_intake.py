@@ -7,6 +7,7 @@ import asyncio
 import io
 import os
 import shutil
+import sqlite3
 import unicodedata
 import zipfile
 from collections.abc import Callable
@@ -514,3 +515,27 @@ async def test_without_tesseract_a_photo_gets_a_line_and_the_way_to_type(
         assert "Họ và tên của tác giả" in officer.text
     finally:
         ocr.missing.cache_clear()
+
+
+def test_on_the_console_a_collector_takes_a_file_in_with_tep(cli: CliRun, tmp_path: Path) -> None:
+    """`sangkien chat` as a person types it: /nhaptep, then `/tep PATH`, then the answers."""
+    table = tmp_path / "mẫu 1 tháng 3.xlsx"
+    table.write_bytes(xlsx(thirty_rows_two_bad()))
+    db = f"sqlite+aiosqlite:///{tmp_path / 'console.db'}"
+    assert cli(["db", "upgrade", "--db", db]).returncode == 0
+    granted = cli(["grant", "collector", "--unit", CDCS, "--db", db], **NOW)
+    code = claim_code_in(granted.stdout)
+    chat = ["chat", "--db", db, "--user", "cdcs"]
+    first = ["chào", "1", "0912 345 678", f"/nhanquyen {code}"]
+    taking = ["/nhaptep", f"/tep {table}", "công nhân", "có", "/thoat"]
+    done = cli(chat, "\n".join([*first, *taking]) + "\n", **NOW)
+    assert done.returncode == 0, done.stderr
+    assert "Có lỗi: 2 (dòng 13, 25)" in done.stdout, done.stdout[-3000:]
+    assert "📎 dong-can-sua.xlsx: " in done.stdout
+    assert "Đã nộp 28 sáng kiến" in done.stdout
+    again = cli(chat, "\n".join(taking) + "\n", **NOW)
+    assert "Đã nộp từ trước, sẽ bỏ qua: 28" in again.stdout, again.stdout[-3000:]
+    with sqlite3.connect(tmp_path / "console.db") as conn:
+        assert conn.execute(
+            "SELECT count(*), count(DISTINCT filed_by) FROM submission"
+        ).fetchone() == (28, 1)
