@@ -105,23 +105,23 @@ def test_console_chat_full_submission_with_piped_input(tmp_path: Path) -> None:
         assert conn.execute("select count(*) from attachment").fetchone() == (1,)
 
 
-def test_bad_catalog_stops_with_a_clear_message(tmp_path: Path) -> None:
+def test_bad_catalog_stops_with_a_clear_message(tmp_path: Path, cli: CliRun) -> None:
     bad = tmp_path / "units.yaml"
     bad.write_text(
         "versions: [{code: a, name: A, valid_from: 2021-01-01, kinds: [{code: k, "
         "name: K, units: [{code: x, name: X}, {code: x, name: Y}]}]}]"
     )
     for args in (["check"], ["chat", "--db", f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"]):
-        result = run(args, tmp_path, SANGKIEN_UNITS_FILE=str(bad))
+        result = cli(args, SANGKIEN_UNITS_FILE=str(bad))
         assert result.returncode == 2
         assert "Lỗi cấu hình" in result.stderr and "“x” bị trùng" in result.stderr
 
 
-def test_check_and_db_upgrade(tmp_path: Path) -> None:
-    result = run(["check"], tmp_path)
+def test_check_and_db_upgrade(tmp_path: Path, cli: CliRun) -> None:
+    result = cli(["check"])
     assert result.returncode == 0 and "OK: chiến dịch 1trieu" in result.stdout
     db = tmp_path / "fresh.db"
-    result = run(["db", "upgrade", "--db", f"sqlite+aiosqlite:///{db}"], tmp_path)
+    result = cli(["db", "upgrade", "--db", f"sqlite+aiosqlite:///{db}"])
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(db) as conn:
         [version] = conn.execute("select version_num from alembic_version").fetchone()
@@ -176,21 +176,21 @@ def test_operator_grants_a_role_by_claim_code_then_stats_export_revoke(
     assert "chưa có quyền" in chat("/duyet")
 
 
-def test_chat_creates_the_database_folder(tmp_path: Path) -> None:
+def test_chat_creates_the_database_folder(tmp_path: Path, cli: CliRun) -> None:
     # A fresh clone has no data/ folder: the default database must still open.
     db = tmp_path / "not" / "there" / "yet.db"
-    result = run(["chat", "--db", f"sqlite+aiosqlite:///{db}"], tmp_path, "chào\n/thoat\n")
+    result = cli(["chat", "--db", f"sqlite+aiosqlite:///{db}"], "chào\n/thoat\n")
     assert result.returncode == 0, result.stderr
     assert "Tôi đồng ý" in result.stdout and db.exists()
 
 
-def test_several_workers_need_postgresql(tmp_path: Path) -> None:
+def test_several_workers_need_postgresql(tmp_path: Path, cli: CliRun) -> None:
     db = f"sqlite+aiosqlite:///{tmp_path / 'one.db'}"
-    result = run(["serve", "--workers", "2", "--db", db], tmp_path, SANGKIEN_TELEGRAM_TOKEN="1:x")
+    result = cli(["serve", "--workers", "2", "--db", db], SANGKIEN_TELEGRAM_TOKEN="1:x")
     assert result.returncode == 2
     assert "cần PostgreSQL" in result.stderr
     assert not (tmp_path / "one.db").exists()  # refused before touching anything
-    result = run(["serve", "--workers", "0", "--db", db], tmp_path)
+    result = cli(["serve", "--workers", "0", "--db", db])
     assert result.returncode == 2 and "--workers phải từ 1" in result.stderr
 
 

@@ -27,7 +27,7 @@ from bot.errors import ConfigError
 from bot.links import FileLinks
 from bot.store.models import Attachment, RoleGrant
 from rules.files import safe_filename
-from tests.conftest import running_app
+from tests.conftest import CliRun, running_app
 from tests.fakechat import FakeChat
 from tests.flow import PDF_BYTES, fill_profile, fill_until_attachments, grant_role, login
 from tests.processes import ROOT, free_port, start_bot, stop_bot, wait_healthy
@@ -197,20 +197,17 @@ def _modes(folder: Path) -> set[tuple[str, int]]:
     }
 
 
-def test_a_backup_is_private_whatever_the_umask(tmp_path: Path) -> None:
-    from tests.test_cli import run
-
+def test_a_backup_is_private_whatever_the_umask(tmp_path: Path, cli: CliRun) -> None:
     database = f"sqlite+aiosqlite:///{tmp_path}/b.db"
     files = tmp_path / "files" / "ab"
     files.mkdir(parents=True)
     (files / ("ab" + "0" * 62 + ".pdf")).write_bytes(PDF_BYTES)
     (files / ("ab" + "0" * 62 + ".pdf")).chmod(0o644)
-    assert run(["db", "upgrade", "--db", database], tmp_path).returncode == 0
+    assert cli(["db", "upgrade", "--db", database]).returncode == 0
     before = os.umask(0o022)
     try:
-        done = run(
+        done = cli(
             ["db", "backup", str(tmp_path / "copy"), "--db", database],
-            tmp_path,
             SANGKIEN_FILES_DIR=str(tmp_path / "files"),
         )
     finally:
@@ -252,16 +249,14 @@ def test_pg_dump_gets_the_password_outside_its_command_line(tmp_path: Path) -> N
 
 @pytest.mark.postgres
 def test_a_restore_into_a_database_with_tables_is_refused(
-    tmp_path: Path, postgres_url: str
+    tmp_path: Path, postgres_url: str, cli: CliRun
 ) -> None:
-    from tests.test_cli import run
-
     source = f"sqlite+aiosqlite:///{tmp_path}/s.db"
-    assert run(["db", "upgrade", "--db", source], tmp_path).returncode == 0
-    made = run(["db", "backup", str(tmp_path / "copy"), "--db", source], tmp_path)
+    assert cli(["db", "upgrade", "--db", source]).returncode == 0
+    made = cli(["db", "backup", str(tmp_path / "copy"), "--db", source])
     assert made.returncode == 0, made.stderr
     (tmp_path / "copy" / "sangkien.pgdump").write_bytes(b"")
-    done = run(["db", "restore", str(tmp_path / "copy"), "--db", postgres_url], tmp_path)
+    done = cli(["db", "restore", str(tmp_path / "copy"), "--db", postgres_url])
     assert done.returncode == 2, done.stderr
     assert "đã có dữ liệu" in done.stderr and "Traceback" not in done.stderr
 

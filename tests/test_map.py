@@ -19,7 +19,7 @@ from bot.stats.export import EVERY
 from bot.store.models import Submission
 from bot.unit_map import follow_map
 from rules.campaigns import TZ
-from tests.conftest import running_app
+from tests.conftest import CliRun, running_app
 from tests.fakechat import FakeChat
 from tests.flow import fill_initiative, grant_role, login, submit_new
 from tests.processes import ROOT
@@ -68,9 +68,9 @@ async def test_an_old_province_name_leads_to_its_successor(
 
 @pytest.mark.parametrize(("typed", "said"), MERGED)
 def test_the_operator_finds_the_successor_by_the_old_name(
-    tmp_path: Path, typed: str, said: str
+    cli: CliRun, typed: str, said: str
 ) -> None:
-    done = run(["units", "list", "--catalog", "2025", "--search", typed], tmp_path)
+    done = cli(["units", "list", "--catalog", "2025", "--search", typed])
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0].endswith(said), done.stdout
 
@@ -227,7 +227,9 @@ async def test_the_bot_moves_to_the_new_map_at_midnight_with_catalog_auto(
         assert "Đơn vị: Bắc Ninh (gồm Bắc Giang cũ)." in chat.text, chat.text
 
 
-def test_grassroots_unions_follow_their_province_onto_the_new_map(tmp_path: Path) -> None:
+def test_grassroots_unions_follow_their_province_onto_the_new_map(
+    tmp_path: Path, cli: CliRun
+) -> None:
     """A CĐCS imported under a district LĐLĐ of 2021 is found under Bắc Ninh on the 2025 map;
     one imported for 2025 with its old parent stays where it was on the 2021 map."""
     extra = tmp_path / "units.extra.yaml"
@@ -236,28 +238,24 @@ def test_grassroots_unions_follow_their_province_onto_the_new_map(tmp_path: Path
     old.write_text(
         "mã,tên,mã cấp trên\nt24.viet_yen.dien,CĐCS Công ty Điện tử Việt Yên,t24.viet_yen\n"
     )
-    assert run(["units", "import", str(old), "--catalog", "2021"], tmp_path, **env).returncode == 0
+    assert cli(["units", "import", str(old), "--catalog", "2021"], **env).returncode == 0
     new = tmp_path / "cdcs-2025.csv"
     new.write_text(
         "mã,tên,mã cấp trên,mã cấp trên cũ\n"
         "n24.nhua,CĐCS Công ty Nhựa Quang Châu,n24,t24.viet_yen\n"
         "n24.go,CĐCS Công ty Gỗ Tân Yên,n24,t24.khong_co\n"
     )
-    refused = run(["units", "import", str(new), "--catalog", "2025"], tmp_path, **env)
+    refused = cli(["units", "import", str(new), "--catalog", "2025"], **env)
     assert "dòng 3 (n24.go): đơn vị cấp trên cũ “t24.khong_co” không có" in refused.stderr
     new.write_text("\n".join(new.read_text().splitlines()[:2]) + "\n")
-    assert run(["units", "import", str(new), "--catalog", "2025"], tmp_path, **env).returncode == 0
+    assert cli(["units", "import", str(new), "--catalog", "2025"], **env).returncode == 0
 
-    on_2025 = run(["units", "list", "--catalog", "2025", "--under", "n24"], tmp_path, **env)
+    on_2025 = cli(["units", "list", "--catalog", "2025", "--under", "n24"], **env)
     assert "  t24.viet_yen.dien  CĐCS Công ty Điện tử Việt Yên" in on_2025.stdout
     assert "  n24.nhua  CĐCS Công ty Nhựa Quang Châu" in on_2025.stdout
-    found = run(
-        ["units", "list", "--catalog", "2025", "--search", "dien tu viet yen"], tmp_path, **env
-    )
+    found = cli(["units", "list", "--catalog", "2025", "--search", "dien tu viet yen"], **env)
     assert found.stdout.startswith("t24.viet_yen.dien  Bắc Ninh › CĐCS Công ty Điện tử")
-    on_2021 = run(
-        ["units", "list", "--catalog", "2021", "--under", "t24.viet_yen"], tmp_path, **env
-    )
+    on_2021 = cli(["units", "list", "--catalog", "2021", "--under", "t24.viet_yen"], **env)
     assert "  n24.nhua  CĐCS Công ty Nhựa Quang Châu" in on_2021.stdout
 
 
@@ -279,22 +277,22 @@ NEW_CAMPAIGN_MISTAKES = [  # what is wrong in the block, what `sangkien check` s
 
 @pytest.mark.parametrize(("right", "wrong", "said"), NEW_CAMPAIGN_MISTAKES)
 def test_check_explains_each_mistake_in_a_new_campaign(
-    tmp_path: Path, right: str, wrong: str, said: str
+    tmp_path: Path, cli: CliRun, right: str, wrong: str, said: str
 ) -> None:
     block = _new_campaign_block()
     path = tmp_path / "campaigns.yaml"
     env = {"SANGKIEN_CAMPAIGNS_FILE": str(path), "SANGKIEN_CAMPAIGN": "sk2026"}
     assert right in block
     path.write_text(block.replace(right, wrong, 1), encoding="utf-8")
-    checked = run(["check"], tmp_path, **env)
+    checked = cli(["check"], **env)
     assert checked.returncode == 2 and said in checked.stderr, checked.stderr
 
 
-def test_the_new_campaign_block_passes_check(tmp_path: Path) -> None:
+def test_the_new_campaign_block_passes_check(tmp_path: Path, cli: CliRun) -> None:
     path = tmp_path / "campaigns.yaml"
     path.write_text(_new_campaign_block(), encoding="utf-8")
     env = {"SANGKIEN_CAMPAIGNS_FILE": str(path), "SANGKIEN_CAMPAIGN": "sk2026"}
-    checked = run(["check"], tmp_path, **env)
+    checked = cli(["check"], **env)
     assert checked.returncode == 0 and checked.stdout.startswith("OK: chiến dịch sk2026"), checked
 
 
