@@ -210,8 +210,13 @@ def _to_dong(value: Decimal) -> int | None:
     return int(value.to_integral_value()) if value <= MONEY_MAX * 10 else MONEY_MAX + 1
 
 
+def format_count(n: int) -> str:
+    """A number as Vietnamese writes it: 2.000, 100.000."""
+    return f"{n:,}".replace(",", ".")
+
+
 def format_money_vnd(amount: int) -> str:
-    return f"{amount:,}".replace(",", ".") + " đồng"
+    return format_count(amount) + " đồng"
 
 
 _DRIVE_HOSTS = {"drive.google.com", "docs.google.com"}

@@ -20,6 +20,7 @@ from bot.intake.apply import Filer, apply
 from bot.intake.check import Checked, Checker, Defaults, Row, check_table, needs, pick
 from bot.intake.read import ACCEPTED, MAX_BYTES, MAX_ROWS, Table, read_in_process
 from bot.stats.export import XLSX_MIME
+from rules.fields import format_count
 from rules.files import check_size, identify_file, safe_filename
 from rules.verdict import Rejected
 
@@ -57,10 +58,10 @@ class IntakeFileStep(Step):
             return ON_ZALO
         return (
             f"Gửi tệp {ACCEPTED} có bảng tổng hợp tóm tắt sáng kiến theo mẫu 1, hoặc bảng tải "
-            f"từ /xuat đã điền thêm (tối đa {MAX_ROWS:,} dòng, {MAX_BYTES // 1048576} MB)."
-            "\nMỗi dòng được kiểm tra như khi nộp trong cuộc trò chuyện; chưa có gì được nộp "
-            "cho đến khi bạn xác nhận.\nCó phiếu in của một sáng kiến: gửi ảnh chụp phiếu, bot "
-            "đọc rồi hỏi lại từng mục.".replace(",", ".", 1)
+            f"từ /xuat đã điền thêm (tối đa {format_count(MAX_ROWS)} dòng, "
+            f"{MAX_BYTES // 1048576} MB).\nMỗi dòng được kiểm tra như khi nộp trong cuộc trò "
+            "chuyện; chưa có gì được nộp cho đến khi bạn xác nhận.\nCó phiếu in của một sáng "
+            "kiến: gửi ảnh chụp phiếu, bot đọc rồi hỏi lại từng mục."
         )
 
     async def on_text(self, ctx: Ctx, text: str) -> Outcome:
@@ -172,10 +173,10 @@ async def _read(ctx: Ctx, stored: str) -> Table | Rejected:
     path = ctx.services.files.find(stored)
     if path is None:
         return Rejected(EXPIRED)
-    if path.stat().st_size <= READ_HERE_BYTES:
-        read = await asyncio.to_thread(read_in_process, "", str(path))
-    else:
-        async with ctx.uow.paused():
+    async with ctx.uow.paused():  # other chats write meanwhile
+        if path.stat().st_size <= READ_HERE_BYTES:
+            read = await asyncio.to_thread(read_in_process, "", str(path))
+        else:
             read = await ctx.services.exports.call(read_in_process, str(path))
     return read if isinstance(read, Rejected) else read.value
 
@@ -226,6 +227,7 @@ async def _check(ctx: Ctx, table: Table) -> Checked:
         defaults,
         lambda code: scope.covers(catalog, code),
         ctx.now,
+        ctx.uow.paused,
     )
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -380,6 +381,11 @@ async def mark_filed(session: AsyncSession, campaign: str, rows: Iterable[Row]) 
             row.filed_as = code
 
 
+@asynccontextmanager
+async def _nothing() -> AsyncIterator[None]:
+    yield
+
+
 async def check_table(
     session: AsyncSession,
     services: Services,
@@ -387,8 +393,12 @@ async def check_table(
     defaults: Defaults,
     allowed: Callable[[str], bool],
     now: datetime,
+    meanwhile: Callable[[], AbstractAsyncContextManager[None]] = _nothing,
 ) -> Checked:
-    """The rows checked by the form's rules, and those filed already marked."""
-    checked = await Checker(services, defaults, allowed, now).check(table)
+    """The rows checked by the form's rules, and those filed already marked. The rules run
+    inside `meanwhile()`: in a chat, the unit of work's `paused`, so that on SQLite other
+    chats write while a large file is checked (its batches yield, but not the writer)."""
+    async with meanwhile():
+        checked = await Checker(services, defaults, allowed, now).check(table)
     await mark_filed(session, services.campaign.code, checked.rows)
     return checked

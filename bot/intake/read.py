@@ -22,6 +22,7 @@ from openpyxl import load_workbook
 from bot.intake.columns import COLUMN_NAMES, NUMBER, REQUIRED, column_of
 from bot.stats.export import FORMULA_START, TOTAL_LABEL
 from rules.dates import format_date
+from rules.fields import format_count
 from rules.files import zip_names
 from rules.text import fold
 from rules.verdict import Ok, Rejected, Verdict
@@ -206,10 +207,8 @@ def _table(
         rows = list(_rows(grid[index + 1 :], columns, first_row + index + 1))
         if len(rows) > MAX_ROWS:
             return Rejected(
-                f"Bảng có {len(rows)} dòng; mỗi lần nhận tối đa {MAX_ROWS:,} dòng".replace(
-                    ",", "."
-                )
-                + ". Vui lòng chia thành nhiều tệp."
+                f"Bảng có {format_count(len(rows))} dòng; mỗi lần nhận tối đa "
+                f"{format_count(MAX_ROWS)} dòng. Vui lòng chia thành nhiều tệp."
             )
         return Ok(Table(kind, first_row + index, tuple(cells), columns, tuple(rows)))
     return Rejected(_no_heading())

@@ -6,13 +6,10 @@ from bot.review import STATUS_NAMES
 from bot.stats.views import GroupRow, Stats
 from rules.campaigns import Campaign, EmulationGroup, Phase
 from rules.dates import format_date
+from rules.fields import format_count
 
 TOP_CHILDREN = 15
 IDLE_SHOWN = 10
-
-
-def _number(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
 
 
 def _percent(part: float) -> str:
@@ -23,13 +20,14 @@ def _lines(title: str, counts: dict[str, int], names: dict[str, str]) -> list[st
     if not counts:
         return []
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return [title] + [f"  • {names.get(code, code)}: {_number(n)}" for code, n in ordered]
+    return [title] + [f"  • {names.get(code, code)}: {format_count(n)}" for code, n in ordered]
 
 
 def _phase_line(stats: Stats, phase: Phase) -> str:
     done = stats.by_progress.get(phase.code, 0)
     target = phase.target or 1
-    return f"  • {phase.name}: {_number(done)} / {_number(target)} ({_percent(done / target)})"
+    shown = f"{format_count(done)} / {format_count(target)}"
+    return f"  • {phase.name}: {shown} ({_percent(done / target)})"
 
 
 def format_stats(stats: Stats) -> str:
@@ -38,27 +36,27 @@ def format_stats(stats: Stats) -> str:
         f"📊 THỐNG KÊ – {campaign.short_name}",
         f"Phạm vi: {stats.scope_label}",
         f"Thời gian: {stats.period.text()}",
-        f"Tổng số sáng kiến: {_number(stats.total)}",
+        f"Tổng số sáng kiến: {format_count(stats.total)}",
     ]
     if stats.target:
         lines.append(
-            f"Chỉ tiêu: {_number(stats.target)} – đạt "
+            f"Chỉ tiêu: {format_count(stats.target)} – đạt "
             f"{_percent(stats.toward_target / stats.target)} "
-            f"({_number(stats.toward_target)}, không tính sáng kiến không hợp lệ)"
+            f"({format_count(stats.toward_target)}, không tính sáng kiến không hợp lệ)"
         )
     if stats.scope == "*":
         lines += [_phase_line(stats, phase) for phase in campaign.phases if phase.target]
-    lines.append(f"Người tham gia: {_number(stats.participants)}")
+    lines.append(f"Người tham gia: {format_count(stats.participants)}")
     if stats.members:
         lines.append(
             f"Tỷ lệ tham gia: {_percent(stats.participants / stats.members)} "
-            f"của {_number(stats.members)} đoàn viên (mục tiêu từ 10%)"
+            f"của {format_count(stats.members)} đoàn viên (mục tiêu từ 10%)"
         )
     if (rate := stats.valid_rate) is not None:
         lines.append(f"Tỷ lệ hợp lệ (trên số đã duyệt): {_percent(rate)}")
     if stats.nominated:
         named = [
-            f"{level.short_name} {_number(stats.nominated[level.code])}"
+            f"{level.short_name} {format_count(stats.nominated[level.code])}"
             for level in campaign.award_levels
             if level.code in stats.nominated
         ]
@@ -75,7 +73,8 @@ def format_stats(stats: Stats) -> str:
     if active:
         lines.append("Xếp hạng đơn vị trực thuộc:")
         lines += [
-            f"  {rank}. {row.name}: {_number(row.total)} (hợp lệ {_number(row.accepted)})"
+            f"  {rank}. {row.name}: {format_count(row.total)} "
+            f"(hợp lệ {format_count(row.accepted)})"
             for rank, row in enumerate(active[:TOP_CHILDREN], 1)
         ]
         if len(active) > TOP_CHILDREN:
@@ -87,7 +86,7 @@ def format_stats(stats: Stats) -> str:
         lines.append(f"Chưa có sáng kiến ({len(idle)} đơn vị): {shown}{more}.")
     if stats.by_week:
         lines.append("Theo tuần (tuần bắt đầu ngày):")
-        lines += [f"  {format_date(week)}: {_number(n)}" for week, n in stats.by_week[-12:]]
+        lines += [f"  {format_date(week)}: {format_count(n)}" for week, n in stats.by_week[-12:]]
     return "\n".join(lines)
 
 
@@ -100,7 +99,10 @@ def format_group(
         f"Thời gian: {period_label}",
     ]
     for rank, row in enumerate(rows, 1):
-        parts = [f"{_number(row.toward_target)} sáng kiến", f"hợp lệ {_number(row.accepted)}"]
+        parts = [
+            f"{format_count(row.toward_target)} sáng kiến",
+            f"hợp lệ {format_count(row.accepted)}",
+        ]
         if row.progress is not None:
             parts.append(f"đạt {_percent(row.progress)} chỉ tiêu")
         if row.members:
