@@ -1,18 +1,30 @@
 """What `serve` tells Prometheus at GET /metrics: updates by channel and outcome, how long an
 update takes, database errors, and, read from the database at each scrape, the outbox
-backlog, open support tickets and the submissions on record. No label carries a person."""
+backlog, open support tickets and the submissions on record. No label carries a person.
+
+With `serve --workers N` every worker counts into files of prometheus-client's multiprocess
+mode (the folder in PROMETHEUS_MULTIPROC_DIR, made empty by `serve` at start) and a scrape,
+whichever worker the connection reaches, adds them all up."""
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
+from typing import Final
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.counters import ALL, TOTAL
 from bot.store.models import Outbox, StatCounter, SupportTicket
 from bot.support import CLOSED
+
+MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client reads it when first imported
+# The gauges are read from the database at a scrape: every worker reads the same figures, so
+# the latest read stands for all of them.
+FROM_THE_DATABASE: Final = "mostrecent"
 
 # An answer people feel as instant is under 100 ms; Telegram gives up on a webhook at 60 s.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -61,10 +73,21 @@ class Metrics:
             "Submissions on record in the active campaign, by status",
             ["status"],
             registry=self.registry,
+            multiprocess_mode=FROM_THE_DATABASE,
         )
 
     def _gauge(self, name: str, documentation: str) -> Gauge:
-        return Gauge(name, documentation, registry=self.registry)
+        return Gauge(
+            name, documentation, registry=self.registry, multiprocess_mode=FROM_THE_DATABASE
+        )
+
+    def exposition(self) -> bytes:
+        """The text a scrape gets: this process's figures, or every worker's together."""
+        if os.environ.get(MULTIPROCESS):
+            together = CollectorRegistry()
+            MultiProcessCollector(together)  # type: ignore[no-untyped-call]
+            return bytes(generate_latest(together))
+        return bytes(generate_latest(self.registry))
 
     def handled(self, channel: str, outcome: str, seconds: float) -> None:
         self.updates.labels(channel, outcome).inc()

@@ -239,7 +239,7 @@ def sending_channels(app: App) -> tuple[dict[str, Sender], list[Callable[[], Awa
 def _metrics_route(app: App) -> Callable[[web.Request], Awaitable[web.Response]]:
     """GET /metrics in Prometheus's text format; with SANGKIEN_METRICS_TOKEN set, only for
     `Authorization: Bearer <token>`."""
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+    from prometheus_client import CONTENT_TYPE_LATEST
 
     token = app.settings.metrics_token
     metrics = app.engine.services.metrics
@@ -256,7 +256,7 @@ def _metrics_route(app: App) -> Callable[[web.Request], Awaitable[web.Response]]
         except Exception as exc:  # the process's own figures are still worth a scrape
             log.error("metrics: database figures unavailable: %s", type(exc).__name__)
             metrics.database_error(type(exc).__name__)
-        body = generate_latest(metrics.registry)
+        body = metrics.exposition()
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     return serve_metrics

@@ -7,8 +7,13 @@ from __future__ import annotations
 import errno
 import fcntl
 import logging
+import os
+import shutil
 import socket
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -19,6 +24,7 @@ from bot import logs
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.explain import explain
+from bot.metrics import MULTIPROCESS
 from bot.store.db import is_sqlite
 
 if TYPE_CHECKING:
@@ -110,10 +116,35 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
         one_bot_per_sqlite_file(settings.database_url)
         run_server(settings, host, port, reuse_port=False, shared=shared, sender=sender)
         return 0
+    bind(host, port, reuse_port=False).close()  # is the port free? Say so before spawning.
+    with counted_together():
+        return _run_workers(settings, host, port, workers, shared, sender)
+
+
+@contextmanager
+def counted_together() -> Iterator[None]:
+    """A fresh folder for the workers' metrics (bot/metrics.py), named in the environment they
+    are spawned with, removed when they have ended."""
+    folder = tempfile.mkdtemp(prefix="sangkien-metrics-")
+    os.environ[MULTIPROCESS] = folder
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROCESS, None)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_workers(
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int,
+    shared: Shared,
+    sender: SenderProcess | None,
+) -> int:
     import multiprocessing
     import signal
 
-    bind(host, port, reuse_port=False).close()  # is the port free? Say so before spawning.
     spawn = multiprocessing.get_context("spawn")
     # with a sender process, the workers only answer; without, each delivers too
     deliver_here = sender is None

@@ -94,3 +94,65 @@ async def test_two_workers_share_chats_exactly_once(
         replies = [a.text for a in telegram.actions if a.chat_id == 5000 + index]
         assert len(replies) == len(script(5000 + index))  # one reply per update, none twice
         assert "Mã hồ sơ: SK-2022-" in replies[-1]
+
+
+async def test_metrics_count_every_worker(
+    telegram: FakeTelegram, clean_postgres_url: str, tmp_path: Path
+) -> None:
+    """`serve --workers 2` on one port: the kernel spreads the connections over both, and a
+    scrape, whichever worker answers it, counts the updates of both."""
+    port = free_port()
+    bot = await start_telegram_bot(
+        ["serve", "--port", str(port), "--workers", "2"],
+        telegram,
+        tmp_path,
+        SANGKIEN_DATABASE_URL=clean_postgres_url,
+        SANGKIEN_TELEGRAM_WEBHOOK_SECRET=SECRET,
+    )
+    sent = 40
+    try:
+        await _both_ready(bot)
+        # a new connection for each request: SO_REUSEPORT chooses a worker per connection
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
+            for number in range(1, sent + 1):
+                update = {
+                    "update_id": number,
+                    "message": {
+                        "message_id": number,
+                        "date": int(time.time()),
+                        "chat": {"id": 7000 + number, "type": "private"},
+                        "from": {"id": 7000 + number, "is_bot": False, "first_name": "An"},
+                        "text": "/start",
+                    },
+                }
+                async with http.post(
+                    f"http://127.0.0.1:{port}/telegram/webhook",
+                    json=update,
+                    headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+                ) as response:
+                    assert response.status == 200
+            totals = []
+            for _ in range(6):
+                async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
+                    totals.append(_updates_counted(await response.text()))
+    finally:
+        log = await stop_bot(bot)
+    assert totals == [sent] * 6, (totals, log)
+
+
+def _updates_counted(exposition: str) -> int:
+    return sum(
+        int(float(line.rsplit(" ", 1)[1]))
+        for line in exposition.splitlines()
+        if line.startswith("sangkien_updates_total{")
+    )
+
+
+async def _both_ready(bot: asyncio.subprocess.Process) -> None:
+    """Until each worker has said it is ready (a request before would find only one)."""
+    assert bot.stderr is not None
+    ready = 0
+    while ready < 2:
+        line = await asyncio.wait_for(bot.stderr.readline(), 60)
+        assert line, "serve ended before its workers were ready"
+        ready += "đã sẵn sàng" in line.decode()
