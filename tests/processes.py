@@ -33,6 +33,10 @@ async def start_bot(
         "SANGKIEN_FILES_DIR": str(tmp_path / "files"),
         "SANGKIEN_NOW": "2022-03-01T09:00",
         "SANGKIEN_LOG_LEVEL": "INFO",
+        # `serve` delivers the outbox itself here: a sender process more per bot started is a
+        # second or two of the suite each; tests/test_sender_process.py and the broadcast
+        # benchmark's test run `serve` as it ships, with its sender process
+        "SANGKIEN_SENDER_PROCESS": "false",
         **env,
     }
     return await asyncio.create_subprocess_exec(
