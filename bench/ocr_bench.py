@@ -15,7 +15,8 @@ import matplotlib
 from PIL import Image, ImageDraw, ImageFont
 
 from bench.mau1 import GIVEN, MIDDLES, SURNAMES, THINGS
-from bot.intake.ocr import FORM_LABELS, FORM_TITLE, fields_of, read_photo
+from bot.intake.ocr import FORM_LABELS, FORM_TITLE, INSTALL, fields_of, read_photo
+from rules.verdict import Rejected
 
 WIDTH, HEIGHT, MARGIN = 1240, 1754, 90  # A4 at 150 dpi
 FONT_SIZE = 26
@@ -114,8 +115,8 @@ def measure(count: int) -> tuple[Accuracy, Accuracy, list[str]]:
         values = form_values(number)
         for accuracy, is_noisy in ((clean, False), (noisy, True)):
             text = read_photo(render(values, is_noisy, number))
-            if not hasattr(text, "value"):
-                raise SystemExit(f"ocr: {getattr(text, 'message', text)}")
+            if isinstance(text, Rejected):
+                raise SystemExit(f"ocr: {text.message} ({INSTALL})")
             read = fields_of(text.value)
             accuracy.forms += 1
             for key, _label in FORM_LABELS:

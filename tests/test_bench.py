@@ -57,3 +57,23 @@ async def test_the_broadcast_benchmark_reaches_everyone_once(db_url: str, tmp_pa
     assert figures.delivered == 300 and figures.duplicates == 0, figures.line()
     assert figures.during.latencies_ms and figures.during.errors == 0, figures.line()
     assert figures.line().startswith("broadcast: 300 delivered, 0 duplicates, ")
+
+
+async def test_the_intake_benchmark_checks_and_files_a_table(db_url: str, tmp_path: Path) -> None:
+    """`bench intake`, small: every row of its table valid, and every one filed."""
+    from bench.intake_bench import line, measure, summary
+
+    result = await measure("sqlite", db_url, 20, tmp_path)
+    assert "Hợp lệ, sẵn sàng nộp: 20" in result.said and "Đã nộp 20 sáng kiến" in result.said
+    assert line(result).startswith("sqlite ") and result.waits_ms
+    assert summary([result], 20).startswith("intake: sqlite 20 rows checked in ")
+
+
+def test_the_ocr_benchmark_reads_a_form_back() -> None:
+    """`bench ocr`, one form: its line, where Tesseract is installed."""
+    from bench.ocr_bench import measure, report
+    from tests.test_intake import need_tesseract
+
+    need_tesseract()
+    shown = report(*measure(1))
+    assert "ocr: 1 forms, fields exact: clean " in shown, shown
