@@ -68,12 +68,3 @@ async def test_the_intake_benchmark_checks_and_files_a_table(db_url: str, tmp_pa
     assert line(result).startswith("sqlite ") and result.waits_ms
     assert summary([result], 20).startswith("intake: sqlite 20 rows checked in ")
 
-
-def test_the_ocr_benchmark_reads_a_form_back() -> None:
-    """`bench ocr`, one form: its line, where Tesseract is installed."""
-    from bench.ocr_bench import measure, report
-    from tests.test_intake import need_tesseract
-
-    need_tesseract()
-    shown = report(*measure(1))
-    assert "ocr: 1 forms, fields exact: clean " in shown, shown
