@@ -67,4 +67,3 @@ async def test_the_intake_benchmark_checks_and_files_a_table(db_url: str, tmp_pa
     assert "Hợp lệ, sẵn sàng nộp: 20" in result.said and "Đã nộp 20 sáng kiến" in result.said
     assert line(result).startswith("sqlite ") and result.waits_ms
     assert summary([result], 20).startswith("intake: sqlite 20 rows checked in ")
-
