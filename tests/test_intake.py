@@ -134,21 +134,9 @@ async def test_the_command_line_checks_lists_every_failing_row_and_applies_once(
     table.write_bytes(csv_bytes(rows, delimiter=";"))
     errors = tmp_path / "loi.xlsx"
 
+    given = ["intake", str(table), "--unit", CDCS, "--db", db_url]
     checked = await asyncio.to_thread(
-        cli,
-        [
-            "intake",
-            str(table),
-            "--unit",
-            CDCS,
-            "--db",
-            db_url,
-            "--nhom",
-            "cong nhan",
-            "--errors",
-            str(errors),
-        ],
-        **NOW,
+        cli, [*given, "--nhom", "cong nhan", "--errors", str(errors)], **NOW
     )
     assert checked.returncode == 0, checked.stderr
     out = checked.stdout
@@ -157,34 +145,14 @@ async def test_the_command_line_checks_lists_every_failing_row_and_applies_once(
     assert "Chưa ghi gì" in out and await filed(app) == []
     assert [row[-2] for row in sheet_rows(errors.read_bytes())[1:]] == [4, 6]
 
-    no_filer = await asyncio.to_thread(
-        cli, ["intake", str(table), "--unit", CDCS, "--db", db_url, "--apply"], **NOW
-    )
+    no_filer = await asyncio.to_thread(cli, [*given, "--apply"], **NOW)
     assert no_filer.returncode != 0 and "--by" in no_filer.stderr
-    stranger = await asyncio.to_thread(
-        cli,
-        ["intake", str(table), "--unit", CDCS, "--db", db_url, "--apply", "--by", "0909999999"],
-        **NOW,
-    )
+    stranger = await asyncio.to_thread(cli, [*given, "--apply", "--by", "0909999999"], **NOW)
     assert stranger.returncode != 0 and "không có quyền nộp hộ" in stranger.stderr
-    wrong_group = await asyncio.to_thread(
-        cli, ["intake", str(table), "--unit", CDCS, "--db", db_url, "--nhom", "xyz"], **NOW
-    )
+    wrong_group = await asyncio.to_thread(cli, [*given, "--nhom", "xyz"], **NOW)
     assert wrong_group.returncode != 0 and "không khớp nhóm nào" in wrong_group.stderr
 
-    argv = [
-        "intake",
-        str(table),
-        "--unit",
-        CDCS,
-        "--db",
-        db_url,
-        "--nhom",
-        "cong nhan",
-        "--apply",
-        "--by",
-        phone,
-    ]
+    argv = [*given, "--nhom", "cong nhan", "--apply", "--by", phone]
     applied = await asyncio.to_thread(cli, argv, **NOW)
     assert "Đã nộp 10 sáng kiến" in applied.stdout, applied.stdout + applied.stderr
     again = await asyncio.to_thread(cli, argv, **NOW)

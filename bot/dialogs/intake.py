@@ -12,7 +12,7 @@ from typing import Any
 from bot.access import COLLECTOR, DENIED, OFFICER, Scope, scope_of
 from bot.dialogs.confirm import ConfirmStep
 from bot.dialogs.engine import Ctx, Goto, Outcome, Stay, Step, deny
-from bot.dialogs.submission import new_draft
+from bot.dialogs.submission import choice_options, new_draft
 from bot.dialogs.types import Expect, IncomingFile, Option, OutgoingFile
 from bot.intake import columns as col
 from bot.intake import ocr, report
@@ -121,7 +121,9 @@ async def _from_photo(ctx: Ctx, file: IncomingFile) -> Outcome:
     checker = Checker(ctx.services, Defaults(None), lambda code: True, ctx.now)
     row = checker.answered(Row(0, ()), ocr.answers_of(fields), fields.get("recognition", ""))
     draft = new_draft(for_member=True)
-    draft.update({k: row.draft[k] for k in READ_INTO_DRAFT if row.draft.get(k) is not None})
+    # the answers of the form's questions; the unit, the attachments and the two
+    # declarations are always asked
+    draft.update({k: row.draft[k] for k in checker.fields if row.draft.get(k) is not None})
     sha256 = await ctx.services.files.put(file.data, kind.value.extension)
     name = safe_filename(file.filename or "phieu-sang-kien", kind.value.extension)
     draft["attachments"] = [
@@ -142,27 +144,6 @@ async def _from_photo(ctx: Ctx, file: IncomingFile) -> Outcome:
     )
 
 
-# What a photo may fill in: the answers of the form's questions; the unit, the attachments
-# and the two declarations are always asked.
-READ_INTO_DRAFT = (
-    "author_name",
-    "birth_year",
-    "position",
-    "workplace",
-    "target_group",
-    "title",
-    "solution_type",
-    "started_on",
-    "ended_on",
-    "description",
-    "benefit_vnd",
-    "benefit_social",
-    "applied_scope",
-    "recognized_by",
-    "recognition_doc",
-    "recognized_on",
-    "awards",
-)
 LAST_QUESTION = "declare_order"  # after it, the review card
 
 
@@ -254,15 +235,12 @@ class IntakeChoiceStep(Step):
     def options(self, ctx: Ctx) -> list[Option]:
         campaign = ctx.services.campaign
         listed = campaign.target_groups if self.column == col.GROUP else campaign.solution_types
-        return [Option(c.name, c.code, c.keys) for c in listed]
+        return choice_options(listed)
 
     async def on_choice(self, ctx: Ctx, value: str) -> Outcome:
-        if not ctx.state.get(STATE):
-            return Goto("menu", EXPIRED)
-        if pick(self.options(ctx), value) is None:
+        if pick(self.options(ctx), value) is None and ctx.state.get(STATE):
             return await super().on_choice(ctx, value)
-        ctx.state[STATE][self.column] = value
-        return await _next(ctx)
+        return await _for_every_row(ctx, self.column, value)
 
 
 class IntakeGroupStep(IntakeChoiceStep):
@@ -290,12 +268,18 @@ class IntakeRecognitionStep(Step):
         )
 
     async def on_text(self, ctx: Ctx, text: str) -> Outcome:
-        if not ctx.state.get(STATE):
-            return Goto("menu", EXPIRED)
-        if col.recognition_parts(text) is None:
+        if col.recognition_parts(text) is None and ctx.state.get(STATE):
             return Stay(f"Vui lòng ghi theo dạng: {col.RECOGNITION_EXAMPLE}.")
-        ctx.state[STATE][col.RECOGNITION] = text
-        return await _next(ctx)
+        return await _for_every_row(ctx, col.RECOGNITION, text)
+
+
+async def _for_every_row(ctx: Ctx, column: str, value: str) -> Outcome:
+    """Keep a value for the rows that lack one, then ask the next or check the rows."""
+    waiting = ctx.state.get(STATE)
+    if not waiting:
+        return Goto("menu", EXPIRED)
+    waiting[column] = value
+    return await _next(ctx)
 
 
 ASKED = (

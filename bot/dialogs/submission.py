@@ -18,7 +18,7 @@ from bot.store.counters import Counted
 from bot.store.models import Attachment, Submission
 from bot.store.uow import UnitOfWork
 from rules import fields as rf
-from rules.campaigns import Phase, check_end, recognition_warning
+from rules.campaigns import Choice, Phase, check_end, recognition_warning
 from rules.dates import check_not_future, format_date, parse_date
 from rules.files import (
     ACCEPTED_TEXT,
@@ -82,12 +82,17 @@ def _benefit_social(ctx: Ctx, raw: str) -> Verdict[str]:
     return rf.parse_long_text(raw, "lợi ích xã hội", rf.LONG_TEXT_MAX)
 
 
+def choice_options(choices: tuple[Choice, ...]) -> list[Option]:
+    """A campaign's target groups or solution types as the options a person picks from."""
+    return [Option(c.name, c.code, c.keys) for c in choices]
+
+
 def _target_groups(ctx: Ctx) -> list[Option]:
-    return [Option(c.name, c.code, c.keys) for c in ctx.services.campaign.target_groups]
+    return choice_options(ctx.services.campaign.target_groups)
 
 
 def _solution_types(ctx: Ctx) -> list[Option]:
-    return [Option(c.name, c.code, c.keys) for c in ctx.services.campaign.solution_types]
+    return choice_options(ctx.services.campaign.solution_types)
 
 
 @dataclass(eq=False)

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
@@ -137,9 +138,18 @@ class Checker:
         form = {step.key: step for step in submission_steps()}
         self.texts = [_as(form[key], TextField) for key in TEXT_STEPS]
         self.choices = [_as(form[key], ChoiceField) for key in CHOICE_STEPS]
-        catalog = services.catalog
-        known = catalog.within(defaults.unit) if defaults.unit else list(catalog.units)
-        self.units = {match_key(catalog.describe(code)): code for code in known}
+
+    @property
+    def fields(self) -> list[str]:
+        """The draft's fields the form's questions fill, in the form's order."""
+        return [step.field for step in (*self.choices, *self.texts)]
+
+    @cached_property
+    def units(self) -> dict[str, str]:
+        """The units a row may name, by their labels (only built when a row names one)."""
+        catalog, root = self.services.catalog, self.defaults.unit
+        known = catalog.within(root) if root else list(catalog.units)
+        return {match_key(catalog.describe(code)): code for code in known}
 
     async def check(self, table: Table) -> Checked:
         window = self.services.campaign.window(self.now)

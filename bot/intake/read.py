@@ -78,8 +78,6 @@ def read_table(data: bytes) -> Verdict[Table]:
             "Đây là tệp Excel hoặc Word đời cũ (.xls, .doc). Vui lòng mở tệp và lưu lại thành "
             ".xlsx hoặc .docx rồi gửi lại."
         )
-    if data.startswith((b"%PDF-", b"\xff\xd8\xff", b"\x89PNG")):
-        return Rejected(f"Đây là tệp PDF hoặc ảnh, không phải bảng. Chỉ nhận {ACCEPTED}.")
     return _csv(data)
 
 

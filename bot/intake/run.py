@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.access import COLLECTOR, OFFICER, scope_of
 from bot.dialogs.engine import Services
-from bot.dialogs.types import Option
+from bot.dialogs.submission import choice_options
 from bot.errors import ConfigError
 from bot.intake import ocr, report
 from bot.intake.apply import Filer, apply
@@ -31,19 +31,8 @@ FILER_ROLES = (COLLECTOR, OFFICER)
 def file_defaults(services: Services, args: argparse.Namespace) -> Defaults:
     """--nhom, --loai and --cong-nhan, checked as a row's cells are."""
     campaign = services.campaign
-    group = kind = None
-    if args.group:
-        found = pick([_option(c) for c in campaign.target_groups], args.group)
-        if found is None:
-            names = "; ".join(f"{c.code} ({c.name})" for c in campaign.target_groups)
-            raise ConfigError(f"--nhom “{args.group}” không khớp nhóm nào: {names}")
-        group = found.value
-    if args.kind:
-        found = pick([_option(c) for c in campaign.solution_types], args.kind)
-        if found is None:
-            names = "; ".join(f"{c.code} ({c.name})" for c in campaign.solution_types)
-            raise ConfigError(f"--loai “{args.kind}” không khớp loại nào: {names}")
-        kind = found.value
+    group = _picked(campaign.target_groups, args.group, "--nhom", "nhóm")
+    kind = _picked(campaign.solution_types, args.kind, "--loai", "loại")
     if args.recognition and recognition_parts(args.recognition) is None:
         raise ConfigError(f"--cong-nhan cần ghi như: “{RECOGNITION_EXAMPLE}”")
     return Defaults(args.unit, group, kind, args.recognition)
@@ -98,8 +87,15 @@ async def _filer(uow: UnitOfWork, services: Services, args: argparse.Namespace) 
     )
 
 
-def _option(choice: Choice) -> Option:
-    return Option(choice.name, choice.code, choice.keys)
+def _picked(choices: tuple[Choice, ...], typed: str | None, flag: str, what: str) -> str | None:
+    """The code of the choice an option names, as a cell would name it; None when not given."""
+    if not typed:
+        return None
+    found = pick(choice_options(choices), typed)
+    if found is None:
+        names = "; ".join(f"{c.code} ({c.name})" for c in choices)
+        raise ConfigError(f"{flag} “{typed}” không khớp {what} nào: {names}")
+    return found.value
 
 
 def _photo(services: Services, data: bytes, args: argparse.Namespace, clock: Clock) -> str:
