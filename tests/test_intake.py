@@ -143,6 +143,9 @@ async def test_the_command_line_checks_lists_every_failing_row_and_applies_once(
     assert "12 dòng sáng kiến" in out and "Hợp lệ, sẵn sàng nộp: 10" in out, out
     assert "Dòng 4 – Tên sáng kiến:" in out and "Dòng 6 – Công nhận:" in out
     assert "Chưa ghi gì" in out and await filed(app) == []
+    assert "dòng không ghi nhóm đối tượng" not in out  # --nhom gave it
+    bare = await asyncio.to_thread(cli, given, **NOW)
+    assert "12 dòng không ghi nhóm đối tượng: --nhom cho các dòng đó." in bare.stdout
     assert [row[-2] for row in sheet_rows(errors.read_bytes())[1:]] == [4, 6]
 
     no_filer = await asyncio.to_thread(cli, [*given, "--apply"], **NOW)
@@ -151,6 +154,9 @@ async def test_the_command_line_checks_lists_every_failing_row_and_applies_once(
     assert stranger.returncode != 0 and "không có quyền nộp hộ" in stranger.stderr
     wrong_group = await asyncio.to_thread(cli, [*given, "--nhom", "xyz"], **NOW)
     assert wrong_group.returncode != 0 and "không khớp nhóm nào" in wrong_group.stderr
+    folder = await asyncio.to_thread(cli, ["intake", str(tmp_path), *given[2:]], **NOW)
+    assert folder.returncode == 2 and "là một thư mục, không phải tệp" in folder.stderr
+    assert "Traceback" not in folder.stderr
 
     argv = [*given, "--nhom", "cong nhan", "--apply", "--by", phone]
     applied = await asyncio.to_thread(cli, argv, **NOW)

@@ -11,11 +11,12 @@ from bot.access import COLLECTOR, OFFICER, scope_of
 from bot.dialogs.engine import Services
 from bot.dialogs.submission import choice_options
 from bot.errors import ConfigError
+from bot.intake import columns as col
 from bot.intake import ocr, report
 from bot.intake.apply import Filer, apply
-from bot.intake.check import Checker, Defaults, Row, check_table, pick
+from bot.intake.check import Checker, Defaults, Row, check_table, needs, pick
 from bot.intake.columns import RECOGNITION_EXAMPLE, recognition_parts
-from bot.intake.read import MAX_BYTES, read_table
+from bot.intake.read import MAX_BYTES, Table, read_table
 from bot.store.uow import UnitOfWork
 from rules.campaigns import Choice
 from rules.phone import parse_phone
@@ -40,6 +41,8 @@ def file_defaults(services: Services, args: argparse.Namespace) -> Defaults:
 
 async def run_intake(app: App, clock: Clock, args: argparse.Namespace) -> str:
     services, path = app.engine.services, Path(args.file)
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{path} là một thư mục, không phải tệp: ghi tên tệp mẫu 1 cần nhập")
     if path.stat().st_size > MAX_BYTES:
         raise ConfigError(f"{path}: tệp nặng hơn {MAX_BYTES // 1048576} MB; chia thành nhiều tệp")
     if not services.catalog.knows(args.unit):
@@ -58,7 +61,7 @@ async def run_intake(app: App, clock: Clock, args: argparse.Namespace) -> str:
         checked = await check_table(
             uow.session, services, table, defaults, allowed.__contains__, now
         )
-    lines = [report.summary(checked, path.name, shown=None)]
+    lines = [report.summary(checked, path.name, shown=None), *_flags_wanted(table, args)]
     if args.errors and checked.failed:
         args.errors.write_bytes(report.errors_xlsx(checked))
         lines.append(f"Các dòng cần sửa đã ghi vào {args.errors}.")
@@ -69,6 +72,23 @@ async def run_intake(app: App, clock: Clock, args: argparse.Namespace) -> str:
         raise ConfigError(f"chưa nộp được: {checked.closed}")
     applied = await apply(lambda: UnitOfWork(app.sessions), services, checked, filer, now)
     return "\n".join([*lines, report.applied_text(applied)])
+
+
+FLAGS = (
+    (col.GROUP, "group", "--nhom", "nhóm đối tượng"),
+    (col.KIND, "kind", "--loai", "loại giải pháp"),
+    (col.RECOGNITION, "recognition", "--cong-nhan", "việc công nhận"),
+)
+
+
+def _flags_wanted(table: Table, args: argparse.Namespace) -> list[str]:
+    """What the chat would ask once for the whole file, said as the option that gives it."""
+    lacking = needs(table)
+    return [
+        f"{lacking[column]} dòng không ghi {what}: {flag} cho các dòng đó."
+        for column, name, flag, what in FLAGS
+        if column in lacking and not getattr(args, name)
+    ]
 
 
 async def _filer(uow: UnitOfWork, services: Services, args: argparse.Namespace) -> Filer:
