@@ -513,3 +513,21 @@ def test_on_the_console_a_collector_takes_a_file_in_with_tep(cli: CliRun, tmp_pa
         assert conn.execute(
             "SELECT count(*), count(DISTINCT filed_by) FROM submission"
         ).fetchone() == (28, 1)
+
+
+async def test_a_row_naming_a_unit_outside_ones_scope_is_refused(
+    app: App, clock: FixedClock
+) -> None:
+    """A collector of one district cannot file into another by writing its name in a row."""
+    rows = [
+        [*row, unit] for row, unit in zip(member_rows(3), ("", "Hà Nội", "Hiệp Hòa"), strict=True)
+    ]
+    for row in rows:
+        row[7] = "Công nhân lao động"
+    officer = await officer_of_cdcs(app, clock)
+    await officer.send("/nhaptep")
+    await officer.send_file(csv_bytes(rows, (*HEADER, "Đơn vị")), "don-vi.csv")
+    assert "Có lỗi: 1 (dòng 3)" in officer.text, officer.text
+    assert "Dòng 3 – Đơn vị: Thành phố Hà Nội nằm ngoài phạm vi bạn được nộp hộ." in officer.text
+    await officer.click("Có, nộp các sáng kiến hợp lệ")
+    assert {s.unit_code for s in await filed(app)} == {CDCS}
