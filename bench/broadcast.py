@@ -3,8 +3,10 @@ Telegram that enforces a per-bot and a per-chat limit and answers 429 beyond the
 
 Telegram's 30 messages a second would make this 55 minutes, so the fake's limit is scaled
 (300 a second by default, ×10) and the bot's budget (`SANGKIEN_TELEGRAM_PER_SECOND`) set to
-match, at 95% of it as the bot ships (25 of 30 is 83%; the rest is room for bursts). The
-per-chat limit stays Telegram's: one message a second, with short bursts (CHAT_BURST).
+match, at 97% of it (the bot ships with 25 of Telegram's 30, 83%, because Telegram publishes
+no exact figure; against a fake whose limit is known the budget can sit closer). The per-chat
+limit stays Telegram's: one message a second, with short bursts (CHAT_BURST), and the chatting
+people take a second at least between an answer and their next message, as people do.
 
 The run: the members are seeded in the database; an officer of their province signs in and
 claims the role over the webhook like anyone; the chats' latency is measured at 100 updates/s
@@ -39,7 +41,7 @@ OFFICER_CHAT = 999
 # Hà Nội: the members announced to; the chatting people file in Bắc Giang, out of its scope,
 # so that no announcement lands in a chat whose answer is being timed
 MEMBERS_UNIT = "t01"
-SHARE = 0.95  # the bot's budget, of the limit the fake enforces
+SHARE = 0.97  # the bot's budget, of the limit the fake enforces
 # Telegram allows "short bursts" over one a second in a chat and publishes no size: a person
 # answered twice within a second (a notice and the next question) is one; 5 is our guess
 CHAT_BURST = 5

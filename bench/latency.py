@@ -109,6 +109,14 @@ class Timing:
     warmup: float  # seconds of arrivals before the measured window (the ramp)
     seconds: float  # the measured window
     answer_timeout: float = 30.0
+    # the shortest pause: reading an answer and typing the next takes a person a second or
+    # more on a phone; 0 lets the generator answer faster than anyone can
+    least: float = 0.0
+
+    def pause(self, rng: random.Random) -> float:
+        """Seconds a person waits before the next message: `least`, then exponential, so
+        that the mean stays `think`."""
+        return self.least + rng.expovariate(1 / (self.think - self.least))
 
 
 class Server:
@@ -248,7 +256,7 @@ class Load:
                 point.latencies_ms.append((heard_at - sent) * 1000)
                 point.errors += not 200 <= status < 300
                 point.busy += BUSY in action.text
-            await asyncio.sleep(rng.expovariate(1 / timing.think))
+            await asyncio.sleep(timing.pause(rng))
 
     async def post(self, user: int, text: str) -> int:
         update_id = next(self.update_ids)

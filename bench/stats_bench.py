@@ -90,7 +90,7 @@ async def _similar_ms(engine: AsyncEngine) -> dict[str, float]:
             samples = []
             for _ in range(QUERIES):
                 start = time.perf_counter()
-                await submissions.similar_candidates(0, unit)
+                await submissions.similar_candidates(None, unit)
                 samples.append((time.perf_counter() - start) * 1000)
             result[label] = statistics.median(samples)
     return result

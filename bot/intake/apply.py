@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.dialogs.engine import Services
-from bot.dialogs.submission import Filing, file_draft
+from bot.dialogs.submission import Filing, file_drafts
 from bot.intake.check import Checked, Row, mark_filed
 from bot.store.uow import UnitOfWork
-from rules.campaigns import Phase
 
 BATCH = 25  # rows per transaction: on SQLite other chats wait for one batch at most
 
@@ -52,9 +51,25 @@ async def apply(
             fresh = [row for row in batch if row.filed_as is None]
             applied.skipped += len(batch) - len(fresh)
             authors = await uow.people.members([_author(r) for r in fresh], filer.person_id, now)
-            for row in fresh:
-                author = authors[_author(row)]
-                applied.filed.append(await _file(uow, services, row, author.id, filer, phase, now))
+            drafts = [
+                (
+                    row.draft,
+                    Filing(authors[_author(row)].id, filer.person_id, filer.channel, phase, now),
+                )
+                for row in fresh
+            ]
+            for row, submission in zip(
+                fresh, await file_drafts(uow, services, drafts), strict=True
+            ):
+                uow.audit.record(
+                    now,
+                    "submission.created",
+                    person_id=filer.person_id,
+                    channel=filer.channel,
+                    subject=submission.code,
+                    detail={"for_member": submission.person_id, "intake_row": row.number},
+                )
+                applied.filed.append(submission.code or "")
             await uow.commit()
         await asyncio.sleep(0)
     async with new_uow() as uow:
@@ -73,26 +88,3 @@ async def apply(
 def _author(row: Row) -> tuple[str, int, str]:
     d = row.draft
     return d["author_name"], int(d["birth_year"]), d["unit_code"]
-
-
-async def _file(
-    uow: UnitOfWork,
-    services: Services,
-    row: Row,
-    author_id: int,
-    filer: Filer,
-    phase: Phase,
-    now: datetime,
-) -> str:
-    submission = await file_draft(
-        uow, services, row.draft, Filing(author_id, filer.person_id, filer.channel, phase, now)
-    )
-    uow.audit.record(
-        now,
-        "submission.created",
-        person_id=filer.person_id,
-        channel=filer.channel,
-        subject=submission.code,
-        detail={"for_member": author_id, "intake_row": row.number},
-    )
-    return submission.code or ""

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import groupby
 from typing import Any
 
 import sqlalchemy
@@ -64,9 +65,10 @@ def _upserts() -> dict[str, Any]:
 
 
 def _first_participations(table: Any) -> dict[str, Any]:
-    """Per dialect: insert (campaign, scope, who) rows, returning the scopes that were new."""
+    """Per dialect: insert (campaign, scope, who) rows, returning the (campaign, scope) of
+    those that were new."""
     return {
-        name: insert(table).on_conflict_do_nothing().returning(table.scope)
+        name: insert(table).on_conflict_do_nothing().returning(table.campaign, table.scope)
         for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
     }
 
@@ -145,29 +147,46 @@ def _deltas(catalog: CatalogVersion, counted: Counted, sign: int) -> Counter[Key
 
 
 async def count_new(
-    session: AsyncSession, catalog: CatalogVersion, submission: Submission
+    session: AsyncSession, catalog: CatalogVersion, submissions: Sequence[Submission]
 ) -> None:
-    counted = Counted.of(submission)
-    deltas = _deltas(catalog, counted, +1)
-    rows = [
-        {"campaign": submission.campaign, "scope": scope, "person_id": submission.person_id}
-        for scope in scopes_of(catalog, submission.unit_code)
-    ]
-    first = await session.execute(_FIRST_PARTICIPATION[_dialect(session)], rows)
-    new_scopes = list(first.scalars())
-    co_authors = [
-        {"campaign": submission.campaign, "scope": scope, "who": co_author_key(co_author)}
-        for co_author in submission.co_authors or []
-        for scope in scopes_of(catalog, submission.unit_code)
-    ]
-    if co_authors:
-        first = await session.execute(_FIRST_CO_AUTHOR[_dialect(session)], co_authors)
-        new_scopes += first.scalars()
-    day = day_of(submission.submitted_at)
-    for scope in new_scopes:
-        deltas[(submission.campaign, scope, day, "people", "")] += 1
-        deltas[(submission.campaign, scope, TOTAL, "people", "")] += 1
+    """Count new filings: one statement for their authors' first participations, one for
+    their co-authors', one for the counters, however many they are."""
+    deltas: Counter[Key] = Counter()
+    for day, filed in groupby(submissions, key=lambda s: day_of(s.submitted_at)):
+        firsts: dict[tuple[Any, ...], None] = {}  # in order, each once
+        co_authors: dict[tuple[Any, ...], None] = {}
+        for submission in filed:
+            deltas.update(_deltas(catalog, Counted.of(submission), +1))
+            scopes = scopes_of(catalog, submission.unit_code)
+            firsts.update(
+                dict.fromkeys((submission.campaign, s, submission.person_id) for s in scopes)
+            )
+            co_authors.update(
+                dict.fromkeys(
+                    (submission.campaign, s, co_author_key(co_author))
+                    for co_author in submission.co_authors or []
+                    for s in scopes
+                )
+            )
+        new_scopes = await _first(session, _FIRST_PARTICIPATION, "person_id", firsts)
+        new_scopes += await _first(session, _FIRST_CO_AUTHOR, "who", co_authors)
+        for campaign, scope in new_scopes:
+            deltas[(campaign, scope, day, "people", "")] += 1
+            deltas[(campaign, scope, TOTAL, "people", "")] += 1
     await bump(session, deltas)
+
+
+async def _first(
+    session: AsyncSession,
+    statements: dict[str, Any],
+    who: str,
+    keys: dict[tuple[Any, ...], None],
+) -> list[tuple[str, str]]:
+    """Insert (campaign, scope, who) rows; the (campaign, scope) of those that were new."""
+    if not keys:
+        return []
+    rows = [{"campaign": c, "scope": s, who: w} for c, s, w in sorted(keys, key=str)]
+    return [(c, s) for c, s in (await session.execute(statements[_dialect(session)], rows))]
 
 
 async def count_change(
