@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.bucket import Bucket
 from bot.clock import Clock, FixedClock, RunningClock, SystemClock, parse_now
 from bot.config import Settings, checked_secret
 from bot.dialogs.engine import Engine, Services
@@ -163,7 +164,9 @@ def build_app(
         clock=clock,
         campaign=campaign,
         catalog=catalog,
-        files=FileStore(settings.files_dir),
+        files=FileStore(
+            settings.files_dir, Bucket(settings.files_url) if settings.files_url else None
+        ),
         max_file_bytes=settings.max_file_bytes,
         exports=ExportProcess(settings.database_url),
         helper_groups=settings.helper_groups,

@@ -31,8 +31,10 @@ from bot.store.db import is_sqlite
 SQLITE_COPY, PG_DUMP, FILES, MANIFEST = "sangkien.db", "sangkien.pgdump", "files", "backup.json"
 
 
-def backup(database_url: str, files_dir: Path, dest: Path) -> str:
-    """Into `dest`, a new or empty folder; returns what was written, for the operator."""
+def backup(database_url: str, files_dir: Path, dest: Path, files_url: str | None = None) -> str:
+    """Into `dest`, a new or empty folder; returns what was written, for the operator. With a
+    bucket (`files_url`) the files are not copied: the folder is only a cache, and a bucket
+    is kept by its own means (said in the answer)."""
     if dest.exists() and any(dest.iterdir()):
         raise ConfigError(f"thư mục sao lưu “{dest}” đã có dữ liệu: chọn một thư mục mới")
     with _private():
@@ -44,7 +46,7 @@ def backup(database_url: str, files_dir: Path, dest: Path) -> str:
             else:
                 _run(["pg_dump", "--format=custom", f"--file={dest / PG_DUMP}"], database_url)
                 what = PG_DUMP
-            copied = _copy_files(files_dir, dest / FILES)
+            copied = 0 if files_url else _copy_files(files_dir, dest / FILES)
         except BaseException:
             # a half-made backup must not pass for one, nor keep the folder from a second try
             shutil.rmtree(dest, ignore_errors=True)
@@ -52,10 +54,16 @@ def backup(database_url: str, files_dir: Path, dest: Path) -> str:
         manifest = {
             "made_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "database": what,
-            "files": copied,
+            "files": files_url or copied,
         }
         (dest / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         _owner_only(dest)
+    if files_url:
+        return (
+            f"Đã sao lưu vào {dest}: cơ sở dữ liệu ({what}). Tệp đính kèm nằm ở kho {files_url} "
+            "và không chép vào đây: giữ kho bằng cách của nhà cung cấp (bật versioning, hoặc "
+            f"chép định kỳ: aws s3 sync {files_url} /nơi/khác)."
+        )
     return f"Đã sao lưu vào {dest}: cơ sở dữ liệu ({what}) và {copied} tệp đính kèm."
 
 
@@ -77,7 +85,7 @@ def _owner_only(folder: Path) -> None:
         path.chmod(0o700 if path.is_dir() else 0o600)
 
 
-def restore(database_url: str, files_dir: Path, src: Path) -> str:
+def restore(database_url: str, files_dir: Path, src: Path, files_url: str | None = None) -> str:
     """From a folder `backup` made, into a database that is new or empty (stop the bot
     first and point --db at a new place: nothing is overwritten)."""
     if not (src / MANIFEST).is_file():
@@ -94,6 +102,11 @@ def restore(database_url: str, files_dir: Path, src: Path) -> str:
     else:
         _refuse_unless_empty(database_url)
         _run(["pg_restore", "--no-owner", "--exit-on-error", str(src / PG_DUMP)], database_url)
+    if files_url:
+        kept = f" Tệp đính kèm: kho {files_url} giữ nguyên"
+        if (src / FILES).is_dir():
+            kept += f"; đưa các tệp của bản sao lên kho: aws s3 sync {src / FILES} {files_url}"
+        return f"Đã khôi phục cơ sở dữ liệu từ {src}.{kept}."
     copied = _copy_files(src / FILES, files_dir)
     return f"Đã khôi phục từ {src}: cơ sở dữ liệu và {copied} tệp đính kèm vào {files_dir}."
 

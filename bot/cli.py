@@ -443,8 +443,8 @@ def _backup_or_restore(settings: Settings, args: argparse.Namespace) -> str:
     if args.db_command == "backup":
         if missing := _new_file(settings.database_url):
             raise ConfigError(f"không có tệp cơ sở dữ liệu “{missing}”: kiểm tra --db")
-        return backup(settings.database_url, settings.files_dir, args.dest)
-    done = restore(settings.database_url, settings.files_dir, args.src)
+        return backup(settings.database_url, settings.files_dir, args.dest, settings.files_url)
+    done = restore(settings.database_url, settings.files_dir, args.src, settings.files_url)
     upgrade(settings.database_url)  # a backup of an older version is brought up to date
     return done
 

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         description="sub-units added by `sangkien units import` (CĐCS and below)",
     )
     files_dir: Path = ROOT / "data" / "files"
+    files_url: str | None = Field(
+        default=None,
+        description="s3://bucket/prefix: keep the files in S3-compatible storage, the folder "
+        "as this machine's cache (endpoint and keys: AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, …)",
+    )
     max_file_bytes: int = 20 * 1024 * 1024
     now: str | None = Field(default=None, description="Fix the clock, e.g. 2022-03-01T09:00")
     now_runs: bool = Field(

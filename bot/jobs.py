@@ -67,8 +67,8 @@ async def escalation_loop(app: App, stop: asyncio.Event, interval: float = 60.0)
         except Exception as exc:  # a database hiccup must not end the loop
             log.error("escalation failed: %s", type(exc).__name__)
         try:
-            await asyncio.to_thread(app.engine.services.files.sweep_exports)
-        except OSError as exc:
+            await app.engine.services.files.sweep_exports()
+        except Exception as exc:  # a full disk or an unreachable bucket: the next round tries
             log.error("export sweep failed: %s", type(exc).__name__)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval)

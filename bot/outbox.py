@@ -291,7 +291,7 @@ class OutboxDeliverer:
             await asyncio.sleep(wait)
         await pacer.take_turn(calls)
         try:
-            reply = self._reply(item.payload)
+            reply = await self._reply(item.payload)
             ids = await self._senders[item.channel](item.chat_id, reply)
         except RetryLater as later:
             seconds = later.seconds if later.seconds is not None else backoff(item.attempts)
@@ -363,12 +363,12 @@ class OutboxDeliverer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
 
-    def _reply(self, payload: dict[str, Any]) -> Reply:
+    async def _reply(self, payload: dict[str, Any]) -> Reply:
         """The message, with its files found in the store (a link for channels that take
         none, signed from now); a file no longer stored is said, and the text still goes."""
         text, files = str(payload.get("text", "")), []
         for entry in payload.get("files") or ():
-            found = self._files.find(str(entry["stored"])) if self._files else None
+            found = await self._files.find(str(entry["stored"])) if self._files else None
             if found is None:
                 text += "\n" + MISSING_FILE.format(name=entry["name"])
                 continue

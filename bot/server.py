@@ -299,7 +299,7 @@ def build_web_app(
                 clock.now(),
             ):
                 return web.Response(status=403, text="Đường dẫn không hợp lệ hoặc đã hết hạn.")
-            path = files.find(stored)
+            path = await files.find(stored)
             if path is None:
                 return web.Response(status=404, text="Tệp đã hết hạn lưu hoặc đã bị xóa.")
             disposition = f"attachment; filename*=UTF-8''{quote(query['name'])}"
@@ -344,6 +344,13 @@ def build_web_app(
             await asyncio.to_thread(sender.stop)
         await server[OUTBOX_TASK]
 
+    bucket = app.engine.services.files.bucket
+    if bucket is not None:
+
+        async def check_bucket(_: web.Application) -> None:
+            await bucket.reachable()
+
+        web_app.on_startup.append(check_bucket)
     web_app.on_startup.append(start_background)
 
     web_app.on_startup.append(_say_ready(settings))

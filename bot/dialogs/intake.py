@@ -151,7 +151,7 @@ async def _read(ctx: Ctx, stored: str) -> Table | Rejected:
     """The stored file, read: a large workbook in the export process (2,000 rows take about
     a second of the interpreter, which the chats would otherwise wait through); a small one
     here, where it takes milliseconds and starting a process would take a second."""
-    path = ctx.services.files.find(stored)
+    path = await ctx.services.files.find(stored)
     if path is None:
         return Rejected(EXPIRED)
     async with ctx.uow.paused():  # other chats write meanwhile

@@ -202,7 +202,7 @@ async def export_command(ctx: Ctx, step: Step | None) -> Outcome:
     async with ctx.uow.paused():
         files = await ctx.services.exports.run(request)
     store = ctx.services.files
-    store.sweep_exports()
+    await store.sweep_exports()
     xlsx, csv = (
         await store.put_export(files.xlsx, "xlsx"),
         await store.put_export(files.csv, "csv"),

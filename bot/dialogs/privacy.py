@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -314,8 +313,8 @@ async def _erase_files(ctx: Ctx, uploads: set[tuple[str, str]]) -> None:
                 )
             ).scalars()
         )
-        await asyncio.to_thread(files.discard, [u for u in uploads if u[0] not in kept])
-    await asyncio.to_thread(files.sweep_exports, True)
+        await files.discard([u for u in uploads if u[0] not in kept])
+    await files.sweep_exports(everything=True)
 
 
 async def _erase_support(ctx: Ctx, person_id: int, identities: list[ChannelIdentity]) -> None:
