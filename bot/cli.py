@@ -392,13 +392,16 @@ def _goals(settings: Settings, args: argparse.Namespace) -> str:
 # The server module is imported only when needed: it pulls in aiohttp.
 async def _poll(settings: Settings, platform: str) -> None:
     from bot.app import build_app, settle_heap
+    from bot.one_poller import one_poller, poll_while_held
     from bot.server import poll_telegram, poll_zalo
     from bot.serving import one_bot_per_sqlite_file
 
     one_bot_per_sqlite_file(settings.database_url)
-    app = build_app(settings)
-    settle_heap()
-    await (poll_telegram(app) if platform == "telegram" else poll_zalo(app))
+    async with one_poller(settings.database_url, platform) as lost:
+        app = build_app(settings)
+        settle_heap()
+        polling = poll_telegram(app) if platform == "telegram" else poll_zalo(app)
+        await poll_while_held(lost, asyncio.ensure_future(polling))
 
 
 # The operator's commands on what the bot has recorded (run by _admin): a mistyped --db must

@@ -150,3 +150,30 @@ async def _until(condition: object, seconds: float = 5.0) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("never happened")
+
+
+async def test_serve_with_an_unreachable_bucket_stops_and_says_so(tmp_path: Path) -> None:
+    zalo = FakeZalo()
+    await zalo.start()
+    port = free_port()
+    try:
+        process = await start_zalo_bot(
+            ["serve", "--port", str(port)],
+            zalo,
+            tmp_path,
+            SANGKIEN_FILES_URL="s3://sangkien-files/sk",
+            SANGKIEN_ZALO_WEBHOOK_URL=f"http://127.0.0.1:{port}/zalo/webhook",
+            SANGKIEN_ZALO_WEBHOOK_SECRET=SECRET,
+            AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}",  # nothing listens there
+            AWS_ACCESS_KEY_ID="wrong",
+            AWS_SECRET_ACCESS_KEY="wrong",
+            AWS_REGION="us-east-1",
+            AWS_ALLOW_HTTP="true",
+        )
+        _, err = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        await zalo.stop()
+    assert process.returncode != 0
+    said = err.decode()
+    assert "không dùng được kho tệp s3://sangkien-files/sk" in said
+    assert "wrong" not in said and "Traceback" not in said
