@@ -1,5 +1,5 @@
-"""`python -m bench latency|export|intake|ocr|stats|steps|statements|similar|flood|broadcast`:
-prints figures and ratios (see --help)."""
+"""`python -m bench latency|export|intake|ocr|stats|steps|statements|similar|flood|broadcast|
+failover`: prints figures and ratios (see --help)."""
 
 from __future__ import annotations
 
@@ -65,6 +65,9 @@ def main() -> None:
     latency.add_argument(
         "--history", type=int, default=0, help="then this many whole submissions, for RSS"
     )
+    latency.add_argument(
+        "--workers", type=int, default=1, help="serve --workers N (PostgreSQL only when N > 1)"
+    )
     _engine_arguments(latency)
     burst = sub.add_parser("flood", help="a webhook flood on loopback: memory and answers")
     burst.add_argument("--calm-chats", type=int, default=180, help="chats sending 50 each")
@@ -90,6 +93,19 @@ def main() -> None:
             "SANGKIEN_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"
         ),
     )
+    failing = sub.add_parser(
+        "failover", help="two serve processes behind a proxy, one killed -9 mid-run"
+    )
+    failing.add_argument("--rate", type=float, default=100.0, help="updates/s offered")
+    failing.add_argument("--warmup", type=float, default=45.0, help="seconds of ramp")
+    failing.add_argument("--before", type=float, default=30.0, help="seconds measured before")
+    failing.add_argument("--after", type=float, default=30.0, help="seconds measured after")
+    failing.add_argument(
+        "--pg",
+        default=os.environ.get(
+            "SANGKIEN_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"
+        ),
+    )
     args = parser.parse_args()
     if args.which == "ocr":
         from bench.ocr_bench import measure, report
@@ -98,6 +114,7 @@ def main() -> None:
         print(f"machine: {_machine()}")
         return
     runners = {
+        "failover": _failover,
         "broadcast": _broadcast,
         "flood": _flood,
         "steps": _steps,
@@ -198,6 +215,8 @@ async def _latency(args: argparse.Namespace) -> None:
 
     timing = Timing(args.think, args.warmup, args.seconds)
     rates = [float(rate) for rate in args.rates.split(",")]
+    if args.workers > 1:  # SQLite is one process's (sangkien serve refuses more)
+        args.engines = ",".join(e for e in args.engines.split(",") if e != "sqlite") or "postgres"
     print(
         f"people arrive at rate / {UPDATES_PER_PERSON} a second (Poisson), each answers after "
         f"{args.think} s on average; {args.warmup:.0f} s of ramp, {args.seconds:.0f} s measured "
@@ -216,12 +235,28 @@ async def _latency(args: argparse.Namespace) -> None:
             timing,
             args.history,
             lambda line: print(line, flush=True),
+            args.workers,
         )
         results.append(result)
         return flatness(result) or f"{engine}: done"
 
     await _each_engine(args, run)
     print(summary(results))
+
+
+async def _failover(args: argparse.Namespace) -> None:
+    from bench.failover import run
+
+    args.engines = "postgres"  # two processes: SQLite is for one
+    lines = []
+
+    async def one(engine: str, url: str, workdir: Path) -> str:
+        figures = await run(url, workdir, args.rate, args.warmup, args.before, args.after)
+        lines.append(figures.line())
+        return figures.point.describe(engine)
+
+    await _each_engine(args, one)
+    print(lines[0])
 
 
 async def _broadcast(args: argparse.Namespace) -> None:

@@ -36,6 +36,7 @@ SEARCH_P99_MS = 1000.0  # the highest rate at which p99 stays under this
 SECRET = "bench-webhook-secret"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 BUSY = "bận"
+REDELIVERY_SECONDS = 1.0  # Telegram publishes no schedule for retrying a failed webhook
 DESCRIPTION_CHARS = 1_000  # half of what the campaign allows; each person's differs
 
 
@@ -81,6 +82,7 @@ class Point:
 
     rate: float
     latencies_ms: list[float] = field(default_factory=list)
+    sent_at: list[float] = field(default_factory=list)  # each measured update's, loop time
     errors: int = 0  # a POST not answered 2xx, or no answer in the chat within the timeout
     busy: int = 0  # answers saying the system is busy
     people: int = 0
@@ -123,10 +125,16 @@ class Server:
     """`sangkien serve` in a process of its own, its Telegram pointed at the fake server."""
 
     def __init__(
-        self, url: str, workdir: Path, fake: FakeTelegram, extra: dict[str, str] | None = None
+        self,
+        url: str,
+        workdir: Path,
+        fake: FakeTelegram,
+        extra: dict[str, str] | None = None,
+        workers: int = 1,
     ) -> None:
         self.url, self.workdir, self.fake = url, workdir, fake
         self.extra = extra or {}  # more settings for the process
+        self.workers = workers
         self.port = free_port()
         self.process: asyncio.subprocess.Process | None = None
         self._log: IO[bytes] | None = None
@@ -151,6 +159,8 @@ class Server:
             "-m",
             "bot.cli",
             "serve",
+            "--workers",
+            str(self.workers),
             env=environment,
             stdout=self._log,
             stderr=self._log,
@@ -171,12 +181,9 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def rss_mb(self) -> float:
+        """The serving processes' RSS: with --workers, the parent's and its workers'."""
         assert self.process is not None
-        with open(f"/proc/{self.process.pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        return 0.0
+        return sum(_rss_mb(pid) for pid in _family(self.process.pid))
 
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:
@@ -186,11 +193,46 @@ class Server:
             self._log.close()
 
 
+def _family(pid: int) -> list[int]:
+    """A process and its descendants (workers, the sender process, the export process)."""
+    found = [pid]
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            for child in children.read().split():
+                found += _family(int(child))
+    except OSError:
+        pass
+    return found
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 class Load:
     """The people and what they wait for; answers reach `heard` from the fake server."""
 
-    def __init__(self, server: Server, http: aiohttp.ClientSession) -> None:
+    def __init__(
+        self,
+        server: Server,
+        http: aiohttp.ClientSession,
+        target: str | None = None,
+        redeliver_for: float = 0.0,
+    ) -> None:
         self.server, self.http = server, http
+        self.target = target or server.base  # where updates are posted (a proxy, or serve)
+        # As Telegram does: an update not answered 2xx is sent again, every REDELIVERY_SECONDS
+        # for this long (0: once; the latency benchmark counts it as an error instead)
+        self.redeliver_for = redeliver_for
+        self.redelivered = 0
+        self.unacknowledged = 0  # updates never answered 2xx: lost
         # each person's awaited answer, and when it reached the fake server
         self.waiting: dict[int, asyncio.Future[tuple[BotAction, float]]] = {}
         self.update_ids = itertools.count(1)
@@ -254,6 +296,7 @@ class Load:
                 return
             if measured:
                 point.latencies_ms.append((heard_at - sent) * 1000)
+                point.sent_at.append(sent)
                 point.errors += not 200 <= status < 300
                 point.busy += BUSY in action.text
             await asyncio.sleep(timing.pause(rng))
@@ -270,11 +313,23 @@ class Load:
                 "text": text,
             },
         }
-        async with self.http.post(
-            f"{self.server.base}/telegram/webhook", json=update, headers={SECRET_HEADER: SECRET}
-        ) as response:
-            await response.read()
-            return response.status
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.redeliver_for
+        while True:
+            try:
+                async with self.http.post(
+                    f"{self.target}/telegram/webhook", json=update, headers={SECRET_HEADER: SECRET}
+                ) as response:
+                    await response.read()
+                    if 200 <= response.status < 300 or loop.time() >= give_up:
+                        self.unacknowledged += not 200 <= response.status < 300
+                        return response.status
+            except aiohttp.ClientError:
+                if loop.time() >= give_up:
+                    self.unacknowledged += 1
+                    raise
+            self.redelivered += 1
+            await asyncio.sleep(REDELIVERY_SECONDS)
 
     async def filed(self) -> int:
         engine = make_reader(self.server.url)  # takes no write lock on SQLite
@@ -292,6 +347,7 @@ class EngineResult:
     engine: str
     points: list[Point]
     history: list[tuple[int, float]]  # (finished conversations, server RSS MB)
+    workers: int = 1
 
     def at(self, rate: float) -> Point | None:
         return next((p for p in self.points if p.rate == rate), None)
@@ -326,10 +382,11 @@ async def run_engine(
     timing: Timing,
     history: int,
     say: Callable[[str], None],
+    workers: int = 1,
 ) -> EngineResult:
     fake = FakeTelegram(token="123456:BENCH-latency")
     await fake.start()
-    server = Server(url, workdir, fake)
+    server = Server(url, workdir, fake, workers=workers)
     await server.start()
     rng = random.Random(21)
     connector = aiohttp.TCPConnector(limit=100)  # Telegram's webhook max_connections is 1-100
@@ -348,7 +405,7 @@ async def run_engine(
     finally:
         await server.stop()
         await fake.stop()
-    return EngineResult(engine, points, trail)
+    return EngineResult(engine, points, trail, workers)
 
 
 HISTORY_AT_ONCE = 200
@@ -383,6 +440,8 @@ def summary(results: list[EngineResult], rate: float = 300.0) -> str:
         point = result.at(rate)
         p99 = f"{point.percentile(0.99):.0f}" if point else "-"
         name = "postgresql" if result.engine.startswith("postgres") else result.engine
+        if result.workers > 1:
+            name += f" --workers {result.workers}"
         parts.append(f"{name} p99 {p99} ms at {rate:.0f}/s, max {result.max_rate():.0f}/s")
     return "latency: " + "; ".join(parts)
 

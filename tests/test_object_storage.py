@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -62,7 +62,7 @@ async def test_two_serve_processes_with_their_own_folders_share_one_bucket(
     first = await serve(ports[0], "files-a")
     second = None
     stored = f"{hashlib.sha256(JPEG).hexdigest()}.jpg"
-    link = FileLinks(PUBLIC_URL, LINK_SECRET).url_for(stored, "anh.jpg", datetime.now())
+    link = FileLinks(PUBLIC_URL, LINK_SECRET).url_for(stored, "anh.jpg", datetime.now(UTC))
     path = link.removeprefix(PUBLIC_URL)
     try:
         async with aiohttp.ClientSession() as http:
