@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from multiprocessing.process import BaseProcess
 
 from bot import logs
@@ -69,8 +70,12 @@ class SenderProcess:
         if process is None:
             return
         process.terminate()
-        process.join(STOP_SECONDS)
-        if process.is_alive():
+        # The watcher thread joins the same process: whichever reaps it first, the other's
+        # join may return early (ECHILD) before the exit code is set, so wait for the code
+        deadline = time.monotonic() + STOP_SECONDS
+        while process.exitcode is None and time.monotonic() < deadline:
+            process.join(0.1)
+        if process.exitcode is None:
             log.error("sender process did not stop within %.0f s: killed", STOP_SECONDS)
             process.kill()
             process.join()
