@@ -27,7 +27,8 @@ from bot.config import Settings
 from bot.intake import ocr
 from bot.server import telegram_channel
 from bot.stats.export import TOTAL_LABEL, XLSX_MIME
-from bot.store.models import AuditLog, Person, Submission
+from bot.store.counters import TOTAL, rebuild
+from bot.store.models import AuditLog, Person, StatCounter, Submission
 from tests.conftest import CliRun, running_app
 from tests.fake_telegram import FakePerson, FakeTelegram
 from tests.fakechat import FakeChat
@@ -55,6 +56,11 @@ async def filed(app: App) -> list[Submission]:
     async with AsyncSession(app.db) as session:
         found = await session.execute(select(Submission).order_by(Submission.id))
         return list(found.scalars())
+
+
+async def counters(session: AsyncSession) -> dict[tuple[object, ...], int]:
+    rows = (await session.execute(select(StatCounter))).scalars()
+    return {(r.scope, r.day, r.dim, r.value): r.n for r in rows if r.n}
 
 
 def sheet_rows(data: bytes) -> list[list[object]]:
@@ -167,6 +173,18 @@ async def test_the_command_line_checks_lists_every_failing_row_and_applies_once(
     assert len(submissions) == 10
     assert {s.target_group for s in submissions} == {"cnld_doanh_nghiep"}
     assert {s.channel for s in submissions} == {"cli"}
+    # filed 25 to a transaction, the rows are still checked against each other: row 6 tells
+    # of the same thing as row 1 in nearly the same words; the first row has nothing before it
+    titled = {s.title.rsplit(" số ", 1)[1]: s for s in submissions}
+    assert titled["6"].similar_to == titled["1"].code
+    assert titled["1"].similar_to is None
+    # and the counters, moved once per batch, are what a recount from the rows gives
+    async with AsyncSession(app.db) as session:
+        kept = await counters(session)
+        await rebuild(session, app.engine.services.catalog, "1trieu")
+        await session.commit()
+        assert await counters(session) == kept
+        assert kept[(CDCS, TOTAL, "people", "")] == 10  # ten authors, one each
 
 
 async def test_word_and_csv_tables_read_as_the_spreadsheet_does(
