@@ -181,8 +181,11 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def rss_mb(self) -> float:
-        """The serving processes' RSS: with --workers, the parent's and its workers'."""
+        """The serving process's RSS; with --workers, of the parent and all its children
+        (the workers, the sender and export processes)."""
         assert self.process is not None
+        if self.workers == 1:
+            return _rss_mb(self.process.pid)
         return sum(_rss_mb(pid) for pid in _family(self.process.pid))
 
     async def stop(self) -> None:

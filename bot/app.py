@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.bucket import Bucket
 from bot.clock import Clock, FixedClock, RunningClock, SystemClock, parse_now
 from bot.config import Settings, checked_secret
 from bot.dialogs.engine import Engine, Services
@@ -97,6 +96,14 @@ def make_clock(settings: Settings) -> Clock:
 LINK_SECRET_MIN = 32  # characters: `openssl rand -hex 32` gives 64
 
 
+def _file_store(settings: Settings) -> FileStore:
+    if settings.files_url is None:
+        return FileStore(settings.files_dir)
+    from bot.bucket import Bucket  # obstore is loaded only when a bucket is used
+
+    return FileStore(settings.files_dir, Bucket(settings.files_url))
+
+
 def _links(settings: Settings) -> FileLinks | None:
     if not (settings.public_url and settings.link_secret):
         return None
@@ -164,9 +171,7 @@ def build_app(
         clock=clock,
         campaign=campaign,
         catalog=catalog,
-        files=FileStore(
-            settings.files_dir, Bucket(settings.files_url) if settings.files_url else None
-        ),
+        files=_file_store(settings),
         max_file_bytes=settings.max_file_bytes,
         exports=ExportProcess(settings.database_url),
         helper_groups=settings.helper_groups,

@@ -20,8 +20,10 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.bucket import Bucket
+if TYPE_CHECKING:  # obstore (a Rust library, ~25 MB resident) is loaded only with a bucket
+    from bot.bucket import Bucket
 
 # How long a generated export (and its download link) is kept.
 EXPORT_RETENTION = timedelta(hours=1)

@@ -149,10 +149,11 @@ def _updates_counted(exposition: str) -> int:
 
 
 async def _both_ready(bot: asyncio.subprocess.Process) -> None:
-    """Until each worker has said it is ready (a request before would find only one)."""
+    """Until each worker listens (a request before would find only one, or none: “đã sẵn
+    sàng” comes from its startup, before its socket listens)."""
     assert bot.stderr is not None
     ready = 0
     while ready < 2:
         line = await asyncio.wait_for(bot.stderr.readline(), 60)
         assert line, "serve ended before its workers were ready"
-        ready += "đã sẵn sàng" in line.decode()
+        ready += "nghe trên" in line.decode()
