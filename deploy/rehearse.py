@@ -168,6 +168,7 @@ async def rehearse_machines(clone: Path, workdir: Path, postgres: str) -> None:
     from tests.fake_s3 import start_s3
     from tests.fake_telegram import FakePerson, FakeTelegram
     from tests.fake_zalo import FakeZalo, FakeZaloPerson
+    from tests.processes import wait_healthy
     from tests.test_zalo_e2e import JPEG, full_submission
 
     database = await postgres_database(postgres)
@@ -214,17 +215,8 @@ async def rehearse_machines(clone: Path, workdir: Path, postgres: str) -> None:
                 )
             )
         async with aiohttp.ClientSession() as http:
-            for machine in machines:
-                for _ in range(300):
-                    try:
-                        async with http.get(f"{machine}/healthz") as health:
-                            if health.status == 200:
-                                break
-                    except aiohttp.ClientError:
-                        pass
-                    await asyncio.sleep(0.1)
-                else:
-                    raise SystemExit(f"rehearsal: {machine} never came up")
+            for number in (2, 3):
+                await wait_healthy(http, port, f"127.0.0.{number}")
             await full_submission(FakeZaloPerson(zalo, "rehearsal-two-machines"), zalo)
             stored = f"{hashlib.sha256(JPEG).hexdigest()}.jpg"
             secret = common["SANGKIEN_LINK_SECRET"]

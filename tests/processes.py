@@ -65,10 +65,10 @@ async def stop_bot(process: asyncio.subprocess.Process) -> str:
     return err.decode()
 
 
-async def wait_healthy(http: aiohttp.ClientSession, port: int) -> None:
+async def wait_healthy(http: aiohttp.ClientSession, port: int, host: str = "127.0.0.1") -> None:
     for _ in range(600):  # a hang guard: on a loaded machine the bot starts slowly
         try:
-            async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+            async with http.get(f"http://{host}:{port}/healthz") as response:
                 if response.status == 200 and (await response.json())["status"] == "ok":
                     return
         except aiohttp.ClientError:
