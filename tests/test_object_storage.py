@@ -15,11 +15,16 @@ import pytest
 
 from bot.backup import backup
 from bot.bucket import Bucket
+from bot.clock import FixedClock
+from bot.config import Settings
 from bot.errors import ConfigError
 from bot.files import FileStore
 from bot.links import FileLinks
+from tests.conftest import running_app
 from tests.fake_s3 import S3Server, start_s3
 from tests.fake_zalo import FakeZalo, FakeZaloPerson
+from tests.fakechat import FakeChat
+from tests.flow import PDF_BYTES, grant_role, login, submit_new
 from tests.processes import free_port, stop_bot, wait_healthy
 from tests.test_zalo_e2e import JPEG, SECRET, full_submission, start_zalo_bot
 
@@ -177,3 +182,33 @@ async def test_serve_with_an_unreachable_bucket_stops_and_says_so(tmp_path: Path
     said = err.decode()
     assert "không dùng được kho tệp s3://sangkien-files/sk" in said
     assert "wrong" not in said and "Traceback" not in said
+
+
+async def test_an_officer_on_another_machine_gets_the_attachment(
+    s3: S3Server, db_url: str, clock: FixedClock, tmp_path: Path
+) -> None:
+    """Two machines (two apps, folders of their own, one database and bucket): a worker files
+    with a PDF on one, an officer reviews on the other and gets the PDF with the card."""
+
+    def machine(folder: str) -> Settings:
+        return Settings(  # type: ignore[call-arg]
+            database_url=db_url,
+            files_dir=tmp_path / folder,
+            files_url=s3.url("desk"),
+            rate_limit_per_minute=0,
+        )
+
+    async with (
+        running_app(machine("a"), clock) as first,
+        running_app(machine("b"), clock) as second,
+    ):
+        worker = FakeChat(first.engine, user_id="worker")
+        await login(worker)
+        assert "SK-2022-000001" in await submit_new(worker)
+        officer = FakeChat(second.engine, user_id="officer")
+        await login(officer, "0987 000 111")
+        await grant_role(second, clock, officer, "officer", "t24")
+        await officer.send("/duyet SK-2022-000001")
+        [sent] = officer.last.files
+        assert sent.name == "quyet-dinh.pdf" and Path(sent.path).read_bytes() == PDF_BYTES
+        assert Path(sent.path).is_relative_to(tmp_path / "b")  # fetched into its own folder

@@ -155,14 +155,21 @@ class ReviewDeskStep(Step):
             # the attachments go with the card once, not with every later message
             ctx.state["review_sent"] = item.id
             files = ctx.services.files
+            # found, not just named: with a bucket, an upload made on another machine is
+            # fetched into this one's folder first
+            found = [
+                (a, await files.find(f"{a.sha256}.{extension_for(a.mime)}"))
+                for a in attachments
+                if a.kind == "file" and a.sha256
+            ]
             ctx.view["files"] = [
                 OutgoingFile(
-                    str(files.path_for(a.sha256, extension_for(a.mime))),
+                    str(path),
                     attachment_name(a.filename, a.mime),
                     a.mime or "application/octet-stream",
                 )
-                for a in attachments
-                if a.kind == "file" and a.sha256
+                for a, path in found
+                if path is not None
             ]
 
     def text(self, ctx: Ctx) -> str:
