@@ -399,6 +399,7 @@ async def _poll(settings: Settings, platform: str) -> None:
     one_bot_per_sqlite_file(settings.database_url)
     async with one_poller(settings.database_url, platform) as lost:
         app = build_app(settings)
+        await app.engine.services.files.check()
         settle_heap()
         polling = poll_telegram(app) if platform == "telegram" else poll_zalo(app)
         await poll_while_held(lost, asyncio.ensure_future(polling))

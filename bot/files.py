@@ -43,6 +43,12 @@ class FileStore:
         self.reports = root / REPORTS
         self.bucket = bucket
 
+    async def check(self) -> None:
+        """At start: a bucket that cannot be used stops the bot with one line (ConfigError)
+        rather than failing each upload later."""
+        if self.bucket is not None:
+            await self.bucket.reachable()
+
     def path_for(self, sha256: str, extension: str) -> Path:
         return self.root / sha256[:2] / f"{sha256}.{extension}"
 

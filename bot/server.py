@@ -344,13 +344,10 @@ def build_web_app(
             await asyncio.to_thread(sender.stop)
         await server[OUTBOX_TASK]
 
-    bucket = app.engine.services.files.bucket
-    if bucket is not None:
+    async def check_files(_: web.Application) -> None:
+        await app.engine.services.files.check()
 
-        async def check_bucket(_: web.Application) -> None:
-            await bucket.reachable()
-
-        web_app.on_startup.append(check_bucket)
+    web_app.on_startup.append(check_files)
     web_app.on_startup.append(start_background)
 
     web_app.on_startup.append(_say_ready(settings))

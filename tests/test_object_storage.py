@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.errors import ConfigError
 from bot.files import FileStore
 from bot.links import FileLinks
-from tests.conftest import running_app
+from tests.conftest import CliRun, running_app
 from tests.fake_s3 import S3Server, start_s3
 from tests.fake_zalo import FakeZalo, FakeZaloPerson
 from tests.fakechat import FakeChat
@@ -212,3 +212,21 @@ async def test_an_officer_on_another_machine_gets_the_attachment(
         [sent] = officer.last.files
         assert sent.name == "quyet-dinh.pdf" and Path(sent.path).read_bytes() == PDF_BYTES
         assert Path(sent.path).is_relative_to(tmp_path / "b")  # fetched into its own folder
+
+
+async def test_polling_with_an_unreachable_bucket_stops_and_says_so(
+    cli: CliRun, db_url: str
+) -> None:
+    said = await asyncio.to_thread(
+        cli,
+        ["run", "telegram", "--db", db_url],
+        SANGKIEN_TELEGRAM_TOKEN="123456:AAtoken",
+        SANGKIEN_FILES_URL="s3://sangkien-files/sk",
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}",  # nothing listens there
+        AWS_ACCESS_KEY_ID="wrong",
+        AWS_SECRET_ACCESS_KEY="wrong",
+        AWS_REGION="us-east-1",
+        AWS_ALLOW_HTTP="true",
+    )
+    assert said.returncode == 2, said.stderr
+    assert "không dùng được kho tệp s3://sangkien-files/sk" in said.stderr

@@ -153,20 +153,16 @@ async def count_new(
     their co-authors', one for the counters, however many they are."""
     deltas: Counter[Key] = Counter()
     for day, filed in groupby(submissions, key=lambda s: day_of(s.submitted_at)):
-        firsts: dict[tuple[Any, ...], None] = {}  # in order, each once
-        co_authors: dict[tuple[Any, ...], None] = {}
+        firsts: set[tuple[Any, ...]] = set()
+        co_authors: set[tuple[Any, ...]] = set()
         for submission in filed:
             deltas.update(_deltas(catalog, Counted.of(submission), +1))
             scopes = scopes_of(catalog, submission.unit_code)
-            firsts.update(
-                dict.fromkeys((submission.campaign, s, submission.person_id) for s in scopes)
-            )
+            firsts.update((submission.campaign, s, submission.person_id) for s in scopes)
             co_authors.update(
-                dict.fromkeys(
-                    (submission.campaign, s, co_author_key(co_author))
-                    for co_author in submission.co_authors or []
-                    for s in scopes
-                )
+                (submission.campaign, s, co_author_key(co_author))
+                for co_author in submission.co_authors or []
+                for s in scopes
             )
         new_scopes = await _first(session, _FIRST_PARTICIPATION, "person_id", firsts)
         new_scopes += await _first(session, _FIRST_CO_AUTHOR, "who", co_authors)
@@ -180,9 +176,10 @@ async def _first(
     session: AsyncSession,
     statements: dict[str, Any],
     who: str,
-    keys: dict[tuple[Any, ...], None],
+    keys: set[tuple[Any, ...]],
 ) -> list[tuple[str, str]]:
-    """Insert (campaign, scope, who) rows; the (campaign, scope) of those that were new."""
+    """Insert (campaign, scope, who) rows, in one order for every worker (their row locks
+    are then taken in that order); the (campaign, scope) of those that were new."""
     if not keys:
         return []
     rows = [{"campaign": c, "scope": s, who: w} for c, s, w in sorted(keys, key=str)]
