@@ -275,6 +275,7 @@ async def _chat(settings: Settings, user: str) -> None:
     from bot.unit_map import follow_map
 
     app = build_app(settings)
+    await app.engine.services.files.check()
     await follow_map(app)
     console = ConsoleChannel(app.engine, user, sys.stdin, sys.stdout)
     outbox = app.outbox({CONSOLE: console.deliver}, chat_id=user)

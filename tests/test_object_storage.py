@@ -214,12 +214,13 @@ async def test_an_officer_on_another_machine_gets_the_attachment(
         assert Path(sent.path).is_relative_to(tmp_path / "b")  # fetched into its own folder
 
 
-async def test_polling_with_an_unreachable_bucket_stops_and_says_so(
-    cli: CliRun, db_url: str
+@pytest.mark.parametrize("command", [["run", "telegram"], ["chat"]])
+async def test_polling_or_chat_with_an_unreachable_bucket_stops_and_says_so(
+    cli: CliRun, db_url: str, command: list[str]
 ) -> None:
     said = await asyncio.to_thread(
         cli,
-        ["run", "telegram", "--db", db_url],
+        [*command, "--db", db_url],
         SANGKIEN_TELEGRAM_TOKEN="123456:AAtoken",
         SANGKIEN_FILES_URL="s3://sangkien-files/sk",
         AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}",  # nothing listens there
