@@ -89,7 +89,9 @@ async def _check_each(
     for submission in filings:
         async with UnitOfWork(sessions) as uow:
             wall, cpu = time.perf_counter(), time.thread_time()
-            await review.Nearby(uow).closest(submission)
+            nearby = review.Nearby(uow)
+            await nearby.fetch([submission])
+            nearby.closest(submission)
             costs.append(
                 FilingCost((time.perf_counter() - wall) * 1000, (time.thread_time() - cpu) * 1000)
             )

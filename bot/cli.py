@@ -397,13 +397,13 @@ async def _poll(settings: Settings, platform: str) -> None:
     from bot.server import poll_telegram, poll_zalo
     from bot.serving import one_bot_per_sqlite_file
 
-    one_bot_per_sqlite_file(settings.database_url)
-    async with one_poller(settings.database_url, platform) as lost:
-        app = build_app(settings)
-        await app.engine.services.files.check()
-        settle_heap()
-        polling = poll_telegram(app) if platform == "telegram" else poll_zalo(app)
-        await poll_while_held(lost, asyncio.ensure_future(polling))
+    with one_bot_per_sqlite_file(settings.database_url):
+        async with one_poller(settings.database_url, platform) as lost:
+            app = build_app(settings)
+            await app.engine.services.files.check()
+            settle_heap()
+            polling = poll_telegram(app) if platform == "telegram" else poll_zalo(app)
+            await poll_while_held(lost, asyncio.ensure_future(polling))
 
 
 # The operator's commands on what the bot has recorded (run by _admin): a mistyped --db must

@@ -74,13 +74,29 @@ class Nearby:
         self._of_unit: dict[str, list[Candidate]] = {}
         self._of_person: dict[int, list[Candidate]] = {}
 
-    async def closest(self, submission: Submission) -> Similar | None:
-        """The closest of the latest filings by the same person or of the same unit, if near
-        enough to be worth a second look."""
-        candidates = await self._candidates(submission.person_id, submission.unit_code)
-        if submission.fingerprint is None:
-            submission.fingerprint = fingerprint(submission.title, submission.description)
+    async def fetch(self, submissions: Sequence[Submission]) -> None:
+        """The candidates of each unit and person among `submissions`, read before they are
+        inserted (a query after the insert would find them as their own candidates)."""
+        for submission in submissions:
+            if submission.fingerprint is None:
+                submission.fingerprint = fingerprint(submission.title, submission.description)
+            person_id, unit_code = submission.person_id, submission.unit_code
+            if person_id in self._of_person and unit_code in self._of_unit:
+                continue
+            of_person, of_unit = await self._uow.submissions.similar_candidates(
+                None if person_id in self._of_person else person_id,
+                None if unit_code in self._of_unit else unit_code,
+            )
+            self._of_person.setdefault(person_id, of_person)
+            self._of_unit.setdefault(unit_code, of_unit)
+
+    def closest(self, submission: Submission) -> Similar | None:
+        """The closest of the latest filings by the same person or of the same unit (fetched
+        before), if near enough to be worth a second look."""
+        person, unit = self._of_person[submission.person_id], self._of_unit[submission.unit_code]
+        candidates = sorted({row[0]: row for row in person + unit}.values(), key=lambda r: -r[0])
         stored = submission.fingerprint
+        assert stored is not None, "fetch() gives each its fingerprint"
         found = most_similar(submission.title, stored, [(row[2], row[3]) for row in candidates])
         if found is None:
             return None
@@ -99,18 +115,6 @@ class Nearby:
                 rows.insert(0, row)
                 del rows[SIMILAR_WINDOW:]
 
-    async def _candidates(self, person_id: int, unit_code: str) -> list[Candidate]:
-        person, unit = self._of_person.get(person_id), self._of_unit.get(unit_code)
-        if person is None or unit is None:
-            of_person, of_unit = await self._uow.submissions.similar_candidates(
-                person_id if person is None else None, unit_code if unit is None else None
-            )
-            if person is None:
-                person = self._of_person[person_id] = of_person
-            if unit is None:
-                unit = self._of_unit[unit_code] = of_unit
-        return sorted({row[0]: row for row in person + unit}.values(), key=lambda row: -row[0])
-
 
 async def file(
     uow: UnitOfWork,
@@ -121,11 +125,14 @@ async def file(
     """File submissions in one transaction: each checked for near-duplicates (of the earlier
     ones too), inserted and given its code; then the counters moved once for all of them."""
     nearby = Nearby(uow)
-    for submission, attachments in filings:
-        similar = await nearby.closest(submission)
+    await nearby.fetch([submission for submission, _ in filings])
+
+    def compare(submission: Submission) -> None:
+        similar = nearby.closest(submission)
         submission.similar_to = similar.code if similar else None
-        await uow.submissions.add(submission, attachments, prefix)
         nearby.add(submission)
+
+    await uow.submissions.add(filings, prefix, before_attachments=compare)
     await count_new(uow.session, catalog, [submission for submission, _ in filings])
 
 

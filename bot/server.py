@@ -410,9 +410,9 @@ def telegram_failure(error: Exception) -> Exception:
 
 async def poll_telegram(app: App) -> None:
     """Long polling: for development and single-process use."""
+    channel = telegram_channel(app)  # a malformed token is told before aiogram is loaded
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
-    channel = telegram_channel(app)  # a malformed token is told before any other work
     await follow_map(app)
     stop = asyncio.Event()
     outbox = app.outbox({"telegram": channel.send_queued})

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
@@ -47,29 +47,25 @@ def check_workers(settings: Settings, workers: int) -> None:
         )
 
 
-_held: list[IO[bytes]] = []  # the lock files this process holds until it ends
-
-
-def one_bot_per_sqlite_file(database_url: str) -> None:
+@contextmanager
+def one_bot_per_sqlite_file(database_url: str) -> Iterator[None]:
     """A second `serve` or `run` on the same SQLite file would keep a conversation cache of
     its own beside the first one's, and both would answer the same people: refuse it. The
-    lock is the kernel's (flock) and goes when the process ends, even by kill -9."""
-    if not is_sqlite(database_url):
-        return
-    database = make_url(database_url).database
+    lock is the kernel's (flock), held until the block ends, and goes with the process even
+    when it is killed -9."""
+    database = make_url(database_url).database if is_sqlite(database_url) else None
     if not database or database == ":memory:":
+        yield
         return
-    path = Path(f"{database}.bot.lock")
-    handle = path.open("ab")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise ConfigError(
-            f"một tiến trình bot khác (sangkien serve hoặc run) đang dùng “{database}”: dừng "
-            "nó trước, hoặc dùng PostgreSQL để chạy nhiều tiến trình"
-        ) from None
-    _held.append(handle)
+    with Path(f"{database}.bot.lock").open("ab") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(
+                f"một tiến trình bot khác (sangkien serve hoặc run) đang dùng “{database}”: "
+                "dừng nó trước, hoặc dùng PostgreSQL để chạy nhiều tiến trình"
+            ) from None
+        yield
 
 
 def bind(host: str, port: int, *, reuse_port: bool) -> socket.socket:
@@ -113,8 +109,8 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
         SenderProcess(settings, shared.clock, shared.ledgers) if settings.sender_process else None
     )
     if workers <= 1:
-        one_bot_per_sqlite_file(settings.database_url)
-        run_server(settings, host, port, reuse_port=False, shared=shared, sender=sender)
+        with one_bot_per_sqlite_file(settings.database_url):
+            run_server(settings, host, port, reuse_port=False, shared=shared, sender=sender)
         return 0
     bind(host, port, reuse_port=False).close()  # is the port free? Say so before spawning.
     with counted_together():

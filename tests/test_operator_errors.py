@@ -1,5 +1,6 @@
-"""An operator's mistakes, run as real processes: each ends within seconds, non-zero, with
-one line in Vietnamese that names what to check, and no traceback."""
+"""An operator's mistakes: each ends within seconds, non-zero, with one line in Vietnamese
+that names what to check, and no traceback. The runners (`serve`, `run`) are real processes;
+the one-shot commands go through the same entry point in this process (the `cli` fixture)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import CliRun
 from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
 from tests.processes import ROOT, free_port, start_bot
@@ -253,17 +255,15 @@ def _data_files(tmp: Path) -> None:
 
 @pytest.mark.parametrize(("args", "env", "code", "words"), MISTAKES)
 def test_an_operator_mistake_is_one_line(
-    tmp_path: Path, args: list[str], env: dict[str, str], code: int, words: str
+    tmp_path: Path, cli: CliRun, args: list[str], env: dict[str, str], code: int, words: str
 ) -> None:
-    from tests.test_cli import run
-
     made = f"sqlite+aiosqlite:///{tmp_path}/made.db"
     values = {"tmp": str(tmp_path), "closed": str(free_port()), "made": made}
     if "{made}" in args:
-        assert run(["db", "upgrade", "--db", made], tmp_path).returncode == 0
+        assert cli(["db", "upgrade", "--db", made]).returncode == 0
     _data_files(tmp_path)
     env = {name: value.format(**values) for name, value in env.items()}
-    result = run([a.format(**values) for a in args], tmp_path, **env)
+    result = cli([a.format(**values) for a in args], **env)
     lines = result.stderr.strip().splitlines()
     assert result.returncode == code, result.stderr
     assert "Traceback" not in result.stderr and len(lines) <= 3, lines
@@ -271,12 +271,11 @@ def test_an_operator_mistake_is_one_line(
 
 
 @pytest.mark.postgres
-def test_a_missing_postgresql_database_is_named(tmp_path: Path) -> None:
+def test_a_missing_postgresql_database_is_named(cli: CliRun) -> None:
     from tests.conftest import _need_postgres
-    from tests.test_cli import run
 
     _need_postgres()
-    result = run(["stats", "--db", PG + ":5432/khong_co_csdl_nay"], tmp_path)
+    result = cli(["stats", "--db", PG + ":5432/khong_co_csdl_nay"])
     assert result.returncode == 2 and "chưa có: tạo nó trước" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -295,11 +294,9 @@ def test_output_cut_short_by_its_reader_is_no_error(tmp_path: Path) -> None:
     assert done.returncode == 0 and done.stderr == "", (done.returncode, done.stderr)
 
 
-def test_a_misspelled_setting_is_named_and_the_database_said(tmp_path: Path) -> None:
-    from tests.test_cli import run
-
+def test_a_misspelled_setting_is_named_and_the_database_said(tmp_path: Path, cli: CliRun) -> None:
     database = f"sqlite+aiosqlite:///{tmp_path}/one.db"
-    done = run(["db", "upgrade"], tmp_path, SANGKIEN_DATABSE_URL=database)
+    done = cli(["db", "upgrade"], SANGKIEN_DATABSE_URL=database)
     assert done.returncode == 0, done.stderr
     assert "SANGKIEN_DATABSE_URL (có phải SANGKIEN_DATABASE_URL?)" in done.stderr
     assert "sangkien: cơ sở dữ liệu sqlite+aiosqlite:///" in done.stderr  # the default used
@@ -316,21 +313,19 @@ def test_the_wrong_password_is_named() -> None:
 
 @pytest.mark.postgres
 def test_postgresql_urls_as_operators_get_them_wrong(
-    tmp_path: Path, empty_postgres_url: str
+    tmp_path: Path, cli: CliRun, empty_postgres_url: str
 ) -> None:
-    from tests.test_cli import run
-
-    first = run(["db", "upgrade", "--db", empty_postgres_url], tmp_path)
+    first = cli(["db", "upgrade", "--db", empty_postgres_url])
     assert first.returncode == 0 and "Đã tạo các bảng" in first.stdout, first.stdout
-    again = run(["db", "upgrade", "--db", empty_postgres_url], tmp_path)
+    again = cli(["db", "upgrade", "--db", empty_postgres_url])
     assert "đã ở phiên bản mới nhất" in again.stdout
     nobody = empty_postgres_url.replace("postgres@", "nobody@")
-    done = run(["stats", "--db", nobody], tmp_path)
+    done = cli(["stats", "--db", nobody])
     assert done.returncode == 2 and "không có người dùng" in done.stderr, done.stderr
     source = f"sqlite+aiosqlite:///{tmp_path}/s.db"
-    assert run(["db", "upgrade", "--db", source], tmp_path).returncode == 0
-    assert run(["db", "backup", str(tmp_path / "copy"), "--db", source], tmp_path).returncode == 0
+    assert cli(["db", "upgrade", "--db", source]).returncode == 0
+    assert cli(["db", "backup", str(tmp_path / "copy"), "--db", source]).returncode == 0
     missing = empty_postgres_url.rsplit("/", 1)[0] + "/khong_co_csdl_nay"
-    done = run(["db", "restore", str(tmp_path / "copy"), "--db", missing], tmp_path)
+    done = cli(["db", "restore", str(tmp_path / "copy"), "--db", missing])
     assert done.returncode == 2 and "chưa có: tạo nó trước" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr

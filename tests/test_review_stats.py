@@ -245,19 +245,16 @@ async def test_near_duplicates_of_the_person_however_busy_the_unit(app: App) -> 
         other = await uow.people.add_person("+84912000023", when, verified=False)
         for index in range(201):  # the first is the unit's 201st latest, once all are in
             title = sensor if index == 0 else f"Sáng kiến số {index}"
-            await uow.submissions.add(
-                placeholder_submission(
-                    when,
-                    draft_id=f"busy-{index}",
-                    person_id=other.id,
-                    channel="fake",
-                    unit_code=first.unit_code,
-                    title=title,
-                    description=f"Mô tả riêng {index}",
-                ),
-                [],
-                "SK",
+            busy = placeholder_submission(
+                when,
+                draft_id=f"busy-{index}",
+                person_id=other.id,
+                channel="fake",
+                unit_code=first.unit_code,
+                title=title,
+                description=f"Mô tả riêng {index}",
             )
+            await uow.submissions.add([(busy, [])], "SK")
         await uow.commit()
 
     again = await submit_new(mine, "Số hóa quy trình tiếp nhận hồ sơ")

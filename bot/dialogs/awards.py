@@ -4,9 +4,10 @@ dossier of a level, made in the export process)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.access import ADMIN, DENIED, SEES_PHONES, scope_of
 from bot.awards import disputes, season
-from bot.awards.dossier import DossierFile, DossierRequest, dossier_in_process
 from bot.dialogs.engine import Ctx, Outcome, Step, deny, notice_here
 from bot.dialogs.officer import command_words, officer_scope, scoped, unit_in_scope
 from bot.dialogs.review_desk import after_code, submission_code
@@ -16,6 +17,9 @@ from bot.store.models import Submission
 from rules.dates import parse_date
 from rules.text import fold
 from rules.verdict import Ok, Rejected
+
+if TYPE_CHECKING:
+    from bot.awards.dossier import DossierFile
 
 HOW_TO = (
     "Cách dùng: /khenthuong xem các cấp khen thưởng; /khenthuong <cấp> <mã sáng kiến> [số "
@@ -135,6 +139,8 @@ DOSSIER_HOW_TO = "Cách dùng: /hoso <cấp> [đơn vị], ví dụ: /hoso {code
 async def dossier_command(ctx: Ctx, step: Step | None) -> Outcome:
     """/hoso <cấp> [đơn vị]: the Tờ trình, the Biên bản họp xét and mẫu 1 of the unit's
     nominations at a level, made in the export process and sent as files."""
+    from bot.awards.dossier import DossierRequest, dossier_in_process  # python-docx: 0.08 s
+
     scope = await officer_scope(ctx)
     if not scope:
         return deny(ctx, step, "/hoso", DENIED)

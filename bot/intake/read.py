@@ -16,9 +16,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from docx import Document
-from openpyxl import load_workbook
-
 from bot.intake.columns import COLUMN_NAMES, NUMBER, REQUIRED, column_of
 from bot.stats.export import FORMULA_START, TOTAL_LABEL
 from rules.dates import format_date
@@ -99,6 +96,8 @@ def _zipped(data: bytes) -> Verdict[Table]:
 
 
 def _xlsx(data: bytes) -> Verdict[Table]:
+    from openpyxl import load_workbook  # here: the bot's other processes never load it
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns of styles and extensions it skips
@@ -128,6 +127,8 @@ def _xlsx(data: bytes) -> Verdict[Table]:
 
 
 def _docx(data: bytes) -> Verdict[Table]:
+    from docx import Document
+
     try:
         document = Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError, OSError):

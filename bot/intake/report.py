@@ -6,12 +6,8 @@ from __future__ import annotations
 
 import io
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
-
 from bot.intake.apply import Applied
 from bot.intake.check import Checked, Row
-from bot.stats.export import text_cell
 
 SHOWN_PROBLEMS = 8  # rows listed in the chat; the file has them all
 ROW_HEADING, REASON_HEADING = "Dòng trong tệp gốc", "Lỗi cần sửa"
@@ -54,6 +50,11 @@ def applied_text(applied: Applied) -> str:
 
 def errors_xlsx(checked: Checked) -> bytes:
     """The failed rows, as they were, with their row numbers and reasons."""
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    from bot.stats.cells import text_cell
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Dòng cần sửa")
     header = [*checked.table.header, ROW_HEADING, REASON_HEADING]

@@ -29,10 +29,6 @@ from datetime import date, datetime, time
 from time import sleep
 from typing import Any, TypeVar
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -410,6 +406,11 @@ class _Names:
 
 def _build(heading: Heading, chunks: queue.Queue[list[Row] | None]) -> ExportFiles:
     """In a worker thread: both files from the chunks, until None."""
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    from bot.stats.cells import text_cell
+
     workbook = Workbook(write_only=True)  # streams rows: exports of millions stay small
     sheet = workbook.create_sheet("Tổng hợp")
     for index, width in enumerate(WIDTHS, 1):
@@ -425,13 +426,13 @@ def _build(heading: Heading, chunks: queue.Queue[list[Row] | None]) -> ExportFil
     count, money = 0, 0
     while (chunk := chunks.get()) is not None:
         for row in chunk:
-            sheet.append([_cell(sheet, index, value) for index, value in enumerate(row)])
+            sheet.append(_cells(sheet, row))
             writer.writerow([_csv_value(value) for value in row])
             money += row[MONEY_COLUMN] or 0
         count += len(chunk)
     total: Row = [TOTAL_LABEL, f"{count} sáng kiến", *[""] * (len(HEADER) - 2)]
     total[MONEY_COLUMN] = money
-    sheet.append([_cell(sheet, index, value) for index, value in enumerate(total)])
+    sheet.append(_cells(sheet, total))
     writer.writerow([_csv_value(value) for value in total])
     _signatures(sheet)
     buffer = io.BytesIO()
@@ -440,6 +441,8 @@ def _build(heading: Heading, chunks: queue.Queue[list[Row] | None]) -> ExportFil
 
 
 def _signatures(sheet: Any) -> None:
+    from bot.stats.cells import text_cell
+
     sheet.append([])
     sheet.append(["", "......, ngày ...... tháng ...... năm 20......"])
     sheet.append(["", text_cell(sheet, SIGNATURES[0], bold=True), "", "", ""])
@@ -447,19 +450,20 @@ def _signatures(sheet: Any) -> None:
     sheet.append(["", "", "", "", "(Ký tên, đóng dấu)"])
 
 
-def _cell(sheet: Any, index: int, value: Any) -> Any:
-    if value is None:
-        return None
-    cell = WriteOnlyCell(sheet, value=value)
+def _cells(sheet: Any, row: Row) -> list[Any]:
+    from bot.stats.cells import typed_cell
+
+    return [
+        typed_cell(sheet, value, _number_format(index, value)) for index, value in enumerate(row)
+    ]
+
+
+def _number_format(index: int, value: Any) -> str | None:
     if index == MONEY_COLUMN and isinstance(value, int):
-        cell.number_format = "#,##0"
-    elif index == DATE_COLUMN and isinstance(value, date):
-        cell.number_format = "DD/MM/YYYY"
-    elif isinstance(value, str):
-        # openpyxl stores "=HYPERLINK(…)" typed by a worker as a live formula
-        cell.data_type = "s"
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    return cell
+        return "#,##0"
+    if index == DATE_COLUMN and isinstance(value, date):
+        return "DD/MM/YYYY"
+    return None
 
 
 def _csv_value(value: Any) -> str:
@@ -470,15 +474,3 @@ def _csv_value(value: Any) -> str:
     text = str(value)
     # CSV has no types: a leading apostrophe keeps a spreadsheet from evaluating the text.
     return f"'{text}" if text.startswith(FORMULA_START) else text
-
-
-def text_cell(sheet: Any, value: str, *, bold: bool = False, wrap: bool = False) -> Any:
-    """A cell of a write-only sheet that holds text as text: “=…” typed by a person stays
-    words, never a formula (intake's file of errors writes people's cells back too)."""
-    cell = WriteOnlyCell(sheet, value=value)
-    cell.data_type = "s"
-    if bold:
-        cell.font = Font(bold=True)
-    if wrap:
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    return cell

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -326,16 +326,23 @@ class Submissions:
         return (await self._session.execute(_BY_DRAFT, {"draft": draft_id})).scalar_one_or_none()
 
     async def add(
-        self, submission: Submission, attachments: list[Attachment], prefix: str
+        self,
+        filings: Sequence[tuple[Submission, list[Attachment]]],
+        prefix: str,
+        before_attachments: Callable[[Submission], None] = lambda _submission: None,
     ) -> None:
-        """Insert and give it a code from its id, so concurrent submits never collide."""
-        self._session.add(submission)
+        """Insert submissions and give each a code from its id, so concurrent filers never
+        collide: one flush for all the rows, then `before_attachments` for each one (its id and
+        code known) in order, and one flush for the codes and the attachments."""
+        self._session.add_all([submission for submission, _ in filings])
         await self._session.flush()
-        year = submission.submitted_at.year
-        submission.code = f"{prefix}-{year}-{submission.id:06d}"
-        for attachment in attachments:
-            attachment.submission_id = submission.id
-            self._session.add(attachment)
+        for submission, attachments in filings:
+            year = submission.submitted_at.year
+            submission.code = f"{prefix}-{year}-{submission.id:06d}"
+            before_attachments(submission)
+            for attachment in attachments:
+                attachment.submission_id = submission.id
+            self._session.add_all(attachments)
         await self._session.flush()
 
     async def count_of_person(self, person_id: int) -> int:
