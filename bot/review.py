@@ -80,15 +80,17 @@ class Nearby:
         for submission in submissions:
             if submission.fingerprint is None:
                 submission.fingerprint = fingerprint(submission.title, submission.description)
-            person_id, unit_code = submission.person_id, submission.unit_code
-            if person_id in self._of_person and unit_code in self._of_unit:
-                continue
-            of_person, of_unit = await self._uow.submissions.similar_candidates(
-                None if person_id in self._of_person else person_id,
-                None if unit_code in self._of_unit else unit_code,
-            )
-            self._of_person.setdefault(person_id, of_person)
-            self._of_unit.setdefault(unit_code, of_unit)
+        people = {s.person_id for s in submissions} - self._of_person.keys()
+        units = {s.unit_code for s in submissions} - self._of_unit.keys()
+        if len(people) == 1 and len(units) == 1:  # one filing from the chat: one statement
+            (person,), (unit,) = people, units
+            parts = await self._uow.submissions.similar_candidates(person, unit)
+            self._of_person[person], self._of_unit[unit] = parts
+            return
+        if people:
+            self._of_person.update(await self._uow.submissions.candidates_of_people(people))
+        for unit in sorted(units):
+            self._of_unit[unit] = (await self._uow.submissions.similar_candidates(None, unit))[1]
 
     def closest(self, submission: Submission) -> Similar | None:
         """The closest of the latest filings by the same person or of the same unit (fetched

@@ -261,6 +261,15 @@ async def test_near_duplicates_of_the_person_however_busy_the_unit(app: App) -> 
     assert f"tương tự: {first.code}" in again
     late = await submit_new(theirs, sensor, "Mô tả riêng 0")
     assert "tương tự" not in late, late
+    # a file's authors are read together: the same candidates as one at a time
+    async with UnitOfWork(app.sessions) as uow:
+        newcomer = await uow.people.add_person("+84912000024", when, verified=False)
+        people = [other.id, first.person_id, newcomer.id]
+        together = await uow.submissions.candidates_of_people(people)
+        for person in people:
+            alone, _ = await uow.submissions.similar_candidates(person, None)
+            assert together[person] == alone
+        assert [len(together[person]) for person in people] == [200, 2, 0]
 
 
 SEED = [  # unit, group, type, days after 2022-03-01, final status
