@@ -11,10 +11,11 @@ operating system shares the cores, and the chats' event loop only answers.
 The serving processes and the sender spend one budget per channel (`Ledger`, in shared memory,
 bot/outbox.py): an answer sent by a serving process pushes the outbox's next turn back.
 
-One sender per `serve`, also with `--workers N` (N answer, one sends). It is started once the
-platforms are set up, started again RESTART_SECONDS after it dies, and ends with its parent,
-even by kill -9. Messages it had marked as being sent when it died are not sent again
-(at most once; bot/outbox.py)."""
+One sender per `serve`, also with `--workers N` (N answer, one sends); with several machines
+on PostgreSQL one sender sends at a time and the others stand by (bot/one_poller.py). It is
+started once the platforms are set up, started again RESTART_SECONDS after it dies, and ends
+with its parent, even by kill -9. Messages it had marked as being sent when it died are not
+sent again (at most once; bot/outbox.py)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from multiprocessing.process import BaseProcess
@@ -31,6 +33,7 @@ from bot import logs
 from bot.app import App, build_app
 from bot.clock import Clock
 from bot.config import Settings
+from bot.errors import UnreachableError
 from bot.outbox import Ledger
 
 log = logging.getLogger(__name__)
@@ -124,21 +127,36 @@ def send_in_process(
     # stops this one with SIGTERM once it has stopped answering
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logs.configure(settings.log_level, settings.log_format)
-    asyncio.run(_send(build_app(settings, clock, ledgers)))
+    try:
+        asyncio.run(_send(build_app(settings, clock, ledgers)))
+    except UnreachableError as lost:  # started again by SenderProcess, to wait for its turn
+        log.error("%s", lost)
+        sys.exit(3)
 
 
 async def _send(app: App) -> None:
     from bot.jobs import escalation_loop
+    from bot.one_poller import SENDER_LOST, one_sender, poll_while_held
     from bot.server import sending_channels
     from bot.unit_map import follow_map
 
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    senders, closers = sending_channels(app)
     try:
-        await follow_map(app)
-        await asyncio.gather(app.outbox(senders).run(stop), escalation_loop(app, stop))
+        # one sender for all the machines of one database: the budget is the bot's
+        async with one_sender(app.settings.database_url, stop) as lost:
+            if stop.is_set():
+                return
+            senders, closers = sending_channels(app)
+
+            async def deliver() -> None:
+                await follow_map(app)
+                await asyncio.gather(app.outbox(senders).run(stop), escalation_loop(app, stop))
+
+            try:
+                await poll_while_held(lost, asyncio.ensure_future(deliver()), SENDER_LOST)
+            finally:
+                for close in closers:
+                    await close()
     finally:
-        for close in closers:
-            await close()
         await app.close()
