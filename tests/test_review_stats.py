@@ -267,7 +267,7 @@ async def test_near_duplicates_of_the_person_however_busy_the_unit(app: App) -> 
         people = [other.id, first.person_id, newcomer.id]
         together = await uow.submissions.candidates_of_people(people)
         for person in people:
-            alone, _ = await uow.submissions.similar_candidates(person, None)
+            alone, _ = await uow.submissions.similar_candidates(person, first.unit_code)
             assert together[person] == alone
         assert [len(together[person]) for person in people] == [200, 2, 0]
 

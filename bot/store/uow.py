@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Executable,
     Select,
     bindparam,
     case,
@@ -410,16 +409,13 @@ class Submissions:
         ).scalar_one_or_none()
 
     async def similar_candidates(
-        self, person_id: int | None, unit_code: str | None
+        self, person_id: int | None, unit_code: str
     ) -> tuple[list[Candidate], list[Candidate]]:
         """The person's and the unit's SIMILAR_WINDOW latest filed submissions, each newest
-        first (None: that part not asked), for near-duplicates: plain rows, not tracked
-        objects."""
+        first (no person: the unit's only; many people: `candidates_of_people`), for
+        near-duplicates: plain rows, not tracked objects."""
         params = {"person": person_id, "unit": unit_code}
-        if person_id is None:
-            statement: Executable = _LATEST_OF_UNIT
-        else:
-            statement = _LATEST_OF_PERSON if unit_code is None else _SIMILAR_PARTS
+        statement = _LATEST_OF_UNIT if person_id is None else _SIMILAR_PARTS
         rows = (await self._session.execute(statement, params)).all()
         parts: tuple[list[Candidate], list[Candidate]] = ([], [])
         for part, candidate in await self._fingerprinted(rows):
