@@ -31,6 +31,7 @@ EXPORTS = "exports"  # the folder under files_dir
 # Longer than the outbox tries a message (24 hours), with the night's quiet hours besides.
 REPORT_RETENTION = timedelta(days=2)
 REPORTS = "reports"
+GENERATED = ((EXPORTS, EXPORT_RETENTION), (REPORTS, REPORT_RETENTION))  # swept by age
 # With a bucket the folder is a cache: a fetched upload is kept this long, so that a file
 # erased on another machine leaves this one's disk within a day too
 CACHE_RETENTION = timedelta(days=1)
@@ -89,7 +90,7 @@ class FileStore:
         here and in the bucket; with a bucket, this machine's cached uploads past theirs."""
         removed = await asyncio.to_thread(self._sweep_here, everything)
         if self.bucket is not None:
-            for folder, retention in ((EXPORTS, EXPORT_RETENTION), (REPORTS, REPORT_RETENTION)):
+            for folder, retention in GENERATED:
                 cutoff = None if everything else datetime.now(UTC) - retention
                 keys = await self.bucket.written_before(folder, cutoff)
                 await self.bucket.delete(keys)
@@ -98,7 +99,7 @@ class FileStore:
 
     def _sweep_here(self, everything: bool) -> int:
         removed = 0
-        swept = [(self.exports, "*.*", EXPORT_RETENTION), (self.reports, "*.*", REPORT_RETENTION)]
+        swept = [(self.root / folder, "*.*", retention) for folder, retention in GENERATED]
         if self.bucket is not None:
             swept.append((self.root, "??/*.*", CACHE_RETENTION))
         for folder, pattern, retention in swept:
