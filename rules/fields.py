@@ -56,11 +56,15 @@ def parse_full_name(raw: str) -> Verdict[str]:
     )
 
 
+# A year as people write it on its own or in a sentence ("sinh năm 1988", "1988 ạ", a date)
+_FOUR_DIGITS = re.compile(r"(?<![0-9])[0-9]{4}(?![0-9])")
+
+
 def parse_birth_year(raw: str, current_year: int) -> Verdict[int]:
-    text = clean(raw)
-    if not (text.isascii() and text.isdigit() and len(text) == 4):
+    found = _FOUR_DIGITS.findall(clean(raw))
+    if len(found) != 1:
         return Rejected("Năm sinh gồm 4 chữ số, ví dụ 1985.")
-    year = int(text)
+    year = int(found[0])
     youngest, oldest = current_year - 15, current_year - 100
     if not oldest <= year <= youngest:
         return Rejected(f"Năm sinh {year} không hợp lệ: cần trong khoảng {oldest}–{youngest}.")

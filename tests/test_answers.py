@@ -53,7 +53,7 @@ WALK: list[Choose | Say] = [
     Say("0901 234 567"),
     Choose("Nộp sáng kiến mới", "nộp"),
     Say("lê thị mai"),
-    Say("1990"),
+    Say("sinh năm 1990"),
     Say("Công nhân"),
     Say("Công ty May Bắc Giang"),
     Say("bac giang"),
@@ -111,7 +111,7 @@ async def walk(person: Person, style: str) -> str:
 
 
 def check_record(row: dict[str, Any]) -> None:
-    assert row["author_name"] == "Lê Thị Mai"
+    assert row["author_name"] == "Lê Thị Mai" and row["author_birth_year"] == 1990
     assert row["unit_code"] == "t24"
     assert row["target_group"] == "vc_su_nghiep"
     assert row["solution_type"] == "tac_nghiep"

@@ -485,3 +485,26 @@ def test_fingerprints_score_as_the_word_pairs_do(first: list[str], second: list[
 def test_unit_search_knows_punctuation_and_short_forms(typed: str, first: str) -> None:
     found = CATALOG.version("2021").search(typed, 5)
     assert found and found[0].code == first, [u.code for u in found]
+
+
+@pytest.mark.parametrize(
+    ("typed", "year"),
+    [
+        ("1988", 1988),
+        ("năm 1988", 1988),
+        ("Tôi sinh năm 1988 ạ", 1988),
+        ("12/05/1988", 1988),
+        (" 1988\n", 1988),
+        ("88", None),
+        ("19888", None),
+        ("1988 hoặc 1989", None),
+        ("một chín tám tám", None),
+        ("2015", None),  # too young: told the range
+    ],
+)
+def test_a_birth_year_on_its_own_or_in_a_sentence(typed: str, year: int | None) -> None:
+    verdict = rf.parse_birth_year(typed, 2022)
+    if year is None:
+        assert isinstance(verdict, Rejected) and "Năm sinh" in verdict.message
+    else:
+        assert verdict == Ok(year)
