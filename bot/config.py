@@ -24,13 +24,20 @@ class Settings(BaseSettings):
         default=f"sqlite+aiosqlite:///{ROOT / 'data' / 'sangkien.db'}",
         description="SQLAlchemy async URL: sqlite+aiosqlite:///... or postgresql+asyncpg://...",
     )
-    db_pool_size: int = 10
+    db_pool_size: int = Field(
+        default=20,
+        description="PostgreSQL: connections a process opens as it needs them and keeps open",
+    )
     db_timeout_seconds: float = Field(
         default=5.0,
         description="PostgreSQL: connecting, one statement, waiting for a pooled connection; "
         "shorter than the platforms' webhook timeouts, so a stalled database answers 'bận'",
     )
-    db_max_overflow: int = 10
+    db_max_overflow: int = Field(
+        default=0,
+        description="connections opened beyond the pool in a burst and closed after it; "
+        "each costs a connection's setup, so a burst is better waiting for a pooled one",
+    )
     conversation_cache_size: int = Field(
         default=10_000,
         description="chats whose last state is kept in memory to answer without a read; 0: none",

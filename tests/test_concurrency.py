@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -120,4 +120,33 @@ async def test_sqlite_locked_by_another_program_keeps_the_bot_responsive(
     finally:
         ticker.cancel()
         other.close()
+        await app.close()
+
+
+@pytest.mark.postgres
+async def test_a_burst_of_chats_opens_no_connection_the_next_burst_must_open_again(
+    clean_postgres_url: str, make_settings: Callable[..., Settings], clock: FixedClock
+) -> None:
+    """Connections opened for a burst stay in the pool: the next burst reuses them. A
+    connection opened and closed per burst costs its setup (and its prepared statements)
+    in the middle of the busiest moments."""
+    settings = make_settings(clean_postgres_url)
+    app = build_app(settings, clock)
+    opened = 0
+
+    def count(*_: object) -> None:
+        nonlocal opened
+        opened += 1
+
+    event.listen(app.db.sync_engine, "connect", count)
+    try:
+        for burst in range(2):
+            chats = [FakeChat(app.engine, user_id=f"burst{burst}-{n}") for n in range(30)]
+            await asyncio.gather(*(chat.send("chào") for chat in chats))
+            assert all("Tôi đồng ý" in chat.labels for chat in chats)
+            if burst == 0:
+                after_first = opened
+        assert 10 < after_first <= settings.db_pool_size  # the burst did need many at once
+        assert opened == after_first  # and the second found them open
+    finally:
         await app.close()

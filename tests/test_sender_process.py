@@ -118,11 +118,17 @@ async def test_serve_delivers_through_a_sender_process_that_comes_back_when_kill
             await eventually(lambda: announced_to(telegram, "15/7") == list(MEMBERS))
             [second] = senders_of(process.pid)
             assert second != first
+
+            # dying again soon after its start: the next start waits twice as long
+            os.kill(second, signal.SIGKILL)
+            await eventually(lambda: senders_of(process.pid) not in ([], [second]))
+            [third] = senders_of(process.pid)
     finally:
         log = await stop_bot(process)
-    assert "sender process ended (exit code -9); starting it again in 5 s" in log
+    assert "sender process ended (exit code -9); starting it again in 1 s" in log
+    assert "sender process ended (exit code -9); starting it again in 2 s" in log
     assert announced_to(telegram, "30/6") == list(MEMBERS)  # nothing twice
-    assert not Path(f"/proc/{second}").exists()  # it ended with serve
+    assert not Path(f"/proc/{third}").exists()  # it ended with serve
 
 
 def _answer_in_another_process(ledger: Ledger, chat_id: str, calls: int) -> None:

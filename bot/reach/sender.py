@@ -13,7 +13,8 @@ bot/outbox.py): an answer sent by a serving process pushes the outbox's next tur
 
 One sender per `serve`, also with `--workers N` (N answer, one sends); with several machines
 on PostgreSQL one sender sends at a time and the others stand by (bot/one_poller.py). It is
-started once the platforms are set up, started again RESTART_SECONDS after it dies, and ends
+started once the platforms are set up, started again a second after it dies (longer, up to a
+minute, while it keeps dying within a minute of its start: a crash loop does not spin), and ends
 with its parent, even by kill -9. Messages it had marked as being sent when it died are not
 sent again (at most once; bot/outbox.py)."""
 
@@ -39,7 +40,11 @@ from bot.outbox import Ledger
 log = logging.getLogger(__name__)
 
 CHANNELS = ("telegram", "zalo")
-RESTART_SECONDS = 5.0
+FIRST_RESTART_SECONDS = 1.0
+LONGEST_RESTART_SECONDS = 60.0
+# The outbox can wait a moment where a person waiting for an answer cannot: when the cores are
+# busy, the kernel gives the answering processes about nine parts in ten of them.
+SENDER_NICENESS = 10
 # a round's sends are two seconds' worth; its record then takes a moment
 STOP_SECONDS = 15.0
 
@@ -55,6 +60,8 @@ class SenderProcess:
     def __init__(self, settings: Settings, clock: Clock, ledgers: dict[str, Ledger]) -> None:
         self._args = (settings, clock, ledgers, os.getpid())
         self._process: BaseProcess | None = None
+        self._started_at = 0.0
+        self._restart_seconds = FIRST_RESTART_SECONDS
         self._stopping = threading.Event()
         self._turn = threading.Lock()  # starting and stopping do not cross
         self._watcher: threading.Thread | None = None
@@ -96,6 +103,7 @@ class SenderProcess:
             process = context.Process(target=send_in_process, args=self._args, name="sender")
             process.start()
             self._process = process
+            self._started_at = time.monotonic()
             self.starts += 1
 
     def _watch(self) -> None:
@@ -106,14 +114,24 @@ class SenderProcess:
             process.join()
             if self._stopping.is_set():
                 return
+            delay = self._next_restart_delay()
             log.error(
                 "sender process ended (exit code %s); starting it again in %.0f s",
                 process.exitcode,
-                RESTART_SECONDS,
+                delay,
             )
-            if self._stopping.wait(RESTART_SECONDS):
+            if self._stopping.wait(delay):
                 return
             self._spawn()
+
+    def _next_restart_delay(self) -> float:
+        """A second after a sender that had run a while; twice the last wait after one that
+        died within LONGEST_RESTART_SECONDS of its start."""
+        if time.monotonic() - self._started_at >= LONGEST_RESTART_SECONDS:
+            self._restart_seconds = FIRST_RESTART_SECONDS
+        delay = self._restart_seconds
+        self._restart_seconds = min(delay * 2, LONGEST_RESTART_SECONDS)
+        return delay
 
 
 def send_in_process(
@@ -126,6 +144,7 @@ def send_in_process(
     # Ctrl-C in a terminal reaches every process of the group: the parent decides, and
     # stops this one with SIGTERM once it has stopped answering
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(SENDER_NICENESS)
     logs.configure(settings.log_level, settings.log_format)
     try:
         asyncio.run(_send(build_app(settings, clock, ledgers)))

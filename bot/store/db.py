@@ -62,7 +62,7 @@ def _prepare_sqlite(url: str) -> bool:
 
 
 def make_engine(
-    url: str, pool_size: int = 10, max_overflow: int = 10, timeout: float = 5.0
+    url: str, pool_size: int = 20, max_overflow: int = 0, timeout: float = 5.0
 ) -> AsyncEngine:
     if _prepare_sqlite(url):
         # Sessions and connections end their own transactions before handing a connection
