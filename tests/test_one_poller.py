@@ -5,6 +5,7 @@ by; the poller killed with -9, the other takes over well within 30 s and answers
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import time
 from datetime import datetime
@@ -14,13 +15,14 @@ import aiohttp
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.reach.sender import SENDER_NICENESS
 from bot.store.db import make_sessionmaker
 from bot.store.uow import UnitOfWork
 from rules.campaigns import TZ
 from tests.fake_telegram import FakePerson, FakeTelegram
 from tests.fake_zalo import FakeZalo
 from tests.processes import free_port, stop_bot, wait_healthy
-from tests.test_sender_process import eventually
+from tests.test_sender_process import eventually, senders_of
 from tests.test_telegram_e2e import start_telegram_bot
 from tests.test_zalo_e2e import start_zalo_bot
 
@@ -110,6 +112,10 @@ async def test_one_sender_among_machines_and_another_takes_over_when_its_machine
     try:
         async with aiohttp.ClientSession() as http:
             await wait_healthy(http, ports[0])
+            await eventually(lambda: len(senders_of(first.pid)) == 1)
+            [sender] = senders_of(first.pid)
+            # on PostgreSQL the sender gives way to the answering processes (once it has started)
+            await eventually(lambda: os.getpriority(os.PRIO_PROCESS, sender) == SENDER_NICENESS)
             second = await serve(ports[1])
             await _line(second, SENDING_ELSEWHERE, 60)
             await _queue(clean_postgres_url, "member-1", "Hạn nộp đợt 2 là ngày 30/6.")

@@ -36,6 +36,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.errors import UnreachableError
 from bot.outbox import Ledger
+from bot.store.db import is_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,9 @@ CHANNELS = ("telegram", "zalo")
 FIRST_RESTART_SECONDS = 1.0
 LONGEST_RESTART_SECONDS = 60.0
 # The outbox can wait a moment where a person waiting for an answer cannot: when the cores are
-# busy, the kernel gives the answering processes about nine parts in ten of them.
+# busy, the kernel gives the answering processes about nine parts in ten of them. Not on
+# SQLite: there the sender's claims hold the database's one write lock, and a sender put aside
+# while holding it would keep every answer waiting (bench/README.md, "people at a person's pace").
 SENDER_NICENESS = 10
 # a round's sends are two seconds' worth; its record then takes a moment
 STOP_SECONDS = 15.0
@@ -144,7 +147,8 @@ def send_in_process(
     # Ctrl-C in a terminal reaches every process of the group: the parent decides, and
     # stops this one with SIGTERM once it has stopped answering
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.nice(SENDER_NICENESS)
+    if not is_sqlite(settings.database_url):
+        os.nice(SENDER_NICENESS)
     logs.configure(settings.log_level, settings.log_format)
     try:
         asyncio.run(_send(build_app(settings, clock, ledgers)))
