@@ -34,7 +34,7 @@ lint: $(STAMP)
 
 # One test runner more than there are cores: a third of the suite's time goes to waiting on the
 # processes it starts (servers, runners, crashes), and the spare runner fills it (2 cores: 271 s
-# with two runners, 244 s with three).
+# with two runners, 230-267 s with three).
 TEST_RUNNERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
 test: lint
