@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(
         default=20,
+        ge=1,  # SQLAlchemy reads 0 as "no limit", and a negative size waits for ever
         description="PostgreSQL: connections a process opens as it needs them and keeps open",
     )
     db_timeout_seconds: float = Field(
@@ -35,6 +36,7 @@ class Settings(BaseSettings):
     )
     db_max_overflow: int = Field(
         default=0,
+        ge=0,
         description="connections opened beyond the pool in a burst and closed after it; "
         "each costs a connection's setup, so a burst is better waiting for a pooled one",
     )

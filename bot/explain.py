@@ -32,7 +32,15 @@ def _settings(exc: BaseException) -> tuple[int, str] | None:
     problems = []
     for error in exc.errors():
         name = "SANGKIEN_" + "_".join(str(part) for part in error["loc"]).upper()
-        problems.append(f"{name} không hợp lệ (đang là “{error.get('input')}”)")
+        bound = error.get("ctx", {})
+        need = (
+            f", cần từ {bound['ge']:g} trở lên"
+            if "ge" in bound
+            else f", cần lớn hơn {bound['gt']:g}"
+            if "gt" in bound
+            else ""
+        )
+        problems.append(f"{name} không hợp lệ (đang là “{error.get('input')}”{need})")
     return 2, "Lỗi cấu hình: " + "; ".join(problems)
 
 

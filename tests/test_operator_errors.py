@@ -208,6 +208,16 @@ MISTAKES = [  # the command, the environment, exit code, words of the one line
     (["export", "--out", "{tmp}/khong/co/x.xlsx", "--db", "{made}"], {}, 2, "không có thư mục"),
     (["chat", "--now", "hôm qua"], {}, 2, "--now"),
     (["check"], {"SANGKIEN_PORT": "abc"}, 2, "SANGKIEN_PORT"),
+    # a pool of -1 waited for ever on PostgreSQL, and 0 is SQLAlchemy's "no limit"
+    (
+        ["check"],
+        {"SANGKIEN_DB_POOL_SIZE": "-1"},
+        2,
+        "SANGKIEN_DB_POOL_SIZE không hợp lệ (đang là “-1”, cần từ 1 trở lên)",
+    ),
+    (["check"], {"SANGKIEN_DB_POOL_SIZE": "0"}, 2, "cần từ 1 trở lên"),
+    (["check"], {"SANGKIEN_DB_MAX_OVERFLOW": "-5"}, 2, "SANGKIEN_DB_MAX_OVERFLOW không hợp lệ"),
+    (["check"], {"SANGKIEN_TELEGRAM_PER_SECOND": "0"}, 2, "(đang là “0”, cần lớn hơn 0)"),
     # URLs as operators write them (each was a traceback)
     (["db", "upgrade", "--db", "postgresql://postgres@127.0.0.1/test"], {}, 2, "bất đồng bộ"),
     (
