@@ -88,6 +88,8 @@ class Point:
     people: int = 0
     filed: int = 0  # submissions filed during this point
     rss_mb: float = 0.0  # the serve process at the end of the point
+    # the serve process and its children's, in the measured window (None: not counted)
+    cpu_seconds: float | None = None
 
     def percentile(self, share: float) -> float:
         if not self.latencies_ms:
@@ -101,8 +103,14 @@ class Point:
             f"measured, p50 {self.percentile(0.5):7.1f} ms, p99 {self.percentile(0.99):7.1f} ms, "
             f"max {max(self.latencies_ms, default=math.inf):7.1f} ms; errors {self.errors}, "
             f"“bận” {self.busy}; people {self.people}, submissions filed {self.filed}; "
-            f"server RSS {self.rss_mb:.0f} MB"
+            f"server RSS {self.rss_mb:.0f} MB{self._cpu()}"
         )
+
+    def _cpu(self) -> str:
+        sent = len(self.latencies_ms) + self.errors
+        if self.cpu_seconds is None or not sent:
+            return ""
+        return f", CPU {self.cpu_seconds * 1000 / sent:.1f} ms an update"
 
 
 @dataclass
@@ -188,6 +196,11 @@ class Server:
             return _rss_mb(self.process.pid)
         return sum(_rss_mb(pid) for pid in _family(self.process.pid))
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time so far of the serving process and its children."""
+        assert self.process is not None
+        return sum(_cpu_seconds(pid) for pid in _family(self.process.pid))
+
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:
             self.process.terminate()
@@ -219,6 +232,15 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
+def _cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()  # the name may hold spaces
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 class Load:
     """The people and what they wait for; answers reach `heard` from the fake server."""
 
@@ -228,8 +250,10 @@ class Load:
         http: aiohttp.ClientSession,
         target: str | None = None,
         redeliver_for: float = 0.0,
+        count_cpu: bool = True,
     ) -> None:
         self.server, self.http = server, http
+        self.count_cpu = count_cpu  # off where `server` does not answer every update
         self.target = target or server.base  # where updates are posted (a proxy, or serve)
         # As Telegram does: an update not answered 2xx is sent again, every REDELIVERY_SECONDS
         # for this long (0: once; the latency benchmark counts it as an error instead)
@@ -254,6 +278,7 @@ class Load:
         began = loop.time()
         window = (began + timing.warmup, began + timing.warmup + timing.seconds)
         filed_before = await self.filed()
+        cpu = asyncio.create_task(self.cpu_over(window)) if self.count_cpu else None
         walking: set[asyncio.Task[None]] = set()
         arrival = began
         while True:
@@ -273,7 +298,15 @@ class Load:
                 person.cancel()
         point.filed = await self.filed() - filed_before
         point.rss_mb = self.server.rss_mb()
+        point.cpu_seconds = await cpu if cpu is not None else None
         return point
+
+    async def cpu_over(self, window: tuple[float, float]) -> float:
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(max(0.0, window[0] - loop.time()))
+        began = self.server.cpu_seconds()
+        await asyncio.sleep(max(0.0, window[1] - loop.time()))
+        return self.server.cpu_seconds() - began
 
     async def walk(
         self,
