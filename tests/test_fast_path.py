@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -151,8 +152,9 @@ async def test_group_commit_writes_winners_once_and_refuses_stale_versions(any_a
             committer.write(write(1, versions[1] - 1, "stale")),
             committer.write(write(2, versions[2], "first")),
             committer.write(write(2, versions[2], "second")),
+            committer.write(replace(write(0, 1, "gone"), chat_id="erased")),
         )
-    fresh, stale, first, second = results
+    fresh, stale, first, second, gone = results
     assert fresh is None and first is None  # committed
     assert len([s for s in sent if s.startswith("UPDATE CONVERSATION")]) == 1
     # The losers get the row as it stands, read in the same transaction: the stale write the
@@ -165,6 +167,7 @@ async def test_group_commit_writes_winners_once_and_refuses_stale_versions(any_a
     assert second.current.version == versions[2] + 1
     assert json.loads(second.current.state_json)["mark"] == "first"
     assert second.current.profile == Profile(people[2].id, full_name="first")
+    assert gone == Lost(None)  # no row (an erasure): the careful path starts afresh
     marks = [(await stored(any_app.db, f"batch-{i}"))[0].get("mark") for i in range(3)]
     assert marks == ["fresh", None, "first"]
     assert (await stored(any_app.db, "batch-0"))[1] == versions[0] + 1
