@@ -12,6 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
 
+# PostgreSQL connections per process: kept open, and none opened beyond them in a burst (an
+# overflow connection is closed when handed back and set up again in the next burst)
+DB_POOL_SIZE, DB_MAX_OVERFLOW = 20, 0
+
 ROOT = Path(__file__).resolve().parent.parent
 # How every secret in deploy/sangkien.env.example starts: refused, so none reaches production.
 PLACEHOLDER = "change-me"
@@ -25,7 +29,7 @@ class Settings(BaseSettings):
         description="SQLAlchemy async URL: sqlite+aiosqlite:///... or postgresql+asyncpg://...",
     )
     db_pool_size: int = Field(
-        default=20,
+        default=DB_POOL_SIZE,
         ge=1,  # SQLAlchemy reads 0 as "no limit", and a negative size waits for ever
         description="PostgreSQL: connections a process opens as it needs them and keeps open",
     )
@@ -35,7 +39,7 @@ class Settings(BaseSettings):
         "shorter than the platforms' webhook timeouts, so a stalled database answers 'bận'",
     )
     db_max_overflow: int = Field(
-        default=0,
+        default=DB_MAX_OVERFLOW,
         ge=0,
         description="connections opened beyond the pool in a burst and closed after it; "
         "each costs a connection's setup, so a burst is better waiting for a pooled one",

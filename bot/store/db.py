@@ -13,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from bot.config import DB_MAX_OVERFLOW, DB_POOL_SIZE
 from bot.store import jsontext
 
 if TYPE_CHECKING:
@@ -68,7 +69,10 @@ def _prepare_sqlite(url: str) -> bool:
 
 
 def make_engine(
-    url: str, pool_size: int = 20, max_overflow: int = 0, timeout: float = 5.0
+    url: str,
+    pool_size: int = DB_POOL_SIZE,
+    max_overflow: int = DB_MAX_OVERFLOW,
+    timeout: float = 5.0,
 ) -> AsyncEngine:
     if _prepare_sqlite(url):
         # Sessions and connections end their own transactions before handing a connection
