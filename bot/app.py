@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from bot.store.committer import StateCommitter, batching_supported
 from bot.store.counters import day_of
 from bot.store.db import make_engine, make_sessionmaker
 from bot.store.uow import UnitOfWork
+from bot.store.writer import WriterTurn
 from rules.campaigns import Campaign, CampaignError, load_campaigns
 from rules.units import Catalog, CatalogError, CatalogVersion, load_catalog, load_extra
 
@@ -123,6 +123,7 @@ class App:
     catalog: Catalog  # every version; engine.services.catalog is the one in use
     # each channel's sending budget, shared by the answers and the outbox (bot/outbox.py)
     pacers: dict[str, Pacer] = field(default_factory=dict)
+    writer: WriterTurn | None = None  # SQLite's one writer, shared with the bot's processes
 
     def outbox(self, senders: Mapping[str, Sender], chat_id: str | None = None) -> OutboxDeliverer:
         """The deliverer of queued messages for these channels (the console: its own chat)."""
@@ -135,6 +136,7 @@ class App:
             pacers=self.pacers,
             files=services.files,
             links=services.links,
+            writer=self.writer,
         )
 
     async def close(self) -> None:
@@ -178,7 +180,7 @@ def build_app(
         rate_limit_per_minute=settings.rate_limit_per_minute,
         links=_links(settings),
     )
-    lock = asyncio.Lock() if db.dialect.name == "sqlite" else None
+    lock = WriterTurn.for_url(settings.database_url)
     engine = build_engine(
         lambda: UnitOfWork(sessions, lock),
         services,
@@ -195,4 +197,4 @@ def build_app(
             ("zalo", settings.zalo_per_second),
         )
     }
-    return App(settings, db, sessions, engine, every_version, pacers)
+    return App(settings, db, sessions, engine, every_version, pacers, lock)

@@ -42,6 +42,7 @@ from bot.files import FileStore
 from bot.links import LIFETIME, FileLinks
 from bot.store.models import RelayMessage
 from bot.store.uow import UnitOfWork
+from bot.store.writer import WriterLock
 
 log = logging.getLogger(__name__)
 
@@ -229,8 +230,10 @@ class OutboxDeliverer:
         pacers: Mapping[str, Pacer] | None = None,
         files: FileStore | None = None,
         links: FileLinks | None = None,
+        writer: WriterLock | None = None,
     ) -> None:
-        self._chat_id = chat_id  # the console delivers only to its own user
+        self._chat_id = chat_id
+        self._writer = writer  # the console delivers only to its own user
         self._files, self._links = files, links
         self._sessions = sessions
         self._clock = clock
@@ -263,7 +266,7 @@ class OutboxDeliverer:
         if not self._senders:
             return 0, False
         now = self._clock.now()
-        async with self._claiming, UnitOfWork(self._sessions) as uow:
+        async with self._claiming, UnitOfWork(self._sessions, self._writer) as uow:
             if time.monotonic() - self._buried_at > 60:
                 self._buried_at = time.monotonic()
                 self.dead_letters += await uow.outbox.bury_in_doubt(now - IN_DOUBT_AFTER, now)
@@ -276,7 +279,7 @@ class OutboxDeliverer:
         if not pending:
             return 0, False
         done = await asyncio.gather(*(self._deliver(item) for item in pending))
-        async with UnitOfWork(self._sessions) as uow:
+        async with UnitOfWork(self._sessions, self._writer) as uow:
             await self._record(uow, list(done))
         sent = sum(1 for outcome in done if outcome.error is None and not outcome.deferred)
         return sent, len(pending) >= limit

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store import jsontext
 from bot.store.models import Instant, Person
+from bot.store.writer import WriterLock
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def batching_supported(engine: AsyncEngine) -> bool:
 class StateCommitter:
     """Collects concurrent `write` calls and commits them together (see the module doc)."""
 
-    def __init__(self, engine: AsyncEngine, writer_lock: asyncio.Lock | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, writer_lock: WriterLock | None = None) -> None:
         self._engine = engine
         self._lock = writer_lock
         self._postgres = engine.dialect.name == "postgresql"

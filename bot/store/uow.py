@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
@@ -45,6 +44,7 @@ from bot.store.models import (
     StatusChange,
     Submission,
 )
+from bot.store.writer import WriterLock
 from rules.similar import fingerprint
 
 # Wrong guesses a link or claim code survives; then it is burnt and its owner makes a new one.
@@ -866,14 +866,14 @@ class UnitOfWork:
     """`async with uow:` opens a transaction; leaving without `commit()` rolls back."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], writer_lock: asyncio.Lock | None = None
+        self, sessions: async_sessionmaker[AsyncSession], writer_lock: WriterLock | None = None
     ) -> None:
         self._sessions = sessions
         self._lock = writer_lock
 
     async def __aenter__(self) -> UnitOfWork:
         if self._lock is not None:
-            # SQLite has one writer: queue here instead of in SQLite's sleeping busy handler.
+            # SQLite has one writer: queue here (bot/store/writer.py), not in SQLite's sleeps
             await self._lock.acquire()
         self.session = self._sessions()
         self.conversations = Conversations(self.session)
