@@ -231,6 +231,11 @@ async def run(
         f"during it: {len(pauses)} full collections, the longest {max(pauses, default=0):.0f} ms"
     )
     print(
+        "the benchmark's own process (load and fake Bot API) used "
+        f"{own_share(figures.without, timing):.0%} of a core while the chats were measured "
+        f"without the broadcast, {own_share(figures.during, timing):.0%} during it"
+    )
+    print(
         f"429s for the bot's limit: {fake.too_many_for_bot}; for a chat's: "
         f"{fake.too_many - fake.too_many_for_bot}"
     )
@@ -242,6 +247,12 @@ async def run(
 
 
 NOW = "2022-03-01T09:00"
+
+
+def own_share(point: Point, timing: Timing) -> float:
+    """The benchmark process's CPU over the measured window, as a share of one core: the
+    fake's work grows with the broadcast, on the same two cores as the bot's."""
+    return (point.own_cpu_seconds or 0.0) / timing.seconds
 
 
 @contextmanager

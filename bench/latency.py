@@ -90,6 +90,8 @@ class Point:
     rss_mb: float = 0.0  # the serve process at the end of the point
     # the serve process and its children's, in the measured window (None: not counted)
     cpu_seconds: float | None = None
+    # the benchmark's own process (the load and the fake Bot API), in the same window
+    own_cpu_seconds: float | None = None
 
     def percentile(self, share: float) -> float:
         if not self.latencies_ms:
@@ -298,15 +300,17 @@ class Load:
                 person.cancel()
         point.filed = await self.filed() - filed_before
         point.rss_mb = self.server.rss_mb()
-        point.cpu_seconds = await cpu if cpu is not None else None
+        if cpu is not None:
+            point.cpu_seconds, point.own_cpu_seconds = await cpu
         return point
 
-    async def cpu_over(self, window: tuple[float, float]) -> float:
+    async def cpu_over(self, window: tuple[float, float]) -> tuple[float, float]:
+        """CPU seconds of the server (with its children) and of this process in `window`."""
         loop = asyncio.get_running_loop()
         await asyncio.sleep(max(0.0, window[0] - loop.time()))
-        began = self.server.cpu_seconds()
+        began, own = self.server.cpu_seconds(), time.process_time()
         await asyncio.sleep(max(0.0, window[1] - loop.time()))
-        return self.server.cpu_seconds() - began
+        return self.server.cpu_seconds() - began, time.process_time() - own
 
     async def walk(
         self,

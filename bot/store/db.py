@@ -38,9 +38,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # in WAL mode survives a killed process but not the machine going down).
     cursor.execute("PRAGMA synchronous=FULL")
     # The commit that fills the log past this many pages copies them into the database and
-    # syncs it before returning. At SQLite's 1,000 (4 MB) that took ~200 ms here during a
-    # broadcast, and a chat's commit waited that long with it; at 100 the longest was 39 ms
-    # (bench/README.md, broadcast).
+    # syncs it before returning. At 100 (SQLite's default: 1,000, 4 MB) the log stays under
+    # 1 MB and the trial path's p99 was lower (bench/README.md, latency and broadcast).
     cursor.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
