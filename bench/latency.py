@@ -212,14 +212,16 @@ class Server:
 
 
 def _family(pid: int) -> list[int]:
-    """A process and its descendants (workers, the sender process, the export process)."""
+    """A process and its descendants (workers, the sender process, the export process). Each
+    thread lists the children it started: the sender is started from a thread."""
     found = [pid]
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as children:
-            for child in children.read().split():
-                found += _family(int(child))
-    except OSError:
-        pass
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            listed = children.read_text().split()
+        except OSError:
+            continue
+        for child in listed:
+            found += _family(int(child))
     return found
 
 
