@@ -145,8 +145,8 @@ class App:
 
 
 def settle_heap() -> None:
-    """Call once a serving (or sending) process is built. Everything made so far (modules, the unit
-    catalog, prebuilt statements) is moved out of the cycle collector's scans, and young
+    """Call once a serving or sending process is set up. Everything made so far (modules, the
+    unit catalog, prebuilt statements) is moved out of the cycle collector's scans, and young
     collections wait for more allocations: under load the collector otherwise rescans that
     heap over and over, about a tenth of the CPU of an update (bench/README.md)."""
     gc.collect()

@@ -232,8 +232,8 @@ class OutboxDeliverer:
         links: FileLinks | None = None,
         writer: WriterLock | None = None,
     ) -> None:
-        self._chat_id = chat_id
-        self._writer = writer  # the console delivers only to its own user
+        self._chat_id = chat_id  # the console delivers only to its own user
+        self._writer = writer
         self._files, self._links = files, links
         self._sessions = sessions
         self._clock = clock

@@ -24,6 +24,8 @@ from typing import Literal, Protocol
 
 from sqlalchemy.engine import make_url
 
+from bot.store.db import is_sqlite
+
 # asyncio's timers have a millisecond's grain: a shorter sleep is a millisecond anyway
 RETRY_SECONDS = 0.001
 
@@ -49,10 +51,9 @@ class WriterTurn:
     def for_url(cls, url: str) -> WriterTurn | None:
         """For a SQLite URL (a file: shared with other processes); None for PostgreSQL,
         whose writers lock only their rows."""
-        parsed = make_url(url)
-        if parsed.get_backend_name() != "sqlite":
+        if not is_sqlite(url):
             return None
-        database = parsed.database
+        database = make_url(url).database
         if not database or database == ":memory:":
             return cls(None)
         return cls(Path(f"{database}.writer.lock"))
