@@ -142,6 +142,8 @@ class App:
     async def close(self) -> None:
         await self.db.dispose()
         self.engine.services.exports.close()
+        if self.writer is not None:
+            self.writer.close()
 
 
 def settle_heap() -> None:

@@ -28,6 +28,10 @@ async def test_only_sqlite_files_share_a_turn(tmp_path: Path) -> None:
     await file_turn.acquire()
     file_turn.release()
     assert (tmp_path / "bot.db.writer.lock").exists()
+    file_turn.close()  # the app closing: its file let go, and taken again if it writes on
+    await file_turn.acquire()
+    file_turn.release()
+    file_turn.close()
 
 
 async def test_a_second_writer_waits_for_the_first_to_let_go(tmp_path: Path) -> None:

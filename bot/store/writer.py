@@ -73,6 +73,12 @@ class WriterTurn:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         self._local.release()
 
+    def close(self) -> None:
+        """Let go of the file (the process's app is closing; nothing may be writing)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
     def _take_file(self) -> bool:
         if self._path is None:
             return True
