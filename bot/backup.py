@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.errors import ConfigError, UnreachableError
 from bot.files import EXPORTS
-from bot.store.db import is_sqlite
+from bot.store.db import is_sqlite, sqlite_file
 
 SQLITE_COPY, PG_DUMP, FILES, MANIFEST = "sangkien.db", "sangkien.pgdump", "files", "backup.json"
 
@@ -112,10 +112,10 @@ def restore(database_url: str, files_dir: Path, src: Path, files_url: str | None
 
 
 def _sqlite_file(database_url: str) -> Path:
-    database = make_url(database_url).database
-    if not database or database == ":memory:":
+    database = sqlite_file(database_url)
+    if database is None:
         raise ConfigError("cơ sở dữ liệu SQLite phải là một tệp để sao lưu")
-    return Path(database)
+    return database
 
 
 def _sqlite_copy(source: Path, target: Path) -> None:

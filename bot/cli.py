@@ -415,14 +415,10 @@ ADMIN_COMMANDS = frozenset(
 
 def _new_file(url: str) -> str | None:
     """The SQLite file the URL names when it does not exist yet (upgrading creates it)."""
-    from sqlalchemy.engine import make_url
+    from bot.store.db import sqlite_file
 
-    from bot.store.db import is_sqlite
-
-    database = make_url(url).database
-    if is_sqlite(url) and database and database != ":memory:" and not Path(database).exists():
-        return database
-    return None
+    database = sqlite_file(url)
+    return str(database) if database is not None and not database.exists() else None
 
 
 def _upgrade(url: str) -> str:

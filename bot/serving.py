@@ -18,14 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import make_url
-
 from bot import logs
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.explain import explain
 from bot.metrics import MULTIPROCESS
-from bot.store.db import is_sqlite
+from bot.store.db import is_sqlite, sqlite_file
 
 if TYPE_CHECKING:
     from bot.clock import Clock
@@ -53,8 +51,8 @@ def one_bot_per_sqlite_file(database_url: str) -> Iterator[None]:
     its own beside the first one's, and both would answer the same people: refuse it. The
     lock is the kernel's (flock), held until the block ends, and goes with the process even
     when it is killed -9."""
-    database = make_url(database_url).database if is_sqlite(database_url) else None
-    if not database or database == ":memory:":
+    database = sqlite_file(database_url)
+    if database is None:
         yield
         return
     with Path(f"{database}.bot.lock").open("ab") as handle:

@@ -55,15 +55,22 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names; None for PostgreSQL and for SQLite in memory."""
+    if not is_sqlite(url):
+        return None
+    database = make_url(url).database
+    return Path(database) if database and database != ":memory:" else None
+
+
 def _prepare_sqlite(url: str) -> bool:
     """For a SQLite file: create its folder (a fresh clone has no data/). True if SQLite."""
     if not is_sqlite(url):
         return False
     # aiosqlite logs every statement with its parameters (phone numbers) at DEBUG.
     logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.root.level))
-    database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if (database := sqlite_file(url)) is not None:
+        database.parent.mkdir(parents=True, exist_ok=True)
     return True
 
 
@@ -135,10 +142,9 @@ def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema to `revision`. Call from synchronous code (no running loop)."""
     from alembic import command
 
-    sqlite = _prepare_sqlite(url)
+    _prepare_sqlite(url)
     command.upgrade(alembic_config(url), revision)
-    database = make_url(url).database
-    if sqlite and database and database != ":memory:":
+    if (database := sqlite_file(url)) is not None:
         # WAL mode is kept in the file: set here, no connection of the bot has to take the
         # lock that setting it needs (see _sqlite_pragmas).
         with closing(sqlite3.connect(database)) as connection:

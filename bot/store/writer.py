@@ -22,9 +22,7 @@ import os
 from pathlib import Path
 from typing import Literal, Protocol
 
-from sqlalchemy.engine import make_url
-
-from bot.store.db import is_sqlite
+from bot.store.db import is_sqlite, sqlite_file
 
 # asyncio's timers have a millisecond's grain: a shorter sleep is a millisecond anyway
 RETRY_SECONDS = 0.001
@@ -53,10 +51,8 @@ class WriterTurn:
         whose writers lock only their rows."""
         if not is_sqlite(url):
             return None
-        database = make_url(url).database
-        if not database or database == ":memory:":
-            return cls(None)
-        return cls(Path(f"{database}.writer.lock"))
+        database = sqlite_file(url)
+        return cls(None if database is None else Path(f"{database}.writer.lock"))
 
     async def acquire(self) -> Literal[True]:
         await self._local.acquire()
